@@ -1,0 +1,85 @@
+"""Settings from dask's config system (`argodasf` key), validated strictly."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+import dask.config
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ArgodasfError, validation_message
+from .spec import fields_of, parse_spec
+
+DEFAULTS_FILE = os.path.join(os.path.dirname(__file__), "argodasf.yaml")
+
+
+def _register_defaults() -> None:
+    with open(DEFAULTS_FILE) as stream:
+        defaults = yaml.safe_load(stream)
+    dask.config.update_defaults(defaults)
+
+
+_register_defaults()
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Names(_Section):
+    cluster: str = "cluster"
+    client: str = "client"
+    executor: str = "executor"
+
+
+class Limits(_Section):
+    local_workers: int = Field(64, ge=1)
+
+
+class WorkflowSettings(_Section):
+    draft_dir: Optional[str] = None
+    active_deadline: int = Field(3600, ge=1)
+    service_account: Optional[str] = None
+    max_cell_bytes: int = Field(1048576, ge=1024)
+
+
+class ArgoSettings(_Section):
+    server: Optional[str] = None
+    namespace: Optional[str] = None
+    secure: bool = True
+    insecure_skip_verify: bool = False
+    base_href: str = ""
+    ui_url: Optional[str] = None
+
+
+class Settings(_Section):
+    cluster: dict[str, Any] = Field(default_factory=dict)
+    gpu_image: Optional[str] = None
+    names: Names = Names()
+    limits: Limits = Limits()
+    workflow: WorkflowSettings = WorkflowSettings()
+    argo: ArgoSettings = ArgoSettings()
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster_keys(cls, value):
+        parse_spec(value, where="argodasf.cluster")  # the same rules as a cell
+        return value
+
+
+def _python_keys(value):
+    """dask config keys use '-', Python fields '_' (dask treats them alike)."""
+    if isinstance(value, dict):
+        return {str(key).replace("-", "_"): _python_keys(item) for key, item in value.items()}
+    return value
+
+
+def settings() -> Settings:
+    """The current `argodasf` settings; an invalid key gives a one-line error."""
+    raw = _python_keys(dask.config.get("argodasf", default={}) or {})
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ArgodasfError(validation_message(exc, "the argodasf config", lambda loc: fields_of(Settings, loc))) from None

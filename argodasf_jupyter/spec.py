@@ -1,0 +1,237 @@
+"""ClusterSpec: the single truth for a Dask cluster's shape.
+
+The same object builds the interactive cluster (local or KubeCluster) and the
+DaskJob cluster of a promoted workflow step, so what was validated in the notebook
+is what runs unattended. Parsing is pure: a YAML cell body, magic-line overrides and
+the configured defaults go in, a validated, frozen spec comes out, or an
+ArgodasfError whose message is one line.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, Optional, Union, get_args
+
+import yaml
+from dask.utils import parse_bytes
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ArgodasfError, validation_message
+
+# Dask operator rule for cluster names (FACTS.md); applied on every backend so a
+# notebook that runs locally promotes cleanly to Kubernetes later.
+NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+MAX_NAME_LENGTH = 53
+MAX_WORKERS = 1000
+MIN_MEMORY = parse_bytes("128MiB")
+SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
+
+
+def check_name(name: str, what: str = "cluster name") -> str:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"the {what} must be a non-empty string")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"the {what} '{name}' has {len(name)} characters; use at most {MAX_NAME_LENGTH}")
+    if not NAME_PATTERN.match(name):
+        raise ValueError(
+            f"the {what} '{name}' is not a valid Kubernetes name; use lowercase letters, "
+            "digits and '-', starting and ending with a letter or digit"
+        )
+    return name
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Adapt(_Strict):
+    """Adaptive scaling range."""
+
+    minimum: int = Field(0, ge=0, le=MAX_WORKERS, description="fewest workers")
+    maximum: int = Field(..., ge=1, le=MAX_WORKERS, description="most workers")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.minimum > self.maximum:
+            raise ValueError(f"adapt minimum {self.minimum} is above maximum {self.maximum}; swap them")
+        return self
+
+
+class Volume(_Strict):
+    """A volume mounted on the scheduler, the workers and a job's runner."""
+
+    name: str = Field(..., description="volume name (Kubernetes name)")
+    mount_path: str = Field(..., description="where it is mounted in every container")
+    claim: Optional[str] = Field(None, description="PersistentVolumeClaim name (e.g. a ReadWriteMany claim)")
+    source: Optional[dict[str, Any]] = Field(None, description="any other Kubernetes volume source, e.g. {emptyDir: {}}")
+    read_only: bool = Field(False, description="mount read-only")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value):
+        return check_name(value, "volume name")
+
+    @field_validator("mount_path")
+    @classmethod
+    def _absolute(cls, value):
+        if not value.startswith("/"):
+            raise ValueError(f"mount_path '{value}' must be an absolute path such as /shared")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.claim is None) == (self.source is None):
+            raise ValueError(f"volume '{self.name}' needs exactly one of 'claim' or 'source'")
+        return self
+
+
+class ClusterSpec(_Strict):
+    """The shape of a Dask cluster, for every backend."""
+
+    name: str = Field("dasf", description="cluster name: lowercase letters, digits and '-', at most 53 characters")
+    backend: Literal["auto", "local", "kubernetes"] = Field(
+        "auto", description="local | kubernetes | auto (kubernetes when credentials are found, else local)"
+    )
+    workers: Optional[int] = Field(None, ge=0, le=MAX_WORKERS, description="fixed number of workers (default 2)")
+    adapt: Optional[Adapt] = Field(None, description="adaptive range {minimum, maximum}; excludes 'workers'")
+    threads_per_worker: int = Field(1, ge=1, le=256, description="threads in each worker")
+    memory_limit: str = Field("auto", description="memory per worker, e.g. 4GiB, or 'auto'")
+    cpu: Optional[str] = Field(None, description="Kubernetes CPU request and limit per worker, e.g. '1' or '500m'")
+    image: Optional[str] = Field(None, description="container image (default: the dask image of the installed version)")
+    gpu: Union[bool, int] = Field(False, description="false, true (one GPU per worker) or a number of GPUs per worker")
+    rmm_pool_size: Optional[str] = Field(None, description="RMM pool per GPU worker, e.g. 24GB")
+    env: dict[str, str] = Field(default_factory=dict, description="environment variables for scheduler and workers")
+    namespace: Optional[str] = Field(None, description="Kubernetes namespace (default: the kubeconfig's)")
+    volumes: list[Volume] = Field(default_factory=list, description="volumes mounted on scheduler and workers")
+    node_selector: dict[str, str] = Field(default_factory=dict, description="Kubernetes node selector for pods")
+    tolerations: list[dict[str, Any]] = Field(default_factory=list, description="Kubernetes tolerations for pods")
+    service_account: Optional[str] = Field(None, description="Kubernetes service account for pods")
+    scheduler_service_type: Literal[SERVICE_TYPES] = Field(  # type: ignore[valid-type]
+        "ClusterIP", description="ClusterIP | NodePort | LoadBalancer"
+    )
+    idle_timeout: Optional[int] = Field(None, ge=0, description="seconds of idleness before the operator deletes the cluster")
+    keep: bool = Field(False, description="keep the cluster running after the kernel exits")
+    connect: bool = Field(False, description="attach to an existing cluster of this name without owning it")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value):
+        return check_name(value)
+
+    @field_validator("namespace", "service_account")
+    @classmethod
+    def _k8s_name(cls, value, info):
+        return None if value is None else check_name(value, info.field_name.replace("_", " "))
+
+    @field_validator("memory_limit", mode="before")
+    @classmethod
+    def _memory(cls, value):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(int(value))
+        if value == "auto":
+            return value
+        try:
+            size = parse_bytes(value)
+        except (ValueError, TypeError):
+            raise ValueError(f"memory_limit '{value}' is not a size; write it like 4GiB, 512MiB or 'auto'") from None
+        if size < MIN_MEMORY:
+            raise ValueError(f"memory_limit '{value}' is below 128MiB; a Dask worker needs more")
+        return value
+
+    @field_validator("gpu")
+    @classmethod
+    def _gpu(cls, value):
+        if not isinstance(value, bool) and not 0 <= value <= 16:
+            raise ValueError(f"gpu {value} is not a GPU count; use false, true or 1..16")
+        return value
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env_strings(cls, value):
+        # YAML reads OMP_NUM_THREADS: 1 as an int; environment values are strings.
+        if isinstance(value, dict):
+            return {
+                key: str(item).lower() if isinstance(item, bool) else str(item) if isinstance(item, (int, float)) else item
+                for key, item in value.items()
+            }
+        return value
+
+    @model_validator(mode="after")
+    def _workers_or_adapt(self):
+        if self.workers is not None and self.adapt is not None:
+            raise ValueError("give either 'workers' or 'adapt', not both")
+        return self
+
+    @property
+    def gpus_per_worker(self) -> int:
+        return int(self.gpu)
+
+    @property
+    def initial_workers(self) -> int:
+        if self.adapt is not None:
+            return self.adapt.minimum
+        return 2 if self.workers is None else self.workers
+
+    def with_changes(self, **changes) -> "ClusterSpec":
+        """A validated copy with some keys changed (used by flags and reshaping)."""
+        return parse_spec(changes, base=self)
+
+
+def fields_of(model: type[BaseModel], loc: tuple[str, ...]) -> list[str]:
+    """Valid keys at a nested location of a model (for 'did you mean')."""
+    for part in loc:
+        if part.isdigit():  # an index into a list
+            continue
+        annotation = model.model_fields[part].annotation
+        nested = [arg for arg in get_args(annotation) or (annotation,) if isinstance(arg, type) and issubclass(arg, BaseModel)]
+        if not nested:
+            return []
+        model = nested[0]
+    return list(model.model_fields)
+
+
+def load_yaml_mapping(text: str, where: str) -> dict:
+    """Parse a cell body as a YAML mapping (empty body -> {})."""
+    try:
+        data = yaml.safe_load(text) if text and text.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ArgodasfError(f"{where} is not valid YAML{line}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ArgodasfError(f"{where} must be YAML 'key: value' lines, got a {type(data).__name__}")
+    return data
+
+
+def parse_spec(values: dict, base: ClusterSpec | dict | None = None, where: str = "the cluster spec") -> ClusterSpec:
+    """Validate ``values`` layered over ``base`` (a spec or a dict of defaults)."""
+    merged = dict(base.model_dump(exclude_unset=True) if isinstance(base, ClusterSpec) else (base or {}))
+    if "workers" in values and values["workers"] is not None:
+        merged.pop("adapt", None)
+    if "adapt" in values and values["adapt"] is not None:
+        merged.pop("workers", None)
+    merged.update(values)
+    try:
+        return ClusterSpec.model_validate(merged)
+    except ValidationError as exc:
+        raise ArgodasfError(validation_message(exc, where, lambda loc: fields_of(ClusterSpec, loc))) from None
+
+
+def parse_adapt_flag(text: str) -> dict:
+    """'1:4' -> {'minimum': 1, 'maximum': 4}."""
+    minimum, sep, maximum = text.partition(":")
+    if not sep or not minimum.strip().isdigit() or not maximum.strip().isdigit():
+        raise ArgodasfError(f"--adapt '{text}' must be MIN:MAX, e.g. --adapt 1:4")
+    return {"minimum": int(minimum), "maximum": int(maximum)}
+
+
+def option_help() -> str:
+    """Every cluster key with its meaning and default, for %dasf_cluster?."""
+    lines = []
+    for key, field in ClusterSpec.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        lines.append(f"  {key:<24} {field.description} [default: {default!r}]")
+    return "\n".join(lines)
