@@ -34,8 +34,9 @@ class Names(_Section):
     executor: str = "executor"
 
 
-class Limits(_Section):
-    local_workers: int = Field(64, ge=1)
+class LocalSettings(_Section):
+    max_workers: int = Field(64, ge=1)
+    dashboard_address: str = ":8787"
 
 
 class WorkflowSettings(_Section):
@@ -58,7 +59,7 @@ class Settings(_Section):
     cluster: dict[str, Any] = Field(default_factory=dict)
     gpu_image: Optional[str] = None
     names: Names = Names()
-    limits: Limits = Limits()
+    local: LocalSettings = LocalSettings()
     workflow: WorkflowSettings = WorkflowSettings()
     argo: ArgoSettings = ArgoSettings()
 

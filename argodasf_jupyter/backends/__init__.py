@@ -7,7 +7,8 @@ Each backend is a module with the same three functions:
 - ``start(spec, progress)``: create a cluster this kernel owns and return the
   distributed ``Cluster`` object once it is ready;
 - ``attach(spec, progress)``: connect to an existing cluster of that name without
-  owning it (only where the backend has named clusters).
+  owning it (kubernetes only: local clusters have no names to attach to, and
+  local ``check`` refuses ``connect``).
 
 ``progress(phase: str)`` reports startup phases to the widget. Scaling, adapting
 and closing go through the Cluster object's own methods.

@@ -1,0 +1,71 @@
+"""The embedded default: a Dask cluster of processes on this machine."""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+
+from dask.utils import format_bytes, parse_bytes
+
+from ..config import settings
+from ..errors import ArgodasfError
+from ..spec import ClusterSpec
+
+
+def _total_memory() -> int:
+    import psutil
+
+    return psutil.virtual_memory().total
+
+
+def check(spec: ClusterSpec) -> None:
+    if spec.connect:
+        raise ArgodasfError(
+            f"connect: true attaches to a Kubernetes cluster; set backend: kubernetes, or drop connect to create '{spec.name}' locally"
+        )
+    most = spec.adapt.maximum if spec.adapt is not None else spec.initial_workers
+    limit = settings().local.max_workers
+    if most > limit:
+        raise ArgodasfError(
+            f"{most} local workers is more than this machine's limit of {limit}; "
+            "use fewer workers, or raise argodasf.local.max-workers"
+        )
+    if spec.memory_limit != "auto" and parse_bytes(spec.memory_limit) > _total_memory():
+        raise ArgodasfError(
+            f"memory_limit {spec.memory_limit} per worker is more than this machine has "
+            f"({format_bytes(_total_memory())}); use a smaller memory_limit or 'auto'"
+        )
+    if spec.gpu and importlib.util.find_spec("dask_cuda") is None:
+        raise ArgodasfError("gpu: true on the local backend needs dask-cuda (pip install dask-cuda); or set gpu: false")
+
+
+def start(spec: ClusterSpec, progress) -> object:
+    progress("creating")
+    options = dict(
+        name=spec.name,
+        n_workers=spec.initial_workers,
+        threads_per_worker=spec.threads_per_worker,
+        memory_limit=spec.memory_limit,
+        dashboard_address=settings().local.dashboard_address,
+        env=dict(spec.env),
+    )
+    with warnings.catch_warnings():
+        # "port 8787 is in use, using another one" is expected with several clusters
+        warnings.simplefilter("ignore", UserWarning)
+        if spec.gpu:
+            from dask_cuda import LocalCUDACluster
+
+            options.pop("threads_per_worker")
+            cluster = LocalCUDACluster(rmm_pool_size=spec.rmm_pool_size, **options)
+        else:
+            from distributed import LocalCluster
+
+            cluster = LocalCluster(**options)
+    try:
+        if spec.adapt is not None:
+            cluster.adapt(minimum=spec.adapt.minimum, maximum=spec.adapt.maximum)
+        progress(f"workers {len(cluster.scheduler_info.get('workers', {}))}/{spec.initial_workers}")
+    except BaseException:
+        cluster.close()
+        raise
+    return cluster

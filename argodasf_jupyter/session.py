@@ -1,0 +1,253 @@
+"""Per-kernel state the magics act on: the clusters this kernel holds, the draft.
+
+Every capability of the magics and widgets is a method here, callable from plain
+Python. The session publishes what it holds to the registry that the Jupyter
+server's sidebar reads, and closes what it owns when the kernel exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from . import backends, registry
+from .errors import ArgodasfError
+from .spec import ClusterSpec
+
+# Keys that a running cluster can change in place; any other change recreates it.
+RESHAPE_KEYS = {"workers", "adapt", "keep", "connect"}
+WATCH_INTERVAL = 1.0
+
+
+@dataclass
+class ManagedCluster:
+    """A live cluster with its client and DASF executor."""
+
+    spec: ClusterSpec
+    backend: str
+    cluster: object
+    client: object
+    executor: object
+    owned: bool
+    created: float = field(default_factory=time.time)
+    listeners: list = field(default_factory=list, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def status(self) -> str:
+        status = getattr(self.cluster, "status", None)
+        return getattr(status, "name", str(status))
+
+    @property
+    def workers(self) -> int:
+        try:
+            return len(self.cluster.scheduler_info.get("workers", {}))
+        except Exception:  # a closed or unreachable cluster has no workers to count
+            return 0
+
+    @property
+    def dashboard_link(self) -> Optional[str]:
+        try:
+            return self.cluster.dashboard_link
+        except Exception:
+            return None
+
+    @property
+    def ownership(self) -> str:
+        if not self.owned:
+            return "attached (not owned: closing leaves it running)"
+        return "kept after the kernel exits" if self.spec.keep else "owned: closed with the kernel"
+
+    def scale(self, n: int) -> None:
+        self.spec = self.spec.with_changes(workers=n, adapt=None)
+        self.cluster.scale(n)
+
+    def adapt(self, minimum: int, maximum: int) -> None:
+        self.spec = self.spec.with_changes(workers=None, adapt={"minimum": minimum, "maximum": maximum})
+        self.cluster.adapt(minimum=minimum, maximum=maximum)
+
+    def close(self) -> None:
+        """Close the connection; shut the cluster down only when this kernel owns it."""
+        try:
+            self.client.close()
+        finally:
+            if self.owned and hasattr(self.cluster, "shutdown_on_close"):
+                # an explicit close also ends a cluster created with keep: true
+                self.cluster.shutdown_on_close = True
+            self.cluster.close()
+
+    def summary(self) -> dict:
+        """What the registry and listings show; nothing secret."""
+        return {
+            "name": self.name,
+            "backend": self.backend,
+            "status": self.status,
+            "workers": self.workers,
+            "dashboard_link": self.dashboard_link,
+            "owned": self.owned,
+            "keep": self.spec.keep,
+            "scheduler_address": getattr(self.cluster, "scheduler_address", None),
+            "shape": self.spec.model_dump(mode="json", exclude_defaults=True),
+        }
+
+
+def _quiet(phase: str) -> None:
+    pass
+
+
+class Session:
+    """The clusters and workflow state of one kernel."""
+
+    def __init__(self, registry_dir: str | None = None):
+        self.clusters: dict[str, ManagedCluster] = {}
+        self.current: Optional[ManagedCluster] = None
+        self.draft_summary: Optional[dict] = None
+        self.submitted: list[dict] = []
+        self.registry_dir = registry_dir
+        self._lock = threading.RLock()
+        self._watcher: Optional[threading.Thread] = None
+        self._last_published: Optional[list] = None
+
+    # -- clusters ----------------------------------------------------------------
+    def create(self, spec: ClusterSpec, progress: Callable[[str], None] = _quiet) -> tuple[ManagedCluster, str]:
+        """Create, reuse or reshape the cluster named by ``spec``.
+
+        Returns the cluster and what happened: created, reused, reshaped, recreated
+        or attached. Nothing is created when the spec is refused.
+        """
+        backend = backends.resolve(spec)
+        module = backends.backend_module(backend)
+        module.check(spec)
+        with self._lock:
+            existing = self.clusters.get(spec.name)
+            if existing is not None and existing.status not in ("closed", "closing", "failed"):
+                outcome = self._reuse(existing, spec, backend)
+                if outcome:
+                    self.current = existing
+                    self.publish()
+                    return existing, outcome
+                self.close(spec.name)
+                action = "recreated"
+            else:
+                action = "attached" if spec.connect else "created"
+            managed = self._start(module, backend, spec, progress)
+            self.clusters[spec.name] = managed
+            self.current = managed
+        self._ensure_watcher()
+        self.publish()
+        return managed, action
+
+    def _reuse(self, existing: ManagedCluster, spec: ClusterSpec, backend: str) -> Optional[str]:
+        if existing.backend != backend:
+            return None
+        before = existing.spec.model_dump(exclude=RESHAPE_KEYS)
+        if before != spec.model_dump(exclude=RESHAPE_KEYS):
+            return None
+        if (existing.spec.workers, existing.spec.adapt) == (spec.workers, spec.adapt):
+            existing.spec = spec
+            return "reused"
+        if spec.adapt is not None:
+            existing.adapt(spec.adapt.minimum, spec.adapt.maximum)
+        else:
+            existing.scale(spec.initial_workers)
+        existing.spec = spec
+        return "reshaped"
+
+    def _start(self, module, backend: str, spec: ClusterSpec, progress) -> ManagedCluster:
+        from distributed import Client
+
+        from .runtime import DaskExecutor
+
+        cluster = module.attach(spec, progress) if spec.connect else module.start(spec, progress)
+        try:
+            client = Client(cluster)
+            executor = DaskExecutor(client, gpu=bool(spec.gpu))
+        except BaseException:
+            if not spec.connect:
+                cluster.close()
+            raise
+        return ManagedCluster(spec, backend, cluster, client, executor, owned=not spec.connect)
+
+    def get(self, name: str) -> ManagedCluster:
+        try:
+            return self.clusters[name]
+        except KeyError:
+            known = ", ".join(sorted(self.clusters)) or "none"
+            raise ArgodasfError(f"no cluster named '{name}' in this kernel (clusters: {known})") from None
+
+    def close(self, name: str) -> None:
+        with self._lock:
+            managed = self.get(name)
+            del self.clusters[name]
+            if self.current is managed:
+                self.current = next(reversed(self.clusters.values()), None)
+        try:
+            managed.close()
+        finally:
+            self.notify(managed)
+            self.publish()
+
+    def close_all(self, include_kept: bool = True) -> list[str]:
+        closed = []
+        for name, managed in list(self.clusters.items()):
+            if managed.spec.keep and not include_kept:
+                # leave it running, but drop our client connection
+                managed.client.close()
+                continue
+            self.close(name)
+            closed.append(name)
+        return closed
+
+    # -- registry and live updates -------------------------------------------------
+    def publish(self) -> None:
+        summaries = [managed.summary() for managed in self.clusters.values()]
+        self._last_published = summaries
+        try:
+            registry.publish(summaries, self.draft_summary, self.submitted, directory=self.registry_dir)
+        except OSError:
+            pass  # the sidebar is a convenience; a read-only runtime dir must not break the magic
+
+    def notify(self, managed: ManagedCluster) -> None:
+        for listener in list(managed.listeners):
+            listener(managed)
+
+    def _ensure_watcher(self) -> None:
+        if self._watcher is None or not self._watcher.is_alive():
+            self._watcher = threading.Thread(target=self._watch, name="argodasf-watch", daemon=True)
+            self._watcher.start()
+
+    def _watch(self) -> None:
+        """Push worker-count and status changes to widgets and the registry."""
+        seen: dict[str, tuple] = {}
+        while self.clusters:
+            for managed in list(self.clusters.values()):
+                state = (managed.status, managed.workers)
+                if seen.get(managed.name) != state:
+                    seen[managed.name] = state
+                    self.notify(managed)
+                    self.publish()
+            time.sleep(WATCH_INTERVAL)
+
+    def shutdown(self) -> None:
+        """At kernel exit: close owned clusters unless kept; withdraw from the registry."""
+        try:
+            self.close_all(include_kept=False)
+        finally:
+            registry.withdraw(self.registry_dir)
+
+
+_session: Optional[Session] = None
+
+
+def current_session() -> Session:
+    global _session
+    if _session is None:
+        _session = Session()
+        atexit.register(_session.shutdown)
+    return _session
