@@ -130,10 +130,12 @@ class DaskExecutor:
         return bool(self.errors)
 
     def compute(self, *collections, **kwargs):
-        """dask.compute on this executor's cluster, recorded like a task."""
+        """dask.compute on this executor's cluster, recorded like a task; one
+        collection gives one result, several give a tuple."""
         import dask
 
-        return self.execute(dask.compute, *collections, **kwargs)
+        results = self.execute(dask.compute, *collections, **kwargs)
+        return results[0] if len(collections) == 1 else results
 
     def close(self) -> None:
         self.client.close()

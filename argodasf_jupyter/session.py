@@ -15,7 +15,8 @@ from typing import Callable, Optional
 
 from . import backends, registry
 from .errors import ArgodasfError
-from .spec import ClusterSpec
+from .config import settings
+from .spec import ClusterSpec, parse_spec
 
 # Keys that a running cluster can change in place; any other change recreates it.
 RESHAPE_KEYS = {"workers", "adapt", "keep", "connect"}
@@ -174,6 +175,11 @@ class Session:
             raise
         return ManagedCluster(spec, backend, cluster, client, executor, owned=not spec.connect)
 
+    def create_from(self, values: dict, progress: Callable[[str], None] = _quiet) -> tuple[ManagedCluster, str]:
+        """Validate cell/flag/form values over the configured defaults, then create."""
+        spec = parse_spec(values, base=settings().cluster)
+        return self.create(spec, progress)
+
     def get(self, name: str) -> ManagedCluster:
         try:
             return self.clusters[name]
@@ -240,6 +246,17 @@ class Session:
             self.close_all(include_kept=False)
         finally:
             registry.withdraw(self.registry_dir)
+
+
+def bind_names(user_ns: dict, managed: ManagedCluster, prefix: str | None = None) -> dict[str, str]:
+    """Put cluster, client and executor into a namespace; returns the names used."""
+    names = settings().names
+    chosen = {"cluster": names.cluster, "client": names.client, "executor": names.executor}
+    if prefix:
+        chosen = {role: f"{prefix}_{name}" for role, name in chosen.items()}
+    for role, name in chosen.items():
+        user_ns[name] = getattr(managed, role)
+    return chosen
 
 
 _session: Optional[Session] = None

@@ -235,3 +235,10 @@ def option_help() -> str:
         default = field.get_default(call_default_factory=True)
         lines.append(f"  {key:<24} {field.description} [default: {default!r}]")
     return "\n".join(lines)
+
+
+def to_cell(spec: ClusterSpec) -> str:
+    """The %%dasf_cluster cell that recreates ``spec`` (only non-default keys)."""
+    body = spec.model_dump(mode="json", exclude_defaults=True, exclude={"name"})
+    text = yaml.safe_dump(body, sort_keys=False, default_flow_style=None).strip() if body else ""
+    return f"%%dasf_cluster {spec.name}\n{text}".rstrip() + "\n"
