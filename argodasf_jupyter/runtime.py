@@ -1,4 +1,4 @@
-"""The DASF-compatible executor (and, later in this file, the step runner).
+"""The DASF-compatible executor and, below it, the step runner.
 
 This module is self-contained: it imports only the standard library and
 `distributed`, because it is embedded verbatim into promoted workflow steps that run
@@ -14,7 +14,14 @@ not catch, turning a failed task into a failed cell or a failed process.
 
 from __future__ import annotations
 
+import base64
+import builtins
 import enum
+import hashlib
+import json
+import linecache
+import os
+import sys
 import time
 import traceback
 
@@ -47,7 +54,8 @@ class TaskError:
 def _task_name(fn) -> str:
     owner = getattr(fn, "__self__", None)
     name = getattr(fn, "__name__", repr(fn))
-    return f"{type(owner).__name__}.{name}" if owner is not None else getattr(fn, "__qualname__", name)
+    # DASF names nodes Class.method (operators) or by function name
+    return f"{type(owner).__name__}.{name}" if owner is not None else name
 
 
 class DaskExecutor:
@@ -142,3 +150,153 @@ class DaskExecutor:
 
     def __repr__(self):
         return f"<DaskExecutor {self.client.scheduler.address if self.client.scheduler else '-'} {self.client.backend}>"
+
+
+# ---------------------------------------------------------------------------
+# The step runner. A promoted step's script is this whole file followed by a
+# STEP literal and `raise SystemExit(main(STEP))`; the same script runs in a
+# DaskJob runner pod, in `run --local` and in `--replay`. The user's code travels
+# base64-encoded inside STEP, so no quoting layer (YAML, shell, Argo's {{...}})
+# can alter it. Parameter values arrive base64-encoded in environment variables
+# that Argo fills in; without them the defaults recorded at promotion apply.
+
+PARAMETER_ENV_PREFIX = "ARGODASF_PARAM_"
+MARKER_SUFFIX = ".argodasf-complete"
+
+
+def encode_text(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def decode_text(encoded: str) -> str:
+    return base64.b64decode(encoded.encode("ascii")).decode("utf-8")
+
+
+def parameter_env(name: str) -> str:
+    return PARAMETER_ENV_PREFIX + name
+
+
+def parameter_text(value) -> str:
+    """How a parameter value is written as an Argo parameter: strings as they
+    are, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def parameter_value(text: str, default):
+    """The inverse of parameter_text, guided by the default's type."""
+    if isinstance(default, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def parameter_values(step: dict, environ=None) -> dict:
+    environ = os.environ if environ is None else environ
+    values = {}
+    for name, default in step.get("parameters", {}).items():
+        encoded = environ.get(parameter_env(name))
+        values[name] = default if encoded is None else parameter_value(decode_text(encoded), default)
+    return values
+
+
+def completion_key(code: str, parameters: dict) -> str:
+    """Identifies one run of a step: the same code with the same parameters."""
+    canonical = json.dumps({"code": code, "parameters": parameters}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _marker_path(output: str) -> str | None:
+    # only filesystem paths carry markers; URLs (s3://...) are always recomputed
+    return None if "://" in output else output.rstrip("/") + MARKER_SUFFIX
+
+
+def outputs_complete(outputs, key: str) -> bool:
+    """True when every output exists and was completed by a run with this key."""
+    if not outputs:
+        return False
+    for output in outputs:
+        marker = _marker_path(output)
+        if marker is None or not os.path.exists(output) or not os.path.exists(marker):
+            return False
+        try:
+            with open(marker) as stream:
+                if json.load(stream).get("key") != key:
+                    return False
+        except (OSError, ValueError):
+            return False
+    return True
+
+
+def write_markers(outputs, key: str, step_name: str) -> None:
+    for output in outputs:
+        marker = _marker_path(output)
+        if marker is None or not os.path.exists(output):
+            continue
+        temporary = f"{marker}.{os.getpid()}.tmp"
+        with open(temporary, "w") as stream:
+            json.dump({"key": key, "step": step_name, "completed": time.time()}, stream)
+        os.replace(temporary, marker)
+
+
+def _say(message: str) -> None:
+    print(f"argodasf: {message}", flush=True)
+
+
+def _run_code(code: str, filename: str, namespace: dict) -> int:
+    """Execute the user's code; return the exit code it asks for."""
+    # register the source so tracebacks show the step's lines
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    try:
+        # dont_inherit: this file's `from __future__` must not change the user's code
+        exec(compile(code, filename, "exec", dont_inherit=True), namespace)
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    except Exception as error:
+        frames = error.__traceback__.tb_next if error.__traceback__ else None  # hide this frame
+        traceback.print_exception(type(error), error, frames)
+        return 1
+    return 0
+
+
+def main(step: dict, environ=None) -> int:
+    """Run one promoted step; 0 on success, non-zero when the code raised or a
+    DASF task failed."""
+    environ = os.environ if environ is None else environ
+    name = step["name"]
+    code = decode_text(step["code"])
+    values = parameter_values(step, environ)
+    key = completion_key(code, values)
+    outputs = step.get("outputs", [])
+    if outputs_complete(outputs, key):
+        _say(f"step '{name}': outputs already complete for this code and these parameters; skipped")
+        return 0
+    address = environ.get("DASK_SCHEDULER_ADDRESS")
+    if not address:
+        print("argodasf: DASK_SCHEDULER_ADDRESS is not set; a step runs against a Dask scheduler "
+              "(the DaskJob operator sets it in the runner pod)", file=sys.stderr, flush=True)
+        return 2
+    started = time.perf_counter()
+    client = distributed.Client(address)
+    executor = DaskExecutor(client, gpu=step.get("gpu", False))
+    names = step.get("names", {})
+    namespace = {"__name__": "__main__", "__builtins__": builtins,
+                 names.get("client", "client"): client, names.get("executor", "executor"): executor, **values}
+    try:
+        status = _run_code(code, f"<step {name}>", namespace)
+        if status == 0 and executor.failed:
+            for failure in executor.errors:
+                print(failure.traceback, file=sys.stderr, end="")
+            print(f"argodasf: DASF task '{executor.errors[0].task}' failed", file=sys.stderr, flush=True)
+            status = 1
+    finally:
+        client.close()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if status == 0:
+        write_markers(outputs, key, name)
+        _say(f"step '{name}' succeeded in {time.perf_counter() - started:.1f}s")
+    else:
+        _say(f"step '{name}' failed (exit code {status})")
+    return status

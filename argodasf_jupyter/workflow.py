@@ -1,0 +1,420 @@
+"""A Draft becomes an Argo Workflow (through Hera), a YAML or Hera .py export, or a local run.
+
+Each DASF step is a Resource template that creates a DaskJob built by
+manifests.dask_job from the step's ClusterSpec; the step succeeds or fails with
+the job's status.jobStatus, is bounded by the template's timeout, retried by its
+retryStrategy and owned by the workflow (garbage-collected with it). Container
+steps are Container templates. Steps form a DAG.
+
+The workflow is first described as a small plan of Hera calls; building the
+objects and writing the .py export both read that plan, so the export rebuilds
+exactly the same workflow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import keyword
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional
+
+import yaml
+
+from . import manifests, promote, runtime
+from .config import settings
+from .draft import Draft
+from .errors import ArgodasfError
+from .promote import Step
+
+DAG_NAME = "main"
+LABEL_DRAFT = "argodasf.io/draft"
+LABEL_WORKFLOW = "argodasf.io/workflow"
+LABEL_STEP = "argodasf.io/step"
+SUCCESS = "status.jobStatus == Successful"
+FAILURE = "status.jobStatus == Failed"
+MAX_JOB_NAME = 53
+# a generated workflow name is the draft name (<= 20) + '-' + 5 random characters
+MAX_WORKFLOW_NAME = 26
+RETRY_SUFFIX = "-{{retries}}"
+RETRY_SUFFIX_SPACE = 3  # '-' and up to two digits (retries <= 20)
+
+
+# -- names and parameters ---------------------------------------------------------------
+
+def job_name(workflow_name: str, step_name: str, retries: int = 0) -> str:
+    """The DaskJob name of a step: ``<workflow>-<step>[-<retry>]``, at most 53 characters.
+
+    In a submitted workflow ``workflow_name`` is Argo's ``{{workflow.name}}`` (at most
+    26 characters once substituted); a long step name is shortened with a hash so
+    the names of different steps stay distinct.
+    """
+    concrete = len(workflow_name) if "{{" not in workflow_name else MAX_WORKFLOW_NAME
+    room = MAX_JOB_NAME - concrete - 1 - (RETRY_SUFFIX_SPACE if retries else 0)
+    part = step_name
+    if len(part) > room:
+        digest = hashlib.sha1(step_name.encode()).hexdigest()[:6]
+        part = f"{step_name[:room - 7].rstrip('-')}-{digest}"
+    return f"{workflow_name}-{part}" + (RETRY_SUFFIX if retries else "")
+
+
+def workflow_parameters(draft: Draft) -> dict[str, Any]:
+    """Every step parameter with its default; one name must mean one value."""
+    found: dict[str, tuple[Any, str]] = {}
+    for step in draft.steps.values():
+        for name, value in step.parameters.items():
+            if name in found and found[name][0] != value:
+                raise ArgodasfError(
+                    f"parameter '{name}' is {found[name][0]!r} in step '{found[name][1]}' but {value!r} in step "
+                    f"'{step.name}'; give them different names or the same value"
+                )
+            found.setdefault(name, (value, step.name))
+    return {name: value for name, (value, _) in found.items()}
+
+
+def resolve_parameters(draft: Draft, overrides: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Defaults overridden by ``name=text`` values, typed like the defaults."""
+    values = workflow_parameters(draft)
+    for name, text in (overrides or {}).items():
+        if name not in values:
+            known = ", ".join(values) or "none"
+            raise ArgodasfError(f"unknown parameter '{name}'; the workflow's parameters are: {known}")
+        values[name] = runtime.parameter_value(text, values[name])
+    return values
+
+
+def parse_assignments(items) -> dict[str, str]:
+    """['k=v', ...] from --param flags."""
+    result = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ArgodasfError(f"--param '{item}' must be NAME=VALUE")
+        result[name.strip()] = value
+    return result
+
+
+# -- manifests ---------------------------------------------------------------------------
+
+def dask_job_manifest(step: Step, name: str, parameter_env: Mapping[str, str], service_account: Optional[str] = None,
+                      labels: Optional[dict] = None, python: str = "python") -> dict:
+    """The DaskJob that runs a DASF step; ``parameter_env`` holds the runner's
+    parameter variables (Argo expressions in a workflow, values elsewhere)."""
+    container = dict(promote.runner_container(step, python=python))
+    container["env"] = [{"name": key, "value": value} for key, value in parameter_env.items()]
+    return manifests.dask_job(step.cluster_spec(), name, container, service_account=service_account, labels=labels)
+
+
+def _argo_parameter_env(step: Step) -> dict[str, str]:
+    # base64 inside Argo so that no value can break the manifest's YAML
+    return {runtime.parameter_env(name): f"{{{{=sprig.b64enc(inputs.parameters['{name}'])}}}}" for name in step.parameters}
+
+
+def step_manifest(step: Step, service_account: Optional[str] = None) -> dict:
+    """The DaskJob of a step as it appears in the workflow (Argo fills the {{...}})."""
+    name = job_name("{{workflow.name}}", step.name, step.retries)
+    labels = {LABEL_WORKFLOW: "{{workflow.name}}", LABEL_STEP: step.name}
+    return dask_job_manifest(step, name, _argo_parameter_env(step), service_account, labels)
+
+
+# -- the plan: Hera calls, built into objects or written as Python ------------------------
+
+@dataclass
+class Call:
+    """A call of a hera.workflows class with keyword arguments."""
+
+    kind: str
+    kwargs: dict
+
+
+@dataclass
+class Ref:
+    """A reference to a value defined earlier in the plan (a constant or template)."""
+
+    name: str
+
+
+@dataclass
+class Plan:
+    constants: dict[str, str] = field(default_factory=dict)
+    templates: dict[str, Call] = field(default_factory=dict)  # DAG last
+    workflow: Optional[Call] = None
+
+
+def _variable(step_name: str) -> str:
+    name = step_name.replace("-", "_")
+    return f"{name}_step" if keyword.iskeyword(name) or name in ("dag", "workflow") else name
+
+
+def _retry(step: Step) -> dict:
+    return {"retry_strategy": Call("RetryStrategy", {"limit": step.retries})} if step.retries else {}
+
+
+def _dasf_template(step: Step, manifest_ref: Ref) -> Call:
+    return Call("Resource", {
+        "name": step.name,
+        "action": "create",
+        "manifest": manifest_ref,
+        "success_condition": SUCCESS,
+        "failure_condition": FAILURE,
+        "set_owner_reference": True,
+        "timeout": f"{step.deadline}s",
+        **_retry(step),
+        **({"inputs": [Call("Parameter", {"name": name}) for name in step.parameters]} if step.parameters else {}),
+    })
+
+
+def _container_template(step: Step) -> Call:
+    delivery = promote.runner_container(step)
+    return Call("Container", {
+        "name": step.name,
+        "image": step.image,
+        "command": delivery["command"],
+        "args": delivery["args"],
+        "active_deadline_seconds": step.deadline,
+        **_retry(step),
+    })
+
+
+def plan(draft: Draft, namespace: Optional[str] = None, parameters: Mapping[str, Any] | None = None,
+         service_account: Optional[str] = None) -> Plan:
+    """Describe the workflow of ``draft`` (parameter values default to the draft's)."""
+    steps = draft.order()
+    values = dict(workflow_parameters(draft))
+    values.update(parameters or {})
+    service_account = service_account or settings().workflow.service_account
+    result = Plan()
+    dependencies = draft.dependencies()
+    tasks = []
+    for step in steps:
+        variable = _variable(step.name)
+        if step.kind == "dasf":
+            constant = f"{variable.upper()}_MANIFEST"
+            result.constants[constant] = yaml.safe_dump(step_manifest(step, service_account), sort_keys=False, width=10**6)
+            result.templates[variable] = _dasf_template(step, Ref(constant))
+        else:
+            result.templates[variable] = _container_template(step)
+        task = {"name": step.name, "template": Ref(variable)}
+        if dependencies[step.name]:
+            task["dependencies"] = list(dependencies[step.name])
+        if step.parameters:
+            task["arguments"] = [Call("Parameter", {"name": name, "value": f"{{{{workflow.parameters.{name}}}}}"})
+                                 for name in step.parameters]
+        tasks.append(Call("Task", task))
+    result.templates["dag"] = Call("DAG", {"name": DAG_NAME, "tasks": tasks})
+    result.workflow = Call("Workflow", {
+        "generate_name": f"{draft.name}-",
+        **({"namespace": namespace} if namespace else {}),
+        "entrypoint": DAG_NAME,
+        "labels": {LABEL_DRAFT: draft.name},
+        **({"service_account_name": service_account} if service_account else {}),
+        **({"arguments": [Call("Parameter", {"name": name, "value": runtime.parameter_text(value)})
+                          for name, value in values.items()]} if values else {}),
+        "templates": [Ref(name) for name in result.templates],
+    })
+    return result
+
+
+def _instantiate(value, defined: dict):
+    import hera.workflows
+
+    if isinstance(value, Call):
+        return getattr(hera.workflows, value.kind)(**{key: _instantiate(item, defined) for key, item in value.kwargs.items()})
+    if isinstance(value, Ref):
+        return defined[value.name]
+    if isinstance(value, list):
+        return [_instantiate(item, defined) for item in value]
+    return value
+
+
+def build(draft: Draft, namespace: Optional[str] = None, parameters: Mapping[str, Any] | None = None,
+          service_account: Optional[str] = None):
+    """The hera Workflow of ``draft``."""
+    described = plan(draft, namespace, parameters, service_account)
+    defined: dict[str, Any] = dict(described.constants)
+    for variable, call in described.templates.items():
+        defined[variable] = _instantiate(call, defined)
+    return _instantiate(described.workflow, defined)
+
+
+def to_dict(draft: Draft, **options) -> dict:
+    return build(draft, **options).to_dict()
+
+
+def to_yaml(draft: Draft, **options) -> str:
+    return yaml.safe_dump(to_dict(draft, **options), sort_keys=False, width=10**6)
+
+
+def _source(value, indent: int = 0) -> str:
+    pad = "    " * (indent + 1)
+    if isinstance(value, Call):
+        if not value.kwargs:
+            return f"{value.kind}()"
+        items = [f"{pad}{key}={_source(item, indent + 1)}," for key, item in value.kwargs.items()]
+        return f"{value.kind}(\n" + "\n".join(items) + "\n" + "    " * indent + ")"
+    if isinstance(value, Ref):
+        return value.name
+    if isinstance(value, list) and any(isinstance(item, (Call, Ref)) for item in value):
+        return "[\n" + "\n".join(f"{pad}{_source(item, indent + 1)}," for item in value) + "\n" + "    " * indent + "]"
+    return repr(value)
+
+
+def _string_constant(name: str, text: str) -> str:
+    # a triple-quoted string reads like the YAML it holds, when nothing in it needs escaping
+    if '"""' not in text and "\\" not in text and not text.endswith('"'):
+        return f'{name} = """\\\n{text}"""'
+    return f"{name} = {text!r}"
+
+
+def to_python(draft: Draft, **options) -> str:
+    """A readable Hera script that rebuilds the same workflow."""
+    described = plan(draft, **options)
+    kinds = sorted({"DAG", "Workflow", "Task"} | {call.kind for call in _calls(described)})
+    lines = [
+        f'"""Argo workflow \'{draft.name}\', exported by argodasf-jupyter.',
+        "",
+        "Run it to print the workflow's YAML; submit it with `workflow.create()` after",
+        "setting hera's global_config (host, token, namespace).",
+        '"""',
+        "",
+        f"from hera.workflows import {', '.join(kinds)}",
+        "",
+    ]
+    for name, text in described.constants.items():
+        lines += [_string_constant(name, text), ""]
+    for variable, call in described.templates.items():
+        lines += [f"{variable} = {_source(call)}", ""]
+    lines += [f"workflow = {_source(described.workflow)}", "", 'if __name__ == "__main__":',
+              "    print(workflow.to_yaml())", ""]
+    return "\n".join(lines)
+
+
+def _calls(described: Plan):
+    def walk(value):
+        if isinstance(value, Call):
+            yield value
+            for item in value.kwargs.values():
+                yield from walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from walk(item)
+
+    for call in [*described.templates.values(), described.workflow]:
+        yield from walk(call)
+
+
+def export(draft: Draft, path: str, **options) -> str:
+    """Write the workflow as YAML (.yaml/.yml) or as a Hera script (.py)."""
+    extension = os.path.splitext(path)[1].lower()
+    if extension in (".yaml", ".yml"):
+        text = to_yaml(draft, **options)
+    elif extension == ".py":
+        text = to_python(draft, **options)
+    else:
+        raise ArgodasfError(f"cannot export to '{path}'; use a .yaml or a .py file name")
+    with open(path, "w", encoding="utf-8") as stream:
+        stream.write(text)
+    return path
+
+
+# -- local run -----------------------------------------------------------------------------
+
+FINAL_PHASES = ("Succeeded", "Failed", "Skipped", "Omitted", "Error")
+
+
+@dataclass
+class StepRun:
+    """The state of one step in a local run (phases use Argo's words)."""
+
+    name: str
+    kind: str
+    phase: str = "Pending"
+    duration: float = 0.0
+    message: str = ""
+    log: str = ""
+
+    def tail(self, lines: int = 8) -> str:
+        return "\n".join(self.log.rstrip().splitlines()[-lines:])
+
+
+def _absolute(paths, cwd: str) -> list[str]:
+    return [path if "://" in path or os.path.isabs(path) else os.path.join(cwd, path) for path in paths]
+
+
+def _local_cluster(step: Step):
+    from distributed import LocalCluster
+
+    spec = step.cluster_spec()
+    return LocalCluster(n_workers=max(1, spec.initial_workers), threads_per_worker=spec.threads_per_worker,
+                        memory_limit=spec.memory_limit, dashboard_address=":0", processes=True)
+
+
+def _run_dasf(step: Step, run: StepRun, values: dict, cwd: str, address: Optional[str]) -> None:
+    parameters = {name: values[name] for name in step.parameters}
+    if runtime.outputs_complete(_absolute(step.outputs, cwd), step.completion_key(parameters)):
+        run.phase, run.message = "Skipped", "outputs complete for this code and these parameters"
+        return
+    cluster = None if address else _local_cluster(step)
+    try:
+        result = promote.run_script(step, address or cluster.scheduler_address, parameters, cwd=cwd,
+                                    timeout=step.deadline)
+    finally:
+        if cluster is not None:
+            cluster.close()
+    run.log = result.stdout
+    run.phase = "Succeeded" if result.returncode == 0 else "Failed"
+    run.message = "" if result.returncode == 0 else f"exit code {result.returncode}"
+
+
+def _run_container(step: Step, run: StepRun, cwd: str) -> None:
+    if not step.local_command:
+        run.phase, run.message = "Skipped", "container step without --local-command runs only in the workflow"
+        return
+    try:
+        result = subprocess.run(["sh", "-c", step.local_command], cwd=cwd, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, timeout=step.deadline)
+    except subprocess.TimeoutExpired:
+        run.phase, run.message = "Failed", f"timed out after {step.deadline}s"
+        return
+    run.log = result.stdout
+    run.phase = "Succeeded" if result.returncode == 0 else "Failed"
+    run.message = "" if result.returncode == 0 else f"exit code {result.returncode}"
+
+
+def run_local(draft: Draft, parameters: Mapping[str, str] | None = None, address: Optional[str] = None,
+              cwd: Optional[str] = None, on_update: Callable[[list[StepRun]], None] | None = None) -> list[StepRun]:
+    """Run the DAG on this machine in dependency order.
+
+    DASF steps run their exact step script in a subprocess, against ``address``
+    when given, else against a LocalCluster of the step's size. A step whose
+    outputs are complete is skipped; steps after a failed one are omitted.
+    """
+    steps = draft.order()
+    values = resolve_parameters(draft, parameters)
+    cwd = cwd or os.path.dirname(os.path.abspath(draft.path))
+    runs = [StepRun(step.name, step.kind) for step in steps]
+    by_name = {run.name: run for run in runs}
+    dependencies = draft.dependencies()
+    notify = on_update or (lambda _runs: None)
+    notify(runs)
+    for step, run in zip(steps, runs):
+        blocked = [name for name in dependencies[step.name] if by_name[name].phase in ("Failed", "Omitted", "Error")]
+        if blocked:
+            run.phase, run.message = "Omitted", f"after failed step {', '.join(blocked)}"
+            notify(runs)
+            continue
+        run.phase = "Running"
+        notify(runs)
+        started = time.perf_counter()
+        try:
+            if step.kind == "dasf":
+                _run_dasf(step, run, values, cwd, address)
+            else:
+                _run_container(step, run, cwd)
+        except Exception as error:  # a cluster that cannot start fails this step, not the report
+            run.phase, run.message = "Error", f"{type(error).__name__}: {error}"
+        run.duration = time.perf_counter() - started
+        notify(runs)
+    return runs
