@@ -1,0 +1,351 @@
+"""Dask clusters on Kubernetes, made by the Dask operator.
+
+The cluster object is dask-kubernetes' own ``KubeCluster``, given the DaskCluster
+that ``manifests.dask_cluster`` builds from the ClusterSpec. This module adds what
+a notebook needs around it: startup phases reported to the widget instead of the
+console, a bound on every wait, one-line errors, and no custom resource left
+behind by a call that failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import contextmanager, suppress
+from typing import Callable, Optional
+from urllib.parse import urlparse
+
+import dask.config
+
+from .. import manifests
+from ..errors import ArgodasfError
+from ..spec import ClusterSpec
+from . import kubernetes_available
+
+# Seconds for the scheduler and the first workers to come up (image pulls included).
+STARTUP_TIMEOUT = 300
+# Seconds for the operator to act on a new DaskCluster; dask-kubernetes' own setting.
+RESOURCE_TIMEOUT_KEY = "kubernetes.resource-timeout"
+POLL_INTERVAL = 0.1
+OPERATOR_INSTALL = "helm install dask-kubernetes-operator dask/dask-kubernetes-operator -n dask-operator --create-namespace"
+
+# KubeCluster's startup log lines -> the phases the widget shows
+PHASES = {
+    "Creating DaskCluster object": "creating",
+    "Waiting for controller to action cluster": "waiting for the Dask operator",
+    "Connecting to existing cluster": "connecting",
+    "Waiting for scheduler pod": "scheduler pending",
+    "Connecting to scheduler": "connecting to the scheduler",
+    "Ready": "scheduler ready",
+}
+
+# What to look at when a phase does not finish
+HINTS = {
+    "creating": "check that the Kubernetes API server answers (argodasf doctor)",
+    "waiting for the Dask operator": "is the Dask operator running? (argodasf doctor; kubectl get pods -A -l app.kubernetes.io/name=dask-kubernetes-operator)",
+    "connecting": "check the scheduler pod: kubectl get pods -n {namespace} -l dask.org/cluster-name={name},dask.org/component=scheduler",
+    "scheduler pending": "check the scheduler pod (image pull, node resources): kubectl describe pods -n {namespace} -l dask.org/cluster-name={name},dask.org/component=scheduler",
+    "connecting to the scheduler": "check that this machine can reach service {name}-scheduler in {namespace} (service type, firewall, port-forward permission)",
+    "workers": "check the worker pods (image pull, resources, quota): kubectl describe pods -n {namespace} -l dask.org/cluster-name={name},dask.org/component=worker",
+}
+
+VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+class _Phases:
+    """Forwards phases to ``progress`` once each, remembering the latest."""
+
+    def __init__(self, progress: Callable[[str], None]):
+        self.progress = progress
+        self.current: Optional[str] = None
+
+    def __call__(self, phase: str) -> None:
+        if phase != self.current:
+            self.current = phase
+            self.progress(phase)
+
+
+def _kube_cluster_class():
+    from dask_kubernetes.operator import KubeCluster
+
+    class ReportingKubeCluster(KubeCluster):
+        """KubeCluster that reports its phases and bounds its startup."""
+
+        def __init__(self, *, phases: _Phases, startup_timeout: float, **kwargs):
+            self._phases = phases
+            self._startup_timeout = startup_timeout
+            try:
+                super().__init__(**kwargs)
+            except BaseException:
+                self._abandon()
+                raise
+
+        def _log(self, log):
+            phase = PHASES.get(log.split(",")[0])
+            if phase:
+                self._phases(phase)
+            super()._log(log)
+
+        async def _start(self):
+            # upstream waits for the scheduler pod, service and comm without a bound
+            await asyncio.wait_for(super()._start(), self._startup_timeout)
+
+        def _abandon(self):
+            """After a failed start: stop our threads and forget the instance, so
+            that nothing is retried at interpreter exit."""
+            type(self)._instances.discard(self)
+            with suppress(Exception):
+                self.shutdown_on_close = False
+                self.close(timeout=10)
+            with suppress(Exception):
+                self._loop_runner.stop()
+
+    return ReportingKubeCluster
+
+
+def _dask_cluster_class():
+    from kr8s.objects import new_class
+
+    return new_class(kind="DaskCluster", version=manifests.API_VERSION, namespaced=True)
+
+
+def _resource_timeout() -> float:
+    return float(dask.config.get(RESOURCE_TIMEOUT_KEY, default=60))
+
+
+def check(spec: ClusterSpec) -> None:
+    if not kubernetes_available():
+        raise ArgodasfError(
+            "no Kubernetes credentials: no kubeconfig (KUBECONFIG or ~/.kube/config) and not running in a pod; "
+            "set one up, or use backend: local"
+        )
+
+
+def namespace_of(spec: ClusterSpec) -> str:
+    """The spec's namespace, else the kubeconfig's (or the pod's) default one."""
+    if spec.namespace:
+        return spec.namespace
+    import kr8s
+
+    try:
+        return kr8s.api().namespace
+    except ValueError:
+        raise ArgodasfError(
+            "no usable Kubernetes credentials (kubeconfig or in-cluster service account); "
+            "check them with argodasf doctor, or use backend: local"
+        ) from None
+
+
+def start(spec: ClusterSpec, progress: Callable[[str], None]) -> object:
+    """Create a DaskCluster of ``spec``'s shape; return its KubeCluster once the
+    scheduler and the initial workers are up."""
+    from dask_kubernetes.operator.kubecluster.kubecluster import CreateMode
+
+    phases = _Phases(progress)
+    phases("creating")
+    namespace = namespace_of(spec)
+    created = False
+    try:
+        with _kubernetes_errors(spec.name, namespace, phases):
+            _refuse_existing(spec, namespace)
+            created = True
+            cluster = _kube_cluster_class()(
+                phases=phases,
+                startup_timeout=STARTUP_TIMEOUT,
+                custom_cluster_spec=manifests.dask_cluster(spec, spec.name, namespace),
+                namespace=namespace,
+                create_mode=CreateMode.CREATE_ONLY,
+                shutdown_on_close=not spec.keep,
+                resource_timeout=_resource_timeout(),
+                quiet=True,
+            )
+            try:
+                if spec.adapt is not None:
+                    cluster.adapt(minimum=spec.adapt.minimum, maximum=spec.adapt.maximum)
+                _wait_for_workers(cluster, spec.initial_workers, phases, spec.name, namespace)
+            except BaseException:
+                with suppress(Exception):
+                    cluster.close(timeout=30)
+                raise
+    except BaseException:
+        if created:
+            _delete_cluster(spec.name, namespace)
+        raise
+    return cluster
+
+
+def attach(spec: ClusterSpec, progress: Callable[[str], None]) -> object:
+    """Connect to an existing DaskCluster without owning it: closing the returned
+    cluster never deletes it."""
+    phases = _Phases(progress)
+    phases("connecting")
+    namespace = namespace_of(spec)
+    with _kubernetes_errors(spec.name, namespace, phases):
+        if _get_cluster(spec.name, namespace) is None:
+            raise ArgodasfError(
+                f"no DaskCluster named '{spec.name}' in namespace '{namespace}' to connect to; "
+                "check the name and namespace, or drop connect: true to create it"
+            )
+        cluster = _kube_cluster_class().from_name(
+            spec.name,
+            phases=phases,
+            startup_timeout=STARTUP_TIMEOUT,
+            namespace=namespace,
+            shutdown_on_close=False,
+            resource_timeout=_resource_timeout(),
+            quiet=True,
+        )
+    phases(f"workers {len(cluster.scheduler_info.get('workers', {}))}")
+    return cluster
+
+
+# -- what a shape is -----------------------------------------------------------------
+def _pod_shape(pod: dict) -> dict:
+    (container, *_) = pod.get("containers") or [{}]
+    return {
+        "image": container.get("image"),
+        "args": container.get("args"),
+        "env": container.get("env", []),
+        "resources": container.get("resources", {}),
+        "mounts": container.get("volumeMounts", []),
+        "volumes": pod.get("volumes", []),
+        "node_selector": pod.get("nodeSelector", {}),
+        "tolerations": pod.get("tolerations", []),
+        "service_account": pod.get("serviceAccountName"),
+    }
+
+
+def shape_differences(existing: dict, wanted: dict) -> list[str]:
+    """Where two DaskCluster specs differ, ignoring the worker count (which scaling
+    changes) and what the API server fills in."""
+    differences = []
+    for role in ("scheduler", "worker"):
+        ours, theirs = _pod_shape(wanted[role]["spec"]), _pod_shape(existing.get(role, {}).get("spec", {}))
+        differences += [f"{role} {key}" for key in ours if ours[key] != theirs[key]]
+    wanted_type = wanted["scheduler"]["service"]["type"]
+    if existing.get("scheduler", {}).get("service", {}).get("type", "ClusterIP") != wanted_type:
+        differences.append("scheduler service type")
+    return differences
+
+
+def _refuse_existing(spec: ClusterSpec, namespace: str) -> None:
+    existing = _get_cluster(spec.name, namespace)
+    if existing is None:
+        return
+    where = f"a DaskCluster named '{spec.name}' already exists in namespace '{namespace}'"
+    differences = shape_differences(existing.raw["spec"], manifests.dask_cluster_spec(spec, spec.name))
+    if differences:
+        raise ArgodasfError(
+            f"{where} with another shape ({', '.join(differences)}); choose another name, "
+            f"or delete it: kubectl delete daskcluster {spec.name} -n {namespace}"
+        )
+    raise ArgodasfError(
+        f"{where} with this shape; add connect: true to use it without owning it, or choose another name"
+    )
+
+
+# -- Kubernetes calls ----------------------------------------------------------------
+def _get_cluster(name: str, namespace: str):
+    import kr8s
+
+    try:
+        return _dask_cluster_class().get(name, namespace=namespace)
+    except kr8s.NotFoundError:
+        return None
+
+
+def _delete_cluster(name: str, namespace: str) -> None:
+    """Best effort: remove a DaskCluster this call created (its pods and services
+    follow through owner references)."""
+    with suppress(Exception):
+        cluster = _get_cluster(name, namespace)
+        if cluster is not None:
+            cluster.delete()
+
+
+def _wait_for_workers(cluster, wanted: int, phases: _Phases, name: str, namespace: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        count = len(cluster.scheduler_info.get("workers", {}))
+        phases(f"workers {count}/{wanted}")
+        if count >= wanted:
+            return
+        if time.monotonic() > deadline:
+            raise ArgodasfError(
+                f"cluster '{name}' had {count} of {wanted} workers after {STARTUP_TIMEOUT} s; "
+                + HINTS["workers"].format(name=name, namespace=namespace)
+            )
+        time.sleep(POLL_INTERVAL)
+
+
+def _request_target(response) -> tuple[str, str]:
+    """(verb, resource) of a failed request, e.g. ('create', 'daskclusters.kubernetes.dask.org')."""
+    request = response.request
+    parts = [part for part in urlparse(str(request.url)).path.split("/") if part]
+    if parts[:1] == ["api"]:
+        group, rest = "", parts[2:]
+    else:
+        group, rest = (parts[1] if len(parts) > 1 else ""), parts[3:]
+    if rest[:1] == ["namespaces"] and len(rest) > 2:
+        rest = rest[2:]
+    resource = rest[0] if rest else "?"
+    if len(rest) > 2:  # a subresource such as pods/log or daskclusters/scale
+        resource = f"{resource}/{rest[2]}"
+    verb = VERBS.get(request.method)
+    if verb is None:
+        verb = "watch" if "watch" in request.url.params else ("get" if len(rest) > 1 else "list")
+    return verb, f"{resource}.{group}" if group else resource
+
+
+def describe_api_error(error, name: str, namespace: str) -> str:
+    """One line for an API error; never the server's response body."""
+    response = getattr(error, "response", None)
+    code = getattr(response, "status_code", None)
+    if response is None:
+        return f"Kubernetes API error on cluster '{name}': {type(error).__name__}"
+    verb, resource = _request_target(response)
+    if code == 401:
+        return "the Kubernetes API server refused the credentials (401); refresh your kubeconfig or token"
+    if code == 403:
+        return (
+            f"permission denied: you may not {verb} {resource} in namespace '{namespace}'; "
+            f"ask an admin for a Role that grants it (argodasf doctor lists what is missing)"
+        )
+    if code == 404 and resource.endswith(manifests.DASK_GROUP):
+        return (
+            f"the Dask operator's custom resources are not installed ({resource} not found); "
+            f"install the operator: {OPERATOR_INSTALL}"
+        )
+    return f"Kubernetes API error {code} on {verb} {resource} for cluster '{name}' in namespace '{namespace}'"
+
+
+@contextmanager
+def _kubernetes_errors(name: str, namespace: str, phases: _Phases):
+    """Turn Kubernetes and startup failures into one-line ArgodasfErrors."""
+    import httpx
+    import kr8s
+
+    try:
+        yield
+    except ArgodasfError:
+        raise
+    except kr8s.ServerError as error:
+        raise ArgodasfError(describe_api_error(error, name, namespace)) from None
+    except (httpx.TransportError, kr8s.APITimeoutError) as error:
+        host = getattr(getattr(getattr(error, "request", None), "url", None), "host", None) or "the configured server"
+        raise ArgodasfError(f"cannot reach the Kubernetes API server at {host}; check your network and kubeconfig") from None
+    except RuntimeError as error:
+        # older dask-kubernetes reports a 404 on create this way
+        if "Custom Resource Definitions" not in str(error):
+            raise
+        raise ArgodasfError(f"the Dask operator's custom resources are not installed; install the operator: {OPERATOR_INSTALL}") from None
+    except (TimeoutError, asyncio.TimeoutError):
+        phase = phases.current or "creating"
+        hint = HINTS.get(phase.split(" ")[0] if phase.startswith("workers") else phase, HINTS["creating"])
+        if phase == "waiting for the Dask operator":
+            waited = f"{_resource_timeout():g} s"
+        else:
+            waited = f"{STARTUP_TIMEOUT} s"
+        raise ArgodasfError(
+            f"cluster '{name}' was not ready after {waited}, still '{phase}'; " + hint.format(name=name, namespace=namespace)
+        ) from None

@@ -1,0 +1,322 @@
+"""Preflight checks: can this kernel run Dask clusters and workflows here?
+
+Each check says what it found and, when it fails, how to fix it. Kubernetes is
+asked through kr8s, permissions through SelfSubjectAccessReview (what the API
+server itself would decide), the Argo Server through its version endpoint. No
+credential ever appears in a result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import html
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+from .config import settings
+from .manifests import DASK_GROUP
+
+DASK_RESOURCES = ("daskclusters", "daskworkergroups", "daskjobs", "daskautoscalers")
+OPERATOR_SELECTOR = "app.kubernetes.io/name=dask-kubernetes-operator"
+OPERATOR_INSTALL = "helm install dask-kubernetes-operator dask/dask-kubernetes-operator -n dask-operator --create-namespace"
+TIMEOUT = 10
+
+# (API group, resource, verbs, what needs them)
+PERMISSIONS = (
+    (DASK_GROUP, "daskclusters", ("create", "get", "list", "watch", "patch", "delete"), "create and close clusters"),
+    (DASK_GROUP, "daskworkergroups", ("get", "list", "patch"), "scale clusters"),
+    (DASK_GROUP, "daskautoscalers", ("create", "get", "patch", "delete"), "adapt clusters"),
+    (DASK_GROUP, "daskjobs", ("create", "get", "list", "watch", "delete"), "run promoted steps as DaskJobs"),
+    ("", "pods", ("get", "list", "watch"), "follow scheduler and worker pods"),
+    ("", "pods/log", ("get",), "read cluster logs"),
+    ("", "services", ("get", "list"), "find the scheduler"),
+    ("", "pods/portforward", ("create",), "reach a ClusterIP scheduler from outside the cluster"),
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One finding. ``ok`` is None when it could not be decided."""
+
+    name: str
+    ok: Optional[bool]
+    detail: str
+    fix: str = ""
+
+
+def run_checks(namespace: Optional[str] = None, argo: Optional[bool] = None) -> list[Check]:
+    """Run every check; Kubernetes checks stop at the first one the rest depend on.
+
+    ``argo``: check the Argo Server (default: when one is configured).
+    """
+    checks = _run(_kubernetes_checks(namespace))
+    server = argo_server()
+    if argo or (argo is None and server):
+        checks.append(check_argo(server))
+    return checks
+
+
+def _run(coroutine):
+    """Run a coroutine on a fresh loop of its own thread (a notebook's loop is busy)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+# -- Kubernetes ------------------------------------------------------------------------
+async def _kubernetes_checks(namespace: Optional[str]) -> list[Check]:
+    import kr8s.asyncio
+
+    checks = []
+    try:
+        api = await kr8s.asyncio.api()
+        version = await api.version()
+    except ValueError:
+        return [
+            Check(
+                "Kubernetes credentials",
+                False,
+                "no kubeconfig (KUBECONFIG or ~/.kube/config) and no in-cluster service account",
+                "set KUBECONFIG or create ~/.kube/config for your cluster, or use backend: local",
+            )
+        ]
+    except Exception as error:
+        return [
+            Check(
+                "Kubernetes credentials",
+                False,
+                f"credentials found but the API server did not answer ({_reason(error)})",
+                "check the server address and your network; refresh an expired token",
+            )
+        ]
+    namespace = namespace or api.namespace
+    context = getattr(api.auth, "active_context", None)
+    where = f"context '{context}'" if context else "in-cluster service account"
+    checks.append(
+        Check("Kubernetes credentials", True, f"{where}, server {api.auth.server}, Kubernetes {version.get('gitVersion', '?')}")
+    )
+    checks.append(await _check_namespace(namespace))
+    crds = await _check_crds(api)
+    checks.append(crds)
+    if crds.ok:
+        checks.append(await _check_operator(namespace))
+    checks += await asyncio.gather(*(_check_permission(api, namespace, *entry) for entry in PERMISSIONS))
+    return checks
+
+
+def _status(error) -> Optional[int]:
+    return getattr(getattr(error, "response", None), "status_code", None)
+
+
+def _reason(error) -> str:
+    """A short cause for an error; never a response body (it may echo credentials)."""
+    status = _status(error)
+    return f"HTTP {status}" if status else type(error).__name__
+
+
+async def _check_namespace(namespace: str) -> Check:
+    import kr8s
+    from kr8s.asyncio.objects import Namespace
+
+    name = "namespace"
+    try:
+        await Namespace.get(namespace)
+    except kr8s.NotFoundError:
+        return Check(name, False, f"namespace '{namespace}' does not exist", f"kubectl create namespace {namespace}, or set namespace: in the cluster spec")
+    except kr8s.ServerError as error:
+        if _status(error) == 403:
+            return Check(name, None, f"namespace '{namespace}': not allowed to read namespaces; the permission checks below tell more")
+        return Check(name, None, f"could not read namespace '{namespace}' ({_reason(error)})")
+    return Check(name, True, f"'{namespace}' exists")
+
+
+async def _check_crds(api) -> Check:
+    import kr8s
+
+    name = "Dask operator CRDs"
+    try:
+        async with api.call_api("GET", version="", base="/apis", url=f"{DASK_GROUP}/v1") as response:
+            served = {resource["name"] for resource in response.json().get("resources", [])}
+    except kr8s.ServerError as error:
+        if _status(error) != 404:
+            return Check(name, None, f"could not list {DASK_GROUP}/v1 ({_reason(error)})")
+        served = set()
+    missing = [resource for resource in DASK_RESOURCES if resource not in served]
+    if missing:
+        return Check(name, False, f"not installed: {', '.join(missing)} ({DASK_GROUP}/v1)", f"install the Dask operator: {OPERATOR_INSTALL}")
+    return Check(name, True, f"{', '.join(DASK_RESOURCES)} served by {DASK_GROUP}/v1")
+
+
+async def _check_operator(namespace: str) -> Check:
+    """The operator answers if its Deployment is ready, or if it has acted on a
+    DaskCluster of this namespace (users often may not see other namespaces)."""
+    import kr8s
+    import kr8s.asyncio
+
+    name = "Dask operator"
+    deployments_visible = True
+    try:
+        deployments = [d async for d in kr8s.asyncio.get("deployments", namespace=kr8s.ALL, label_selector=OPERATOR_SELECTOR)]
+    except kr8s.ServerError:
+        deployments_visible, deployments = False, []
+    for deployment in deployments:
+        if deployment.raw.get("status", {}).get("readyReplicas", 0) >= 1:
+            return Check(name, True, f"Deployment {deployment.namespace}/{deployment.name} is ready")
+    with_status = []
+    try:
+        clusters = [c async for c in kr8s.asyncio.get("daskclusters.kubernetes.dask.org", namespace=namespace)]
+        with_status = [c for c in clusters if c.raw.get("status", {}).get("phase")]
+    except kr8s.ServerError:
+        pass
+    if with_status:
+        cluster = with_status[-1]
+        return Check(name, True, f"it has acted on DaskCluster '{cluster.name}' (phase {cluster.raw['status']['phase']})")
+    if deployments:
+        deployment = deployments[0]
+        return Check(
+            name, False, f"Deployment {deployment.namespace}/{deployment.name} has no ready replica",
+            f"kubectl logs -n {deployment.namespace} deployment/{deployment.name}",
+        )
+    if deployments_visible:
+        return Check(
+            name, False, f"no operator Deployment ({OPERATOR_SELECTOR}) and no DaskCluster in '{namespace}' acted upon",
+            f"install or restart the Dask operator: {OPERATOR_INSTALL}",
+        )
+    return Check(name, None, "not allowed to list Deployments, and no DaskCluster here to tell; it shows when a cluster starts")
+
+
+async def _check_permission(api, namespace: str, group: str, resource: str, verbs: tuple, purpose: str) -> Check:
+    allowed = await asyncio.gather(*(_allowed(api, namespace, group, resource, verb) for verb in verbs))
+    qualified = f"{resource}.{group}" if group else resource
+    name = f"may use {qualified}"
+    missing = [verb for verb, ok in zip(verbs, allowed) if ok is False]
+    unknown = [verb for verb, ok in zip(verbs, allowed) if ok is None]
+    if missing:
+        return Check(
+            name, False, f"missing {', '.join(missing)} in '{namespace}' (needed to {purpose})",
+            f"ask an admin for a Role granting {', '.join(missing)} on {qualified} in namespace '{namespace}'",
+        )
+    if unknown:
+        return Check(name, None, f"could not ask the API server about {', '.join(unknown)}")
+    return Check(name, True, f"{', '.join(verbs)} ({purpose})")
+
+
+async def _allowed(api, namespace: str, group: str, resource: str, verb: str) -> Optional[bool]:
+    import json
+
+    import kr8s
+
+    resource, _, subresource = resource.partition("/")
+    attributes = {"namespace": namespace, "verb": verb, "group": group, "resource": resource}
+    if subresource:
+        attributes["subresource"] = subresource
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": attributes},
+    }
+    try:
+        async with api.call_api(
+            "POST", version="authorization.k8s.io/v1", url="selfsubjectaccessreviews", content=json.dumps(review)
+        ) as response:
+            return bool(response.json().get("status", {}).get("allowed"))
+    except kr8s.ServerError:
+        return None
+
+
+# -- Argo ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ArgoServer:
+    """Where the Argo Server is, from ARGO_* variables over the argodasf config."""
+
+    host: str
+    secure: bool
+    insecure_skip_verify: bool
+    base_href: str
+    token: Optional[str]
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.secure else "http"
+        return f"{scheme}://{self.host}{self.base_href.rstrip('/')}"
+
+
+def _flag(variable: str, default: bool) -> bool:
+    value = os.environ.get(variable)
+    return default if value is None else value.strip().lower() in ("1", "true", "yes")
+
+
+def argo_server() -> Optional[ArgoServer]:
+    configured = settings().argo
+    host = os.environ.get("ARGO_SERVER") or configured.server
+    if not host:
+        return None
+    return ArgoServer(
+        host=host.removeprefix("https://").removeprefix("http://"),
+        secure=_flag("ARGO_SECURE", configured.secure),
+        insecure_skip_verify=_flag("ARGO_INSECURE_SKIP_VERIFY", configured.insecure_skip_verify),
+        base_href=os.environ.get("ARGO_BASE_HREF", configured.base_href),
+        token=os.environ.get("ARGO_TOKEN") or None,
+    )
+
+
+def check_argo(server: Optional[ArgoServer]) -> Check:
+    import requests
+
+    name = "Argo Server"
+    if server is None:
+        return Check(name, False, "no Argo Server configured", "set ARGO_SERVER=host:port or argodasf.argo.server")
+    headers = {}
+    if server.token:
+        token = server.token
+        headers["Authorization"] = token if token.lower().startswith("bearer ") else f"Bearer {token}"
+    try:
+        response = requests.get(f"{server.url}/api/v1/version", headers=headers, verify=not server.insecure_skip_verify, timeout=TIMEOUT)
+    except requests.RequestException as error:
+        return Check(
+            name, False, f"cannot reach {server.url} ({type(error).__name__})",
+            "check ARGO_SERVER, ARGO_SECURE (http or https) and ARGO_INSECURE_SKIP_VERIFY",
+        )
+    if response.status_code in (401, 403):
+        return Check(
+            name, False, f"{server.url} refused the request (HTTP {response.status_code})",
+            "set ARGO_TOKEN to a valid token (argo auth token)",
+        )
+    if not response.ok:
+        return Check(name, False, f"{server.url}/api/v1/version answered HTTP {response.status_code}", "check ARGO_SERVER and ARGO_BASE_HREF")
+    try:
+        version = response.json().get("version", "?")
+    except ValueError:
+        return Check(name, False, f"{server.url} did not answer like an Argo Server", "check ARGO_SERVER and ARGO_BASE_HREF")
+    return Check(name, True, f"Argo Workflows {version} at {server.url}")
+
+
+# -- rendering ---------------------------------------------------------------------------
+MARKS = {True: "ok", False: "FAIL", None: "??"}
+COLOURS = {True: "#1a7f37", False: "#cf222e", None: "#9a6700"}
+
+
+def all_ok(checks: list[Check]) -> bool:
+    return all(check.ok is not False for check in checks)
+
+
+def render_text(checks: list[Check]) -> str:
+    width = max((len(check.name) for check in checks), default=0)
+    lines = []
+    for check in checks:
+        lines.append(f"[{MARKS[check.ok]:>4}] {check.name:<{width}}  {check.detail}")
+        if check.fix and check.ok is not True:
+            lines.append(f"{'':7}{'':<{width}}  fix: {check.fix}")
+    return "\n".join(lines)
+
+
+def render_html(checks: list[Check]) -> str:
+    rows = []
+    for check in checks:
+        fix = f"<br><em>fix:</em> {html.escape(check.fix)}" if check.fix and check.ok is not True else ""
+        rows.append(
+            f'<tr><td style="color:{COLOURS[check.ok]};font-weight:bold">{MARKS[check.ok]}</td>'
+            f"<td>{html.escape(check.name)}</td><td>{html.escape(check.detail)}{fix}</td></tr>"
+        )
+    return '<table class="argodasf-doctor">' + "".join(rows) + "</table>"

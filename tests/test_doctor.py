@@ -1,0 +1,141 @@
+"""Preflight checks: rendering, the Argo Server probe, and (marker kube) healthy
+and broken Kubernetes setups on the fake API server with the real operator."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from argodasf_jupyter import doctor
+from argodasf_jupyter.doctor import Check
+from fake_argo_server import FakeArgo
+
+TOKEN = "s3cret-token-value"
+
+
+class VersionServer:
+    """An Argo Server as far as the doctor looks: GET /api/v1/version with a token."""
+
+    def __init__(self, token: str):
+        expected = f"Bearer {token}"
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                ok = self.path == "/api/v1/version" and self.headers.get("Authorization") == expected
+                body = json.dumps({"version": "v4.0.5"} if ok else {"message": "token not valid"}).encode()
+                self.send_response(200 if ok else 401)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def address(self) -> str:
+        return "%s:%d" % self.server.server_address[:2]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def version_server():
+    server = VersionServer(TOKEN)
+    yield server
+    server.close()
+
+
+def test_render_text_and_html():
+    checks = [
+        Check("Kubernetes credentials", True, "context 'kind'"),
+        Check("may use daskclusters.kubernetes.dask.org", False, "missing delete", "ask an admin <for> a Role"),
+        Check("Dask operator", None, "could not tell", "start a cluster"),
+        Check("namespace", True, "exists", "never shown for a passing check"),
+    ]
+    text = doctor.render_text(checks)
+    lines = text.splitlines()
+    assert lines[0].startswith("[  ok] Kubernetes credentials")
+    assert lines[1].startswith("[FAIL] may use daskclusters")
+    assert lines[2].strip() == "fix: ask an admin <for> a Role"
+    assert lines[3].startswith("[  ??] Dask operator")
+    assert lines[4].strip() == "fix: start a cluster"
+    assert lines[5].startswith("[  ok] namespace")
+    assert len(lines) == 6
+    page = doctor.render_html(checks)
+    assert "ask an admin &lt;for&gt; a Role" in page
+    assert "never shown" not in page
+    assert page.count("<tr>") == 4
+    assert not doctor.all_ok(checks)
+    assert doctor.all_ok([checks[0], checks[2]])
+
+
+def test_no_credentials_is_one_failing_check():
+    checks = doctor.run_checks()
+    assert [(check.name, check.ok) for check in checks] == [("Kubernetes credentials", False)]
+    assert "KUBECONFIG" in checks[0].fix
+
+
+def test_argo_settings_from_environment(monkeypatch):
+    import dask.config
+
+    assert doctor.argo_server() is None
+    with dask.config.set({"argodasf.argo.server": "argo.example.org:2746", "argodasf.argo.base-href": "/argo/"}):
+        server = doctor.argo_server()
+        assert server.url == "https://argo.example.org:2746/argo"
+        monkeypatch.setenv("ARGO_SERVER", "other:2746")
+        monkeypatch.setenv("ARGO_SECURE", "false")
+        monkeypatch.setenv("ARGO_BASE_HREF", "")
+        assert doctor.argo_server().url == "http://other:2746"
+
+
+def test_argo_server_answers(monkeypatch, version_server):
+    monkeypatch.setenv("ARGO_SERVER", version_server.address)
+    monkeypatch.setenv("ARGO_SECURE", "false")
+    monkeypatch.setenv("ARGO_TOKEN", TOKEN)
+    check = doctor.check_argo(doctor.argo_server())
+    assert check.ok is True
+    assert "v4.0.5" in check.detail
+    assert TOKEN not in doctor.render_text([check])
+
+
+def test_argo_server_refuses_token(monkeypatch):
+    fake = FakeArgo(token="the-right-one").start()
+    try:
+        monkeypatch.setenv("ARGO_SERVER", fake.address)
+        monkeypatch.setenv("ARGO_SECURE", "false")
+        monkeypatch.setenv("ARGO_TOKEN", TOKEN)
+        check = doctor.check_argo(doctor.argo_server())
+    finally:
+        fake.stop()
+    assert check.ok is False
+    assert "401" in check.detail and "ARGO_TOKEN" in check.fix
+    assert fake.requests[0]["authorization"] == f"Bearer {TOKEN}"
+    assert TOKEN not in doctor.render_text([check]) + doctor.render_html([check])
+
+
+def test_argo_server_unreachable(monkeypatch, version_server):
+    address = version_server.address
+    version_server.close()
+    monkeypatch.setenv("ARGO_SERVER", address)
+    monkeypatch.setenv("ARGO_SECURE", "false")
+    check = doctor.check_argo(doctor.argo_server())
+    assert check.ok is False
+    assert "cannot reach" in check.detail
+
+
+def test_argo_checked_only_when_configured(monkeypatch, version_server):
+    names = [check.name for check in doctor.run_checks()]
+    assert "Argo Server" not in names
+    monkeypatch.setenv("ARGO_SERVER", version_server.address)
+    monkeypatch.setenv("ARGO_SECURE", "false")
+    monkeypatch.setenv("ARGO_TOKEN", TOKEN)
+    checks = doctor.run_checks()
+    assert checks[-1].name == "Argo Server" and checks[-1].ok is True
