@@ -11,7 +11,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.display import display
 
-from .errors import ArgodasfError
+from .errors import ArgodasfError, closest
 from .spec import load_yaml_mapping, option_help, parse_adapt_flag
 
 FLAG_KEYS = {
@@ -39,9 +39,21 @@ def one_line_errors(method):
     return wrapper
 
 
+def with_flag_suggestion(message: str, parser) -> str:
+    """Add 'did you mean --workers?' to argparse's 'unrecognized arguments: --wokers'."""
+    if not message.startswith("unrecognized arguments:"):
+        return message
+    unknown = next((word for word in message.split()[2:] if word.startswith("-")), None)
+    suggestion = unknown and closest(unknown, parser._option_string_actions)
+    return f"{message}; did you mean {suggestion}?" if suggestion else message
+
+
 def parse_line(magic, line: str):
     """Parsed arguments, or None after printing the help when --help was given."""
-    args = magic_arguments.parse_argstring(magic, line)
+    try:
+        args = magic_arguments.parse_argstring(magic, line)
+    except UsageError as error:
+        raise UsageError(with_flag_suggestion(str(error), magic.parser)) from None
     if getattr(args, "help", False):
         print(magic.__doc__)
         return None
@@ -110,20 +122,18 @@ class DasfMagics(Magics):
         return self._create(values, args.prefix)
 
     def _create(self, values: dict, prefix: str | None):
-        from IPython.display import HTML
-
         from .session import bind_names
-        from .widgets import ClusterWidget
+        from .widgets import ClusterWidget, Phase
 
-        handle = display(HTML("<i>starting cluster...</i>"), display_id=True)
+        handle = display(Phase("starting cluster..."), display_id=True)
 
         def progress(phase: str) -> None:
-            handle.update(HTML(f"<i>{phase}</i>"))
+            handle.update(Phase(phase))
 
         try:
             managed, action = self.session.create_from(values, progress=progress)
         except BaseException:
-            handle.update(HTML(""))
+            handle.update(Phase(""))
             raise
         bind_names(self.shell.user_ns, managed, prefix)
         handle.update(ClusterWidget(self.session, managed, action))

@@ -33,6 +33,19 @@ def cluster_html(managed: ManagedCluster) -> str:
             f"{html.escape(managed.ownership)} · dashboard: {dashboard}")
 
 
+class Phase:
+    """A startup phase line, shown while a cluster starts."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self):
+        return self.text
+
+    def _repr_html_(self):
+        return f"<i>{html.escape(self.text)}</i>"
+
+
 class _WithTextFallback:
     """Widgets that also carry text/plain and text/html for front ends without widgets."""
 

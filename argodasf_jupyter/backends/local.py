@@ -23,6 +23,10 @@ def check(spec: ClusterSpec) -> None:
         raise ArgodasfError(
             f"connect: true attaches to a Kubernetes cluster; set backend: kubernetes, or drop connect to create '{spec.name}' locally"
         )
+    if spec.keep:
+        raise ArgodasfError(
+            "keep: true needs a Kubernetes cluster; a local cluster always ends with its kernel, so drop keep"
+        )
     most = spec.adapt.maximum if spec.adapt is not None else spec.initial_workers
     limit = settings().local.max_workers
     if most > limit:
