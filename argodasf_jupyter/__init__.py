@@ -9,8 +9,10 @@ from ._version import __version__
 
 def load_ipython_extension(ipython):
     from .magics import DasfMagics
+    from .workflow_magics import WorkflowMagics
 
     ipython.register_magics(DasfMagics(ipython))
+    ipython.register_magics(WorkflowMagics(ipython))
 
 
 def unload_ipython_extension(ipython):

@@ -1,0 +1,185 @@
+"""Submit and follow workflows on an Argo Server, from the kernel or the CLI.
+
+Where to connect comes from the argo CLI's environment (ARGO_SERVER, ARGO_TOKEN,
+ARGO_NAMESPACE, ARGO_SECURE, ARGO_INSECURE_SKIP_VERIFY, ARGO_BASE_HREF) or the
+`argodasf.argo` settings, read the same way as the Jupyter server extension does.
+Every failure becomes an ArgodasfError of one line, and the token is scrubbed
+from every message: it is sent in the Authorization header and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any, Callable, Mapping, Optional
+
+import requests
+
+from .draft import Draft
+from .errors import ArgodasfError
+
+TIMEOUT = 10  # seconds for one call to the Argo Server
+FINAL_PHASES = ("Succeeded", "Failed", "Error")
+
+
+def target():
+    """The configured Argo Server (an argo_proxy.ArgoTarget)."""
+    from .server.argo_proxy import argo_target
+
+    found = argo_target()
+    if found is None:
+        raise ArgodasfError("no Argo Server is configured; set ARGO_SERVER=host:port (and ARGO_TOKEN) "
+                            "or argodasf.argo.server; the draft is kept")
+    return found
+
+
+class _Session(requests.Session):
+    """Calls that time out instead of hanging the kernel."""
+
+    def request(self, method, url, **kwargs):
+        kwargs.setdefault("timeout", TIMEOUT)
+        return super().request(method, url, **kwargs)
+
+
+def _token() -> Optional[str]:
+    return os.environ.get("ARGO_TOKEN") or None
+
+
+def _scrub(text: str) -> str:
+    token = _token()
+    text = " ".join(str(text).split())  # one line
+    if token:
+        for secret in (token, token.split()[-1]):
+            text = text.replace(secret, "<token>")
+    return text
+
+
+def service(where=None, session: Optional[requests.Session] = None):
+    """A hera WorkflowsService for the configured server."""
+    from hera.workflows.service import WorkflowsService  # heavy: import on first use
+
+    where = where or target()
+    return WorkflowsService(host=where.host, verify_ssl=where.verify_ssl, token=_token(), namespace=where.namespace,
+                            session=session or _Session())
+
+
+def explain(error: Exception, where, doing: str) -> ArgodasfError:
+    """One line that says what went wrong and what to do."""
+    from hera import exceptions as hera_errors
+
+    host, namespace = where.host, where.namespace
+    if isinstance(error, requests.exceptions.SSLError):
+        text = (f"{doing}: TLS verification failed for {host}; set ARGO_INSECURE_SKIP_VERIFY=true for a "
+                "self-signed certificate, or ARGO_SECURE=false for plain HTTP")
+    elif isinstance(error, requests.Timeout):
+        text = f"{doing}: the Argo Server at {host} did not answer within {TIMEOUT}s; try again later"
+    elif isinstance(error, requests.ConnectionError):
+        text = f"{doing}: cannot reach the Argo Server at {host}; check ARGO_SERVER and that the server runs"
+    elif isinstance(error, hera_errors.Unauthorized):
+        text = f"{doing}: the Argo Server at {host} rejected the credentials (401); set ARGO_TOKEN to a valid token"
+    elif isinstance(error, hera_errors.Forbidden):
+        text = (f"{doing}: not allowed in namespace '{namespace}' (403); the token's service account needs "
+                "access to workflows there")
+    elif isinstance(error, hera_errors.AlreadyExists):
+        text = f"{doing}: a workflow of that name already exists in '{namespace}' (409); submit again for a new name"
+    elif isinstance(error, hera_errors.NotFound):
+        text = f"{doing}: not found in namespace '{namespace}' (404)"
+    elif isinstance(error, hera_errors.BadRequest):
+        text = f"{doing}: the Argo Server rejected the workflow (400): {error}"
+    elif isinstance(error, hera_errors.HeraException):
+        text = f"{doing}: the Argo Server at {host} failed: {error}"
+    else:
+        text = f"{doing}: {type(error).__name__}: {error}"
+    return ArgodasfError(_scrub(text))
+
+
+def _call(doing: str, method: str, where=None, session=None, **kwargs):
+    from hera.exceptions import HeraException
+
+    where = where or target()
+    with service(where, session) as client:
+        try:
+            return getattr(client, method)(**kwargs)
+        except (HeraException, requests.RequestException) as error:
+            raise explain(error, where, doing) from None
+
+
+def submit(draft: Draft, parameters: Mapping[str, str] | None = None, where=None,
+           session: Optional[requests.Session] = None) -> dict:
+    """Submit the draft's workflow; returns name, namespace, url and parameters."""
+    from hera.workflows.models import WorkflowCreateRequest
+
+    from . import workflow
+
+    where = where or target()
+    values = workflow.resolve_parameters(draft, parameters)
+    model = workflow.build(draft, namespace=where.namespace, parameters=values).build()
+    created = _call(f"submitting workflow '{draft.name}'", "create_workflow", where, session,
+                    req=WorkflowCreateRequest(workflow=model), namespace=where.namespace)
+    name = created.metadata.name
+    return {"name": name, "namespace": where.namespace, "url": f"{where.ui_url}/workflows/{where.namespace}/{name}",
+            "submitted_at": time.time(), "draft": draft.name}
+
+
+def status(name: str, where=None, session=None) -> dict:
+    """Phase and per-step phases of a workflow (the sidebar's summary format)."""
+    from .server.argo_proxy import summary
+
+    where = where or target()
+    return summary(_call(f"reading workflow '{name}'", "get_workflow", where, session, name=name,
+                         namespace=where.namespace), where)
+
+
+def list_workflows(draft_name: Optional[str] = None, where=None, session=None) -> list[dict]:
+    """The workflows of the namespace, newest first; only a draft's when named."""
+    from .server.argo_proxy import summary
+    from .workflow import LABEL_DRAFT
+
+    where = where or target()
+    selector = f"{LABEL_DRAFT}={draft_name}" if draft_name else None
+    found = _call("listing workflows", "list_workflows", where, session, namespace=where.namespace,
+                  label_selector=selector)
+    items = [summary(item, where) for item in found.items or []]
+    return sorted(items, key=lambda item: item["created_at"] or "", reverse=True)
+
+
+def logs(name: str, step: Optional[str] = None, where=None, session=None, tail: int = 200) -> str:
+    """The log lines of a workflow's pods, or of one step's.
+
+    Argo answers newline-delimited JSON, which hera's workflow_logs cannot parse,
+    so this call uses the service's session directly.
+    """
+    where = where or target()
+    doing = f"reading the logs of '{name}'"
+    with service(where, session) as client:
+        try:
+            response = client.session.get(
+                f"{where.host}/api/v1/workflows/{where.namespace}/{name}/log",
+                params={"logOptions.container": "main", "logOptions.tailLines": str(tail)},
+                headers={"Authorization": client.token} if client.token else {}, verify=where.verify_ssl)
+            if not response.ok:
+                from hera.exceptions import exception_from_server_response
+
+                raise exception_from_server_response(response)
+        except Exception as error:
+            raise explain(error, where, doing) from None
+    lines = []
+    prefix = f"{name}-{step}-" if step else ""
+    for line in response.text.splitlines():
+        result = json.loads(line).get("result") if line.strip() else None
+        if result and (result.get("podName") or "").startswith(prefix):
+            lines.append(result.get("content", ""))
+    return "\n".join(lines)
+
+
+def watch(name: str, on_update: Callable[[dict], Any], interval: float = 2.0, timeout: Optional[float] = None,
+          where=None, session=None) -> dict:
+    """Poll until the workflow ends (or ``timeout``); ``on_update`` gets each summary."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        current = status(name, where, session)
+        on_update(current)
+        if current["phase"] in FINAL_PHASES or (deadline is not None and time.monotonic() > deadline):
+            return current
+        time.sleep(interval)

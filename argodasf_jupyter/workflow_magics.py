@@ -1,0 +1,290 @@
+"""The IPython layer for workflows: ``%%dasf_workflow NAME`` promotes a cell,
+``%dasf_workflow COMMAND`` acts on the draft and on submitted workflows.
+
+Thin on purpose: it parses, calls promote / draft / workflow / argo, and displays.
+User errors become one-line UsageErrors.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+
+from IPython.core import magic_arguments
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.display import display
+
+from .errors import ArgodasfError
+from .magics import one_line_errors, parse_line
+
+COMMANDS = ("show", "export", "remove", "clear", "run", "submit", "status", "logs", "list")
+OVERRIDE_FLAGS = {"workers": "workers", "threads": "threads_per_worker", "memory": "memory_limit",
+                  "cpu": "cpu", "image": "image", "gpu": "gpu"}
+
+
+def notebook_path(user_ns: dict) -> str | None:
+    """The notebook this kernel runs, as Jupyter tells the kernel (when it does)."""
+    return user_ns.get("__session__") or os.environ.get("JPY_SESSION_NAME") or None
+
+
+def defined_in(shell, name: str) -> str | None:
+    """'cell N' for the latest input cell that binds ``name`` at its top level."""
+    from .promote import bound_names
+
+    history = shell.user_ns.get("In") or []
+    for number in range(len(history) - 1, 0, -1):
+        try:
+            if name in bound_names(history[number]):
+                return f"cell {number}"
+        except SyntaxError:
+            continue
+    return None
+
+
+def unquoted(args):
+    """IPython's argument splitting keeps quotes ('echo a > b' stays quoted); drop them."""
+    def strip(value):
+        if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            return value[1:-1]
+        if isinstance(value, list):
+            return [strip(item) for item in value]
+        return value
+
+    for key, value in vars(args).items():
+        setattr(args, key, strip(value))
+    return args
+
+
+def cluster_overrides(args) -> dict:
+    from .spec import parse_adapt_flag
+
+    overrides = {key: getattr(args, flag) for flag, key in OVERRIDE_FLAGS.items() if getattr(args, flag) is not None}
+    if args.adapt is not None:
+        overrides.update(adapt=parse_adapt_flag(args.adapt), workers=None)
+    elif args.workers is not None:
+        overrides["adapt"] = None
+    return overrides
+
+
+@magics_class
+class WorkflowMagics(Magics):
+    """%%dasf_workflow and %dasf_workflow."""
+
+    def __init__(self, shell=None):
+        super().__init__(shell)
+        self._draft = None
+
+    # -- state -------------------------------------------------------------------------
+    @property
+    def session(self):
+        from .session import current_session
+
+        return current_session()
+
+    @property
+    def draft(self):
+        from .draft import Draft, draft_name, draft_path
+
+        notebook = notebook_path(self.shell.user_ns)
+        path = draft_path(notebook)
+        if self._draft is None or self._draft.path != path:
+            name = draft_name(os.path.splitext(os.path.basename(notebook))[0]) if notebook else None
+            self._draft = Draft.load(path, name)
+        return self._draft
+
+    def _publish(self) -> None:
+        self.session.draft_summary = self.draft.summary()
+        self.session.publish()
+
+    # -- promotion ---------------------------------------------------------------------
+    @magic_arguments.magic_arguments()
+    @magic_arguments.argument("name", help="step name: lowercase letters, digits and '-'")
+    @magic_arguments.argument("--after", nargs="+", action="extend", default=[], metavar="STEP",
+                              help="steps this one runs after")
+    @magic_arguments.argument("--inputs", nargs="+", action="extend", default=[], metavar="PATH",
+                              help="paths this step reads (adds edges from the steps that output them)")
+    @magic_arguments.argument("--outputs", nargs="+", action="extend", default=[], metavar="PATH",
+                              help="paths this step writes (a rerun with the same code and parameters skips it)")
+    @magic_arguments.argument("--retries", type=int, default=0, help="retries of a failed step")
+    @magic_arguments.argument("--timeout", type=int, help="seconds before the step fails (default from config)")
+    @magic_arguments.argument("--container", metavar="IMAGE", help="a plain container step: the body is a shell script")
+    @magic_arguments.argument("--local-command", metavar="CMD", help="what `run --local` runs for a container step")
+    @magic_arguments.argument("--replay", action="store_true",
+                              help="also run the generated step script in a fresh process; promote only if it succeeds")
+    @magic_arguments.argument("--workers", type=int, help="job workers (default: the current cluster's)")
+    @magic_arguments.argument("--adapt", metavar="MIN:MAX", help="job adaptive range")
+    @magic_arguments.argument("--threads", type=int, help="threads per worker")
+    @magic_arguments.argument("--memory", help="memory per worker, e.g. 4GiB")
+    @magic_arguments.argument("--cpu", help="CPU per worker, e.g. 2 or 500m")
+    @magic_arguments.argument("--image", help="image of the job's runner, scheduler and workers")
+    @magic_arguments.argument("--gpu", type=int, nargs="?", const=1, help="GPUs per worker (bare flag: 1)")
+    @magic_arguments.argument("-h", "--help", action="store_true", help="show this help")
+    @cell_magic("dasf_workflow")
+    @one_line_errors
+    def dasf_workflow_cell(self, line, cell):
+        """Run the cell; when it succeeds, make it step NAME of the notebook's workflow draft."""
+        from . import promote
+
+        args = parse_line(self.dasf_workflow_cell, line)
+        if args is None:
+            return None
+        unquoted(args)
+        options = dict(after=args.after, inputs=args.inputs, outputs=args.outputs, retries=args.retries,
+                       timeout=args.timeout)
+        if args.container:
+            step = promote.make_step(args.name, cell, container=args.container, local_command=args.local_command,
+                                     **options)
+        else:
+            step = self._promote_dasf(args, cell, options)
+            if step is None:
+                return None
+        action = "replaced" if step.name in self.draft.steps else "promoted"
+        self.draft.add(step)
+        self._publish()
+        display(self._step_view(step, action))
+        return None
+
+    def _promote_dasf(self, args, cell: str, options: dict):
+        from . import promote
+
+        promote.check_step_name(args.name)
+        promote.check_size(cell)
+        free = promote.free_names(cell)
+        user_ns = self.shell.user_ns
+        # values as they were before the cell ran (`x = x + 1` must record the old x)
+        before = {name: copy.deepcopy(user_ns[name]) if promote.is_literal(user_ns[name]) else user_ns[name]
+                  for name in free if name in user_ns}
+        managed = self.session.current
+        if managed is not None:
+            with managed.client.as_current():
+                result = self.shell.run_cell(cell, store_history=False)
+        else:
+            result = self.shell.run_cell(cell, store_history=False)
+        if not result.success:
+            print(f"step '{args.name}' not promoted: the cell failed", file=sys.stderr)
+            return None
+        step = promote.make_step(args.name, cell, values=before, where=lambda name: defined_in(self.shell, name),
+                                 cluster=managed.spec if managed is not None else None,
+                                 overrides=cluster_overrides(args), **options)
+        if args.replay:
+            if managed is None:
+                raise ArgodasfError("--replay needs a cluster to connect to; create one with %%dasf_cluster first")
+            promote.replay(step, managed.client.scheduler.address, cwd=os.getcwd())
+        return step
+
+    def _step_view(self, step, action: str):
+        from .workflow import to_dict
+        from .workflow_widgets import StepView, readable_yaml
+
+        templates = to_dict(self.draft)["spec"]["templates"]
+        template = next(item for item in templates if item["name"] == step.name)
+        return StepView(step, self.draft.dependencies()[step.name], readable_yaml(template), action)
+
+    # -- commands ------------------------------------------------------------------------
+    @magic_arguments.magic_arguments()
+    @magic_arguments.argument("command", choices=COMMANDS, help="what to do")
+    @magic_arguments.argument("targets", nargs="*",
+                              help="export PATH (.yaml or .py) | remove STEP | status [NAME] | logs NAME [STEP]")
+    @magic_arguments.argument("--local", action="store_true", help="run: on this machine (local Dask clusters)")
+    @magic_arguments.argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                              help="run/submit: override a workflow parameter")
+    @magic_arguments.argument("--watch", action="store_true", help="submit: follow the workflow until it ends")
+    @magic_arguments.argument("-h", "--help", action="store_true", help="show this help")
+    @line_magic("dasf_workflow")
+    @one_line_errors
+    def dasf_workflow_line(self, line=""):
+        """Act on the workflow draft (show, export, remove, clear, run --local) or on
+        Argo (submit, status, logs, list)."""
+        args = parse_line(self.dasf_workflow_line, line)
+        if args is None:
+            return None
+        unquoted(args)
+        return getattr(self, f"_{args.command}")(args)
+
+    def _arity(self, args, least: int, most: int, usage: str) -> list[str]:
+        if not least <= len(args.targets) <= most:
+            raise ArgodasfError(f"usage: %dasf_workflow {usage}")
+        return args.targets
+
+    def _show(self, args):
+        from .workflow import to_dict
+        from .workflow_widgets import DraftView, readable_yaml
+
+        self._arity(args, 0, 0, "show")
+        return DraftView(self.draft, readable_yaml(to_dict(self.draft)))
+
+    def _export(self, args):
+        from .workflow import export
+
+        (path,) = self._arity(args, 1, 1, "export PATH (.yaml or .py)")
+        print(f"exported workflow '{self.draft.name}' to {export(self.draft, path)}")
+
+    def _remove(self, args):
+        (name,) = self._arity(args, 1, 1, "remove STEP")
+        self.draft.remove(name)
+        self._publish()
+        print(f"removed step '{name}'")
+
+    def _clear(self, args):
+        self._arity(args, 0, 0, "clear")
+        self.draft.clear()
+        self._publish()
+        print(f"cleared workflow draft '{self.draft.name}'")
+
+    def _run(self, args):
+        from .workflow import parse_assignments, run_local
+        from .workflow_widgets import RunView
+
+        self._arity(args, 0, 0, "run --local")
+        if not args.local:
+            raise ArgodasfError("use `%dasf_workflow run --local` to run here, or `%dasf_workflow submit` for Argo")
+        view = RunView(f"local run of workflow '{self.draft.name}'")
+        display(view)
+        runs = run_local(self.draft, parse_assignments(args.param), on_update=view.update)
+        failed = [run.name for run in runs if run.phase in ("Failed", "Error")]
+        if failed:
+            print(f"local run failed at step {', '.join(failed)}", file=sys.stderr)
+
+    def _submit(self, args):
+        from . import argo
+        from .workflow import parse_assignments
+        from .workflow_widgets import StatusView
+
+        self._arity(args, 0, 0, "submit [--param NAME=VALUE] [--watch]")
+        record = argo.submit(self.draft, parse_assignments(args.param))
+        self.session.submitted.append({key: record[key] for key in ("name", "namespace", "submitted_at")})
+        self._publish()
+        print(f"submitted workflow {record['name']} to namespace {record['namespace']}: {record['url']}")
+        if args.watch:
+            display(StatusView(name=record["name"]).follow(lambda: argo.status(record["name"])))
+
+    def _last_submitted(self) -> str:
+        if not self.session.submitted:
+            raise ArgodasfError("no workflow submitted from this kernel yet; name one: %dasf_workflow status NAME")
+        return self.session.submitted[-1]["name"]
+
+    def _status(self, args):
+        from . import argo
+        from .workflow_widgets import StatusView
+
+        targets = self._arity(args, 0, 1, "status [NAME]")
+        name = targets[0] if targets else self._last_submitted()
+        view = StatusView(argo.status(name))
+        return view if view.finished else view.follow(lambda: argo.status(name))
+
+    def _logs(self, args):
+        from . import argo
+
+        targets = self._arity(args, 1, 2, "logs NAME [STEP]")
+        print(argo.logs(*targets) or "no log lines yet")
+
+    def _list(self, args):
+        from . import argo
+
+        self._arity(args, 0, 0, "list")
+        items = argo.list_workflows(self.draft.name)
+        if not items:
+            print(f"no workflows of draft '{self.draft.name}' on the Argo Server")
+        for item in items:
+            print(f"{item['name']:<32} {item['phase']:<10} {item['created_at'] or '-'}  {item['ui_url']}")
