@@ -174,3 +174,18 @@ class DasfMagics(Magics):
         for name in names:
             self.session.close(name)
         print(f"closed: {', '.join(names) or 'nothing to close'}")
+
+    @magic_arguments.magic_arguments()
+    @magic_arguments.argument("--namespace", help="Kubernetes namespace to check (default: the kubeconfig's)")
+    @magic_arguments.argument("-h", "--help", action="store_true", help="show this help")
+    @line_magic
+    @one_line_errors
+    def dasf_doctor(self, line=""):
+        """Check Kubernetes credentials, the Dask CRDs and operator, permissions and the Argo Server."""
+        from .doctor import run_checks
+        from .widgets import CheckList
+
+        args = parse_line(self.dasf_doctor, line)
+        if args is None:
+            return None
+        return CheckList(run_checks(namespace=args.namespace))

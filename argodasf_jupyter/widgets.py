@@ -197,3 +197,20 @@ class ClusterTable:
         body = "".join("<tr>" + "".join(f"<td>{html.escape(str(row[column]))}</td>" for column in self.columns) + "</tr>"
                        for row in self.rows)
         return f"<table class='argodasf-clusters'><tr>{head}</tr>{body}</table>"
+
+
+class CheckList:
+    """%dasf_doctor's checklist, as text or HTML."""
+
+    def __init__(self, checks):
+        self.checks = checks
+
+    def __repr__(self):
+        from .doctor import render_text
+
+        return render_text(self.checks)
+
+    def _repr_html_(self):
+        from .doctor import render_html
+
+        return render_html(self.checks)

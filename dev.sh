@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Set up and run argodasf-jupyter from a fresh clone (Python 3.11, no venv yet).
+#   ./dev.sh demo   sets up .venv and runs the quickstart notebook on a local Dask cluster
+#   ./dev.sh test   installs everything the tests need and runs all of them, on the
+#                   newest dask and on dask 2025.7.0 (what DASF's environment pins)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON=${PYTHON:-python3}
+DASF_DASK=2025.7.0
+
+venv() {  # venv DIR [extra pip requirements...]: create DIR and install the package into it
+    local dir=$1; shift
+    [ -x "$dir/bin/python" ] || "$PYTHON" -m venv "$dir"
+    "$dir/bin/pip" install -q --upgrade pip
+    "$dir/bin/pip" install -q -e ".[test]" "$@"
+}
+
+system_packages() {  # Debian chromium for the browser tests (never a downloaded browser)
+    if ! command -v chromium >/dev/null; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi
+}
+
+case "${1:-}" in
+    demo)
+        venv .venv
+        .venv/bin/python notebooks/run.py notebooks/01-quickstart.ipynb
+        ;;
+    test)
+        system_packages
+        venv .venv
+        .venv/bin/python -m pytest
+        # DASF's environment: the same package on dask/distributed 2025.7.0
+        venv .venv-dask-$DASF_DASK "dask[array]==$DASF_DASK" "distributed==$DASF_DASK"
+        .venv-dask-$DASF_DASK/bin/python -m pytest -m "not browser"
+        ;;
+    *)
+        echo "usage: ./dev.sh demo | ./dev.sh test" >&2
+        exit 2
+        ;;
+esac
