@@ -1,0 +1,341 @@
+"""The HTTP face of the fake: routing, bearer-token authentication, forbidden verbs,
+discovery, CRUD/list/watch on the store, patches, pod logs and access reviews."""
+
+import json
+import socket
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from . import errors
+from .patches import json_patch, merge_patch
+from .resources import ACCESS_REVIEWS, PODS
+from .selectors import matcher
+
+KUBERNETES_VERSION = {"major": "1", "minor": "33", "gitVersion": "v1.33.0", "platform": "linux/amd64"}
+DEFAULT_WATCH_SECONDS = 1800
+MERGE_PATCH_TYPES = ("application/merge-patch+json", "application/strategic-merge-patch+json")
+
+
+class ApiServer:
+    def __init__(self, store, token, user, pod_log_path):
+        self.store = store
+        self.token = token
+        self.user = user
+        self.pod_log_path = pod_log_path  # (namespace, pod, container) -> Path
+        self.forbidden = set()  # {(verb, resource)}; verb "*" forbids all verbs
+        self.requests = Counter()  # (client, verb, resource) -> count
+        self.watching = Counter()  # ResourceType.qualified -> open watch streams
+        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.api = self
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-apiserver", daemon=True)
+
+    @property
+    def url(self):
+        host, port = self._httpd.server_address
+        return f"http://{host}:{port}"
+
+    def start(self):
+        self._thread.start()
+
+    def stop(self):
+        self._httpd.shutdown()
+        self._httpd.close_connections()
+        self._httpd.server_close()
+
+    def is_forbidden(self, verb, resource):
+        return bool({(verb, resource), ("*", resource)} & self.forbidden)
+
+    # -- request handling -------------------------------------------------------------
+
+    def handle(self, http, method, path, query, body):
+        parts = [part for part in path.split("/") if part]
+        if parts == ["version"]:
+            self._count(http, "get", "version")
+            return http.send_json(200, KUBERNETES_VERSION)
+        if not parts or parts[0] not in ("api", "apis"):
+            raise errors.page_not_found()
+        group, rest = ("", parts[1:]) if parts[0] == "api" else (parts[1] if len(parts) > 1 else None, parts[2:])
+        if len(rest) < 2:
+            self._count(http, "get", "discovery")
+            return http.send_json(200, self._discovery(group, rest[0] if rest else None))
+        version, rest = rest[0], rest[1:]
+        namespace = None
+        if rest[0] == "namespaces" and len(rest) >= 3:
+            namespace, rest = rest[1], rest[2:]
+        if len(rest) > 3:
+            raise errors.page_not_found()
+        plural, name, subresource = (rest + [None, None])[:3]
+        rt = self.store.find(group, version, plural)
+        if rt is None or (subresource and subresource not in rt.subresources):
+            raise errors.page_not_found()
+
+        verb = _verb(method, name, query)
+        resource = f"{plural}/{subresource}" if subresource else plural
+        self._count(http, verb, resource)
+        if self.is_forbidden(verb, resource):
+            raise errors.forbidden(self.user, verb, rt, resource, namespace, name)
+
+        if rt is ACCESS_REVIEWS:
+            return http.send_json(201, self._review(body))
+        if subresource == "log":
+            return self._log(http, namespace, name, query)
+        if verb == "watch":
+            return self._watch(http, rt, namespace, query)
+        if verb == "list":
+            items, version = self.store.list(rt, namespace, _selection(query), copy_=False)
+            return http.send_json(200, {
+                "kind": f"{rt.kind}List", "apiVersion": rt.api_version,
+                "metadata": {"resourceVersion": version}, "items": items,
+            })
+        if verb == "get":
+            return http.send_json(200, self.store.get(rt, namespace, name, copy_=False))
+        if verb == "create":
+            return http.send_json(201, self.store.create(rt, namespace, _object(body)))
+        if verb == "update":
+            new = _object(body)
+            return http.send_json(200, self.store.update(rt, namespace, name, lambda old: new, subresource))
+        if verb == "patch":
+            change = _patcher(http.headers.get("Content-Type", ""), body)
+            return http.send_json(200, self.store.update(rt, namespace, name, change, subresource))
+        if verb == "delete":
+            return http.send_json(200, self.store.delete(rt, namespace, name))
+        if verb == "deletecollection":
+            items, _ = self.store.list(rt, namespace, _selection(query))
+            for item in items:
+                self.store.delete(rt, item["metadata"].get("namespace"), item["metadata"]["name"])
+            return http.send_json(200, {"kind": f"{rt.kind}List", "apiVersion": rt.api_version,
+                                        "metadata": {}, "items": items})
+        raise errors.ApiError(405, "MethodNotAllowed", f"the server does not allow this method on {resource}")
+
+    def _count(self, http, verb, resource):
+        client = http.headers.get("User-Agent", "unknown").split("/")[0]
+        self.requests[(client, verb, resource)] += 1
+
+    def _discovery(self, group, version):
+        types = [rt for rt in self.store.resource_types() if rt.group == (group or "")]
+        if group == "" and version is None:
+            return {"kind": "APIVersions", "versions": ["v1"]}
+        if group is None:
+            groups = {}
+            for rt in self.store.resource_types():
+                if rt.group:
+                    groups.setdefault(rt.group, {}).setdefault(rt.version, None)
+            return {"kind": "APIGroupList", "apiVersion": "v1",
+                    "groups": [_group_doc(name, list(versions)) for name, versions in groups.items()]}
+        if not types:
+            raise errors.page_not_found()
+        if version is None:
+            return {"kind": "APIGroup", "apiVersion": "v1",
+                    **_group_doc(group, list(dict.fromkeys(rt.version for rt in types)))}
+        resources = [entry for rt in types if rt.version == version for entry in rt.discovery()]
+        if not resources:
+            raise errors.page_not_found()
+        return {"kind": "APIResourceList", "apiVersion": "v1",
+                "groupVersion": f"{group}/{version}" if group else version, "resources": resources}
+
+    def _review(self, body):
+        review = _object(body)
+        attributes = review.get("spec", {}).get("resourceAttributes")
+        allowed = True
+        if attributes:
+            resource = attributes.get("resource", "")
+            if attributes.get("subresource"):
+                resource += "/" + attributes["subresource"]
+            allowed = not self.is_forbidden(attributes.get("verb", ""), resource)
+        return {**review, "apiVersion": ACCESS_REVIEWS.api_version, "kind": ACCESS_REVIEWS.kind,
+                "status": {"allowed": allowed}}
+
+    def _watch(self, http, rt, namespace, query):
+        match = _selection(query)
+        deadline = time.monotonic() + float(query.get("timeoutSeconds", DEFAULT_WATCH_SECONDS))
+        since = query.get("resourceVersion")
+        http.start_stream()
+        self.watching[rt.qualified] += 1
+        try:
+            if since in (None, "", "0"):
+                items, since = self.store.list(rt, namespace, match, copy_=False)
+                for item in items:
+                    http.write_chunk(_line({"type": "ADDED", "object": item}))
+            since = int(since)
+            while not self.store.closed and (remaining := deadline - time.monotonic()) > 0:
+                try:
+                    events = self.store.events_after(since, min(remaining, 1.0))
+                except errors.Gone as gone:
+                    http.write_chunk(_line({"type": "ERROR", "object": gone.status()}))
+                    break
+                for event in events:
+                    since = event.resource_version
+                    if (event.resource == rt.qualified
+                            and namespace in (None, event.namespace) and match(event.object)):
+                        http.write_chunk(_line({"type": event.type, "object": event.object}))
+            http.end_stream()
+        except OSError:
+            pass  # the client went away
+        finally:
+            self.watching[rt.qualified] -= 1
+
+    def _log(self, http, namespace, name, query):
+        pod = self.store.get(PODS, namespace, name, copy_=False)
+        containers = [c["name"] for c in pod["spec"]["containers"]]
+        container = query.get("container") or containers[0]
+        path = self.pod_log_path(namespace, name, container)
+        if container not in containers or not path.exists():
+            raise errors.bad_request(f'container "{container}" in pod "{name}" is waiting to start')
+        text = path.read_bytes()
+        if "tailLines" in query:
+            text = b"".join(text.splitlines(keepends=True)[-int(query["tailLines"]):])
+        if query.get("follow") not in ("true", "1"):
+            return http.send_bytes(200, text[: int(query.get("limitBytes", len(text)))], "text/plain")
+        http.start_stream("text/plain")
+        offset = path.stat().st_size
+        http.write_chunk(text)
+        while not self.store.closed:
+            time.sleep(0.2)
+            with path.open("rb") as log:
+                log.seek(offset)
+                more = log.read()
+            offset += len(more)
+            if more:
+                http.write_chunk(more)
+            elif not _pod_running(self.store, namespace, name):
+                break
+        http.end_stream()
+
+
+def _pod_running(store, namespace, name):
+    try:
+        return store.get(PODS, namespace, name, copy_=False)["status"]["phase"] in ("Pending", "Running")
+    except errors.ApiError:
+        return False
+
+
+def _verb(method, name, query):
+    if method == "GET":
+        if name:
+            return "get"
+        return "watch" if query.get("watch") in ("true", "1") else "list"
+    verbs = {"POST": "create", "PUT": "update", "PATCH": "patch"}
+    if method in verbs:
+        return verbs[method]
+    return "delete" if name else "deletecollection"
+
+
+def _selection(query):
+    return matcher(query.get("labelSelector"), query.get("fieldSelector"))
+
+
+def _object(body):
+    if not isinstance(body, dict):
+        raise errors.bad_request("the request body must be a JSON object")
+    return body
+
+
+def _patcher(content_type, body):
+    content_type = content_type.split(";")[0].strip()
+    if content_type in MERGE_PATCH_TYPES:  # lists are replaced, not merged by key
+        return lambda old: merge_patch(old, _object(body))
+    if content_type == "application/json-patch+json":
+        return lambda old: json_patch(old, body)
+    raise errors.ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {content_type}")
+
+
+def _group_doc(name, versions):
+    entries = [{"groupVersion": f"{name}/{version}", "version": version} for version in versions]
+    return {"name": name, "versions": entries, "preferredVersion": entries[0]}
+
+
+def _line(event):
+    return json.dumps(event).encode() + b"\n"
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.connections = set()
+        self.connections_lock = threading.Lock()
+
+    def close_connections(self):
+        """Cut keep-alive and watch connections so that no handler thread lingers."""
+        with self.connections_lock:
+            for connection in self.connections:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self):
+        with self.server.connections_lock:
+            self.server.connections.discard(self.connection)
+        super().finish()
+
+    def log_message(self, format, *args):
+        pass  # requests are counted, not logged
+
+    def do_GET(self):
+        self._serve("GET")
+
+    def do_POST(self):
+        self._serve("POST")
+
+    def do_PUT(self):
+        self._serve("PUT")
+
+    def do_PATCH(self):
+        self._serve("PATCH")
+
+    def do_DELETE(self):
+        self._serve("DELETE")
+
+    def _serve(self, method):
+        url = urlsplit(self.path)
+        query = {key: values[-1] for key, values in parse_qs(url.query).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        api = self.server.api
+        try:
+            if self.headers.get("Authorization") != f"Bearer {api.token}":
+                raise errors.unauthorized()
+            try:
+                body = json.loads(raw) if raw else None
+            except json.JSONDecodeError as error:
+                raise errors.bad_request(f"the request body is not JSON: {error}")
+            api.handle(self, method, url.path, query, body)
+        except errors.ApiError as error:
+            self.send_json(error.code, error.status())
+
+    def send_json(self, code, obj):
+        self.send_bytes(code, json.dumps(obj).encode(), "application/json")
+
+    def send_bytes(self, code, data, content_type):
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def start_stream(self, content_type="application/json"):
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+    def write_chunk(self, data):
+        if data:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+    def end_stream(self):
+        self.wfile.write(b"0\r\n\r\n")

@@ -1,0 +1,215 @@
+"""Stand-ins for the controllers of a real cluster: Deployments make pods from their
+template, Services get a cluster IP, node ports, a load-balancer ingress, DNS names
+and a proxy. Both are level-triggered: on any change they reconcile everything."""
+
+import hashlib
+import json
+import logging
+import random
+import secrets
+import threading
+import time
+
+from . import errors
+from .network import NODE_IP, free_node_port, write_hosts
+from .resources import DEPLOYMENTS, PODS, SERVICES
+
+log = logging.getLogger("fakekube")
+
+
+def pod_is_ready(pod):
+    conditions = pod.get("status", {}).get("conditions", [])
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def owner_uids(obj):
+    return {ref.get("uid") for ref in obj["metadata"].get("ownerReferences", [])}
+
+
+class Controller(threading.Thread):
+    """Calls reconcile() at start, whenever a watched resource changes and, if `period`
+    is set, at least that often."""
+
+    watches = ()  # ResourceType.qualified names
+    period = None
+
+    def __init__(self, store):
+        super().__init__(name=type(self).__name__, daemon=True)
+        self.store = store
+        self._stopping = threading.Event()
+
+    def stop(self):
+        self._stopping.set()
+        self.join(10)
+
+    def reconcile(self):
+        raise NotImplementedError
+
+    def run(self):
+        since = self.store.resource_version
+        while not self._stopping.is_set():
+            try:
+                self.reconcile()
+            except errors.ApiError as error:
+                log.debug("%s: %s, retrying", self.name, error)  # raced with another writer
+            except Exception:
+                log.exception("%s failed to reconcile", self.name)
+            since = self._wait_for_change(since)
+
+    def _wait_for_change(self, since):
+        deadline = time.monotonic() + (self.period or 3600)
+        while not self._stopping.is_set() and time.monotonic() < deadline:
+            try:
+                events = self.store.events_after(since, min(0.5, self.period or 0.5))
+            except errors.Gone:
+                return self.store.resource_version
+            if events:
+                since = events[-1].resource_version
+                if any(event.resource in self.watches for event in events):
+                    break
+        return since
+
+
+class DeploymentController(Controller):
+    watches = (DEPLOYMENTS.qualified, PODS.qualified)
+
+    def reconcile(self):
+        deployments, _ = self.store.list(DEPLOYMENTS)
+        pods, _ = self.store.list(PODS)
+        for deployment in deployments:
+            meta = deployment["metadata"]
+            owned = [pod for pod in pods if meta["uid"] in owner_uids(pod)]
+            wanted = deployment["spec"].get("replicas", 1)
+            for _ in range(wanted - len(owned)):
+                owned.append(self.store.create(PODS, meta["namespace"], _pod_from(deployment)))
+            # Scale down the least useful pods first: not ready, then the newest.
+            owned.sort(key=lambda pod: (not pod_is_ready(pod), pod["metadata"]["creationTimestamp"]))
+            for surplus in owned[wanted:]:
+                self.store.delete(PODS, meta["namespace"], surplus["metadata"]["name"])
+            self._report(deployment, owned[:wanted])
+
+    def _report(self, deployment, pods):
+        ready = sum(pod_is_ready(pod) for pod in pods)
+        wanted = deployment["spec"].get("replicas", 1)
+        counts = {"replicas": len(pods), "updatedReplicas": len(pods),
+                  "readyReplicas": ready, "availableReplicas": ready}
+        status = {
+            "observedGeneration": deployment["metadata"]["generation"],
+            **{key: value for key, value in counts.items() if value},  # the server omits zeros
+            "conditions": [{"type": "Available", "status": str(ready >= wanted)}],
+        }
+        if deployment.get("status") != status:
+            meta = deployment["metadata"]
+            self.store.update(DEPLOYMENTS, meta["namespace"], meta["name"],
+                              lambda current: {**current, "status": status}, "status")
+
+
+def _pod_from(deployment):
+    template = deployment["spec"]["template"]
+    template_hash = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:10]
+    meta = deployment["metadata"]
+    return {
+        "metadata": {
+            "name": f"{meta['name']}-{template_hash}-{secrets.token_hex(3)[:5]}",
+            "labels": {**template.get("metadata", {}).get("labels", {}), "pod-template-hash": template_hash},
+            "annotations": template.get("metadata", {}).get("annotations", {}),
+            "ownerReferences": [{
+                "apiVersion": DEPLOYMENTS.api_version, "kind": DEPLOYMENTS.kind, "name": meta["name"],
+                "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True,
+            }],
+        },
+        "spec": template["spec"],
+    }
+
+
+class ServiceController(Controller):
+    watches = (SERVICES.qualified,)
+
+    def __init__(self, store, proxy, addresses, hosts_path):
+        super().__init__(store)
+        self._proxy = proxy
+        self._addresses = addresses
+        self._hosts_path = hosts_path
+        self._served = {}  # (namespace, name) -> (uid, cluster IP)
+        self._names = {}
+        write_hosts(hosts_path, self._names)
+
+    def reconcile(self):
+        services, _ = self.store.list(SERVICES)
+        present = set()
+        for service in services:
+            meta = service["metadata"]
+            key = (meta["namespace"], meta["name"])
+            present.add(key)
+            if self._served.get(key, (None,))[0] not in (None, meta["uid"]):
+                self._forget(key)  # deleted and created again under the same name
+            if not service["spec"].get("clusterIP"):
+                service = self._allocate(service)
+            if key not in self._served and service["spec"]["clusterIP"] != "None":
+                self._serve(key, service)
+        for key in set(self._served) - present:
+            self._forget(key)
+        self._publish_names()
+
+    def _allocate(self, service):
+        meta, spec = service["metadata"], service["spec"]
+        address = self._addresses.allocate()
+        spec["clusterIP"], spec["clusterIPs"] = address, [address]
+        if spec["type"] in ("NodePort", "LoadBalancer"):
+            for port in spec.get("ports", []):
+                port.setdefault("nodePort", free_node_port())
+        service = self.store.update(SERVICES, meta["namespace"], meta["name"], lambda current: {**current, "spec": spec})
+        if spec["type"] == "LoadBalancer":
+            status = {"loadBalancer": {"ingress": [{"ip": address}]}}
+            service = self.store.update(SERVICES, meta["namespace"], meta["name"],
+                                        lambda current: {**current, "status": status}, "status")
+        return service
+
+    def _serve(self, key, service):
+        spec = service["spec"]
+        listeners = []
+        for port in spec.get("ports", []):
+            pick = self._picker(key[0], spec.get("selector"), port.get("targetPort", port["port"]))
+            listeners.append((spec["clusterIP"], port["port"], pick))
+            if "nodePort" in port:
+                listeners.append((NODE_IP, port["nodePort"], pick))
+        self._proxy.open(key, listeners)
+        self._served[key] = (service["metadata"]["uid"], spec["clusterIP"])
+
+    def _forget(self, key):
+        self._proxy.close(key)
+        _, address = self._served.pop(key)
+        self._addresses.release(address)
+
+    def _picker(self, namespace, selector, target_port):
+        def pick():
+            if not selector:
+                return None
+            pods, _ = self.store.list(PODS, namespace, copy_=False, match=lambda pod: all(
+                pod["metadata"].get("labels", {}).get(k) == v for k, v in selector.items()))
+            ready = [pod for pod in pods if pod_is_ready(pod) and pod["status"].get("podIP")]
+            if not ready:
+                return None
+            pod = random.choice(ready)
+            return pod["status"]["podIP"], _container_port(pod, target_port)
+
+        return pick
+
+    def _publish_names(self):
+        names = {}
+        for (namespace, name), (_, address) in self._served.items():
+            for suffix in ("", ".svc", ".svc.cluster.local"):
+                names[f"{name}.{namespace}{suffix}"] = address
+        if names != self._names:
+            write_hosts(self._hosts_path, names)
+            self._names = names
+
+
+def _container_port(pod, target_port):
+    if isinstance(target_port, int) or str(target_port).isdigit():
+        return int(target_port)
+    for container in pod["spec"]["containers"]:
+        for port in container.get("ports", []):
+            if port.get("name") == target_port:
+                return port["containerPort"]
+    return None

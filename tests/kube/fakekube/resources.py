@@ -1,0 +1,113 @@
+"""The resource types the fake serves: built-in ones and those defined by stored CRDs."""
+
+from dataclasses import dataclass, field
+
+from .schema import apply_structural_schema, drop_nulls
+
+STANDARD_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool
+    short_names: tuple = ()
+    subresources: tuple = ()
+    verbs: tuple = STANDARD_VERBS
+    schema: dict | None = field(default=None, compare=False, hash=False)
+
+    @property
+    def api_version(self):
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def qualified(self):
+        """How the server names the resource in messages, e.g. daskclusters.kubernetes.dask.org."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def singular(self):
+        return self.kind.lower()
+
+    def normalize(self, obj):
+        """Prune and default like the real server before an object is stored."""
+        if self.schema is not None:
+            return apply_structural_schema(obj, self.schema)
+        return drop_nulls(obj)
+
+    def discovery(self):
+        entry = {
+            "name": self.plural,
+            "singularName": self.singular,
+            "namespaced": self.namespaced,
+            "kind": self.kind,
+            "verbs": list(self.verbs),
+        }
+        if self.short_names:
+            entry["shortNames"] = list(self.short_names)
+        subresources = [
+            {"name": f"{self.plural}/{sub}", "singularName": "", "namespaced": self.namespaced,
+             "kind": "Scale" if sub == "scale" else self.kind, "verbs": ["get", "patch", "update"]}
+            for sub in self.subresources
+        ]
+        return [entry, *subresources]
+
+
+NAMESPACES = ResourceType("", "v1", "namespaces", "Namespace", False, ("ns",), ("status",))
+NODES = ResourceType("", "v1", "nodes", "Node", False, ("no",), ("status",))
+PODS = ResourceType("", "v1", "pods", "Pod", True, ("po",), ("status", "log"))
+SERVICES = ResourceType("", "v1", "services", "Service", True, ("svc",), ("status",))
+EVENTS = ResourceType("", "v1", "events", "Event", True, ("ev",))
+DEPLOYMENTS = ResourceType("apps", "v1", "deployments", "Deployment", True, ("deploy",), ("status", "scale"))
+NEW_EVENTS = ResourceType("events.k8s.io", "v1", "events", "Event", True, ("ev",))
+CRDS = ResourceType(
+    "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
+    False, ("crd", "crds"), ("status",),
+)
+ACCESS_REVIEWS = ResourceType(
+    "authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview",
+    False, verbs=("create",),
+)
+BUILTINS = (NAMESPACES, NODES, PODS, SERVICES, EVENTS, DEPLOYMENTS, NEW_EVENTS, CRDS, ACCESS_REVIEWS)
+
+
+def from_crd(crd):
+    """The resource types a CustomResourceDefinition serves, one per served version."""
+    spec = crd["spec"]
+    names = spec["names"]
+    return [
+        ResourceType(
+            group=spec["group"],
+            version=version["name"],
+            plural=names["plural"],
+            kind=names["kind"],
+            namespaced=spec["scope"] == "Namespaced",
+            short_names=tuple(names.get("shortNames", ())),
+            subresources=tuple(version.get("subresources") or ()),
+            schema=version.get("schema", {}).get("openAPIV3Schema", {}),
+        )
+        for version in spec["versions"]
+        if version.get("served", True)
+    ]
+
+
+def prepare_for_create(rt, obj):
+    """Defaults the real server (or its admission) fills in for built-in kinds."""
+    if rt is PODS:
+        obj.setdefault("spec", {}).setdefault("restartPolicy", "Always")
+        obj["status"] = {"phase": "Pending"}
+    elif rt is SERVICES:
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("type", "ClusterIP")
+        for port in spec.get("ports", []):
+            port.setdefault("protocol", "TCP")
+            port.setdefault("targetPort", port["port"])
+        obj["status"] = {"loadBalancer": {}}
+    elif rt is DEPLOYMENTS:
+        obj.setdefault("spec", {}).setdefault("replicas", 1)
+        obj["status"] = {}
+    elif rt is NAMESPACES:
+        obj["status"] = {"phase": "Active"}

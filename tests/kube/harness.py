@@ -1,0 +1,253 @@
+"""FakeKubernetes: a fake cluster for end-to-end tests of code that uses the
+dask-kubernetes operator. The real KubeCluster (kr8s) and the real operator (kopf)
+talk HTTP to a fake API server; a stand-in kubelet runs pods as local processes.
+
+    with FakeKubernetes(tmp_path) as fk:          # API server, kubelet, operator
+        cluster = KubeCluster(...)                # KUBECONFIG points at the fake
+        fk.objects("daskclusters")                # stored objects, for assertions
+        fk.forbid("create", "daskclusters")       # 403 from now on
+        fk.request_counts("kr8s")                 # Counter of "verb resource"
+    # every process it started is gone here
+"""
+
+import importlib.util
+import os
+import secrets
+import time
+from collections import Counter
+from contextlib import ExitStack, suppress
+from pathlib import Path
+from unittest import mock
+
+import yaml
+
+from .fakekube import errors
+from .fakekube.apiserver import ApiServer
+from .fakekube.controllers import DeploymentController, ServiceController
+from .fakekube.kubelet import NODE_NAME, Kubelet
+from .fakekube.network import NODE_IP, AddressPool, ServiceProxy
+from .fakekube.podnet import sitecustomize as podnet
+from .fakekube.resources import CRDS, DEPLOYMENTS, NAMESPACES, NODES
+from .fakekube.store import Store
+
+PODNET_DIR = Path(podnet.__file__).parent
+DASK_GROUP = "kubernetes.dask.org"
+OPERATOR_NAME = "dask-kubernetes-operator"
+OPERATOR_LABELS = {"app.kubernetes.io/name": OPERATOR_NAME, "app.kubernetes.io/instance": OPERATOR_NAME}
+# The resources the operator's handlers watch; it is ready once it watches them all.
+OPERATOR_WATCHES = ("pods", "services", *(f"{plural}.{DASK_GROUP}" for plural in
+                                           ("daskclusters", "daskworkergroups", "daskjobs", "daskautoscalers")))
+
+
+def dask_crd_paths():
+    """The CRD manifests shipped in the dask-kubernetes wheel (found without importing
+    dask_kubernetes, whose import writes into ~/.config/dask)."""
+    package = Path(importlib.util.find_spec("dask_kubernetes").submodule_search_locations[0])
+    return sorted((package / "operator/deployment/helm/dask-kubernetes-operator/crds").glob("*.yaml"))
+
+
+class FakeKubernetes:
+    """A fake Kubernetes cluster for one test; use it as a context manager.
+
+    root: a private directory (pod logs, pod home directories, kubeconfig).
+    namespace: created, and the kubeconfig's default namespace.
+    operator: run the real dask operator (as a Deployment in `operator_namespace`)
+        and wait until it watches its resources.
+    operator_scope: "all" (--all-namespaces) or "namespace" (--namespace=namespace).
+    crds: install the four dask CRDs (False: as on a cluster without them).
+    """
+
+    def __init__(self, root, namespace="default", operator=True, operator_scope="all",
+                 crds=True, operator_namespace="dask-operator"):
+        self.root = Path(root)
+        self.namespace = namespace
+        self.operator_namespace = operator_namespace
+        self.token = f"fake-token-{secrets.token_hex(16)}"
+        self.user = "tester"
+        self.kubeconfig = self.root / "kubeconfig"
+        self._options = {"operator": operator, "scope": operator_scope, "crds": crds}
+        self._stack = ExitStack()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def __enter__(self):
+        try:
+            self._start()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stack.close()
+
+    def _start(self):
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.store = Store()
+        self._stack.callback(self.store.close)  # runs last: wakes any remaining watcher
+        for name in dict.fromkeys(["default", self.namespace, self.operator_namespace]):
+            self.store.create(NAMESPACES, None, {"metadata": {"name": name}})
+        self._add_node()
+        if self._options["crds"]:
+            self._install_dask_crds()
+
+        addresses = AddressPool()
+        hosts = self.root / "hosts.json"
+        self.kubelet = Kubelet(self.store, addresses, self.root, hosts, PODNET_DIR)
+        self.api = ApiServer(self.store, self.token, self.user, self.kubelet.log_path)
+        self.api.start()
+        self._stack.callback(self.api.stop)
+        proxy = ServiceProxy()
+        proxy.start()
+        self._stack.callback(proxy.stop)
+        for controller in (self.kubelet, DeploymentController(self.store),
+                           ServiceController(self.store, proxy, addresses, hosts)):
+            controller.start()
+            self._stack.callback(controller.stop)
+
+        self._write_kubeconfig()
+        self._stack.enter_context(mock.patch.dict(os.environ, KUBECONFIG=str(self.kubeconfig)))
+        _forget_kr8s_clients()
+        self._stack.callback(_forget_kr8s_clients)
+        self._stack.callback(podnet.install(hosts, namespace=self.namespace))
+        if self._options["operator"]:
+            self._start_operator()
+
+    def _add_node(self):
+        self.store.create(NODES, None, {"metadata": {"name": NODE_NAME}})
+        self.store.update(NODES, None, NODE_NAME, lambda node: {**node, "status": {
+            "addresses": [{"type": "InternalIP", "address": NODE_IP}, {"type": "Hostname", "address": NODE_NAME}],
+            "conditions": [{"type": "Ready", "status": "True"}],
+        }}, "status")
+
+    def _install_dask_crds(self):
+        for path in dask_crd_paths():
+            crd = self.store.create(CRDS, None, yaml.safe_load(path.read_text()))
+            status = {"acceptedNames": crd["spec"]["names"], "conditions": [
+                {"type": "NamesAccepted", "status": "True"}, {"type": "Established", "status": "True"}]}
+            self.store.update(CRDS, None, crd["metadata"]["name"], lambda c: {**c, "status": status}, "status")
+
+    def _write_kubeconfig(self):
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "fake", "cluster": {"server": self.api.url}}],
+            "users": [{"name": self.user, "user": {"token": self.token}}],
+            "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": self.user,
+                                                      "namespace": self.namespace}}],
+            "current-context": "fake",
+        }
+        self.kubeconfig.write_text(yaml.safe_dump(config))
+
+    def _start_operator(self):
+        scope = ["--all-namespaces"] if self._options["scope"] == "all" else [f"--namespace={self.namespace}"]
+        container = {
+            "name": OPERATOR_NAME,
+            "image": "ghcr.io/dask/dask-kubernetes-operator",
+            "command": ["python", "-m", "kopf", "run", "--standalone", "-m",
+                        "dask_kubernetes.operator.controller", *scope],
+            "env": [{"name": "KUBECONFIG", "value": str(self.kubeconfig)}],
+        }
+        self.store.create(DEPLOYMENTS, self.operator_namespace, {
+            "metadata": {"name": OPERATOR_NAME, "labels": OPERATOR_LABELS},
+            "spec": {"replicas": 1, "selector": {"matchLabels": OPERATOR_LABELS},
+                     "template": {"metadata": {"labels": OPERATOR_LABELS}, "spec": {"containers": [container]}}},
+        })
+        present = {rt.qualified for rt in self.store.resource_types()}
+        needed = [resource for resource in OPERATOR_WATCHES if resource in present]
+        self.wait_for(lambda: all(self.api.watching[resource] for resource in needed), timeout=60,
+                      message=lambda: "the operator did not start watching:\n" + self.operator_log()[-3000:])
+
+    # -- reading the cluster ----------------------------------------------------------------
+
+    def resource_type(self, plural):
+        """A served resource type by plural ("pods") or qualified name ("daskjobs.kubernetes.dask.org")."""
+        for rt in self.store.resource_types():
+            if plural in (rt.plural, rt.qualified):
+                return rt
+        raise KeyError(plural)
+
+    def objects(self, plural, namespace=None):
+        """Copies of the stored objects of one resource, in all namespaces unless given."""
+        items, _ = self.store.list(self.resource_type(plural), namespace)
+        return items
+
+    def get(self, plural, name, namespace=None):
+        """A copy of one stored object, or None."""
+        try:
+            return self.store.get(self.resource_type(plural), namespace or self.namespace, name)
+        except errors.ApiError:
+            return None
+
+    def create(self, manifest, namespace=None):
+        """Store an object as if created through the API (no RBAC check)."""
+        group, _, version = manifest["apiVersion"].rpartition("/")
+        for rt in self.store.resource_types():
+            if (rt.group, rt.version, rt.kind) == (group, version, manifest["kind"]):
+                return self.store.create(rt, namespace or manifest["metadata"].get("namespace") or self.namespace,
+                                         manifest)
+        raise KeyError(manifest["kind"])
+
+    def pod_log(self, name, namespace=None, container=None):
+        pod = self.store.get(self.resource_type("pods"), namespace or self.namespace, name)
+        path = self.kubelet.log_path(pod["metadata"]["namespace"], name,
+                                     container or pod["spec"]["containers"][0]["name"])
+        return path.read_text() if path.exists() else ""
+
+    def operator_log(self):
+        pods = [pod for pod in self.objects("pods", self.operator_namespace)
+                if pod["metadata"]["name"].startswith(OPERATOR_NAME)]
+        return self.pod_log(pods[0]["metadata"]["name"], self.operator_namespace) if pods else ""
+
+    def wait_for(self, condition, timeout=30, message="condition not met"):
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError(message() if callable(message) else message)
+            time.sleep(0.1)
+
+    def live_process_groups(self):
+        """Process groups started for pods that still have a live process."""
+        alive = []
+        for pgid in self.kubelet.spawned:
+            with suppress(ProcessLookupError):
+                os.killpg(pgid, 0)
+                alive.append(pgid)
+        return alive
+
+    # -- requests and faults --------------------------------------------------------------
+
+    def request_counts(self, client=None):
+        """Requests served, as a Counter of "verb resource" (e.g. "list pods",
+        "patch daskclusters/status", "get discovery"); client is the User-Agent's
+        product ("kr8s", "kopf", ...) or None for all."""
+        counts = Counter()
+        for (agent, verb, resource), count in self.api.requests.items():
+            if client is None or agent == client:
+                counts[f"{verb} {resource}"] += count
+        return counts
+
+    def reset_request_counts(self):
+        self.api.requests.clear()
+
+    def forbid(self, verb, resource):
+        """Answer 403 to `verb` ("create", "list", ... or "*") on `resource` ("daskclusters",
+        "pods/log"), as RBAC would; access reviews answer consistently."""
+        self.api.forbidden.add((verb, resource))
+
+    def allow(self, verb, resource):
+        self.api.forbidden.discard((verb, resource))
+
+    def remove_dask_crds(self):
+        """Delete the dask CRDs: their API group then answers 404, as when not installed."""
+        for crd in self.objects("customresourcedefinitions"):
+            if crd["spec"]["group"] == DASK_GROUP:
+                self.store.delete(CRDS, None, crd["metadata"]["name"])
+
+
+def _forget_kr8s_clients():
+    # kr8s caches API clients per thread and event loop; a client cached for an earlier
+    # fake (another port and token) could be handed out again when ids are reused.
+    from kr8s._api import Api
+
+    Api._instances.clear()

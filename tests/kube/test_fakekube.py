@@ -1,0 +1,153 @@
+"""The fake Kubernetes harness, proven with the real KubeCluster, kr8s and operator."""
+
+import http.client
+import socket
+import time
+
+import pytest
+
+from .harness import FakeKubernetes
+
+pytestmark = [pytest.mark.kube, pytest.mark.timeout(180)]
+
+CLUSTER_OBJECTS = ("daskclusters", "daskworkergroups", "daskautoscalers", "deployments", "services", "pods")
+
+
+def owned_by_cluster(fk, name):
+    """Every stored object that belongs to dask cluster `name`."""
+    found = []
+    for plural in CLUSTER_OBJECTS:
+        for obj in fk.objects(plural, fk.namespace):
+            meta = obj["metadata"]
+            if meta["name"] == name or meta.get("labels", {}).get("dask.org/cluster-name") == name:
+                found.append(f"{plural}/{meta['name']}")
+    return found
+
+
+def worker_deployments(fk, cluster):
+    return [d for d in fk.objects("deployments", fk.namespace)
+            if d["metadata"]["labels"].get("dask.org/workergroup-name") == f"{cluster}-default"]
+
+
+def test_kubecluster_lifecycle_with_the_real_operator(tmp_path, isolated_home):
+    from dask_kubernetes.operator import KubeCluster, make_cluster_spec
+    from distributed import Client
+
+    with FakeKubernetes(tmp_path / "kube") as fk:
+        started = time.monotonic()
+        spec = make_cluster_spec(name="lifecycle", n_workers=1)
+        with KubeCluster(custom_cluster_spec=spec, quiet=True) as cluster, Client(cluster) as client:
+            assert client.submit(lambda x: x + 1, 41).result() == 42
+
+            cluster.scale(3)
+            client.wait_for_workers(3, timeout=30)
+            cluster.scale(1)  # the operator retires two workers through the scheduler
+            fk.wait_for(lambda: len(client.nthreads()) == 1 and len(worker_deployments(fk, "lifecycle")) == 1)
+            assert client.submit(sum, [1, 2, 3]).result() == 6
+
+            cluster.adapt(minimum=1, maximum=2)
+            fk.wait_for(lambda: (fk.get("daskautoscalers", "lifecycle") or {}).get("metadata", {})
+                        .get("ownerReferences"), message="the operator did not adopt the autoscaler")
+        fk.wait_for(lambda: not owned_by_cluster(fk, "lifecycle"),
+                    message=lambda: f"left behind: {owned_by_cluster(fk, 'lifecycle')}")
+        print(f"create/compute/scale/adapt/close: {time.monotonic() - started:.1f}s, "
+              f"{sum(fk.request_counts('kr8s').values())} requests from kr8s")
+    assert fk.live_process_groups() == []
+
+
+def test_forbidden_create_makes_kubecluster_fail(tmp_path, isolated_home):
+    import kr8s
+    from dask_kubernetes.operator import KubeCluster, make_cluster_spec
+
+    with FakeKubernetes(tmp_path / "kube", operator=False) as fk:
+        fk.forbid("create", "daskclusters")
+        with pytest.raises(kr8s.ServerError) as failure:
+            KubeCluster(custom_cluster_spec=make_cluster_spec(name="denied"), shutdown_on_close=False, quiet=True)
+        assert failure.value.response.status_code == 403
+        assert 'cannot create resource "daskclusters" in API group "kubernetes.dask.org"' in str(failure.value)
+        assert fk.token not in str(failure.value)
+        assert fk.objects("daskclusters") == []
+
+
+def test_missing_crds_make_kubecluster_fail(tmp_path, isolated_home):
+    import kr8s
+    from dask_kubernetes.operator import KubeCluster, make_cluster_spec
+
+    with FakeKubernetes(tmp_path / "kube", operator=False, crds=False):
+        with pytest.raises(kr8s.ServerError) as failure:
+            KubeCluster(custom_cluster_spec=make_cluster_spec(name="nocrds"), shutdown_on_close=False, quiet=True)
+        assert failure.value.response.status_code == 404
+
+
+JOB_SCRIPT = """
+from distributed import Client
+with Client(timeout=60) as client:  # DASK_SCHEDULER_ADDRESS is set by the operator
+    print("the answer is", client.submit(sum, [20, 22]).result())
+"""
+
+
+def daskjob(name, script):
+    from dask_kubernetes.operator import make_cluster_spec
+
+    return {
+        "apiVersion": "kubernetes.dask.org/v1",
+        "kind": "DaskJob",
+        "metadata": {"name": name},
+        "spec": {
+            "job": {"spec": {"restartPolicy": "Never", "containers": [
+                {"name": "job", "image": "ghcr.io/dask/dask:latest", "args": ["python", "-c", script]}]}},
+            "cluster": {"spec": make_cluster_spec(name=name, n_workers=1)["spec"]},
+        },
+    }
+
+
+def test_daskjobs_succeed_and_fail_side_by_side(tmp_path, isolated_home):
+    from kr8s.objects import new_class
+
+    DaskJob = new_class("DaskJob", "kubernetes.dask.org/v1", asyncio=False)
+
+    def job_status(name):
+        return (fk.get("daskjobs", name) or {}).get("status", {}).get("jobStatus")
+
+    with FakeKubernetes(tmp_path / "kube") as fk:
+        DaskJob(daskjob("job-ok", JOB_SCRIPT)).create()
+        DaskJob(daskjob("job-bad", "raise SystemExit(3)")).create()
+        fk.wait_for(lambda: job_status("job-ok") == "Successful" and job_status("job-bad") == "Failed", timeout=90,
+                    message=lambda: f"job statuses: {job_status('job-ok')}, {job_status('job-bad')}")
+        assert "the answer is 42" in fk.pod_log("job-ok-runner")
+        bad_runner = fk.get("pods", "job-bad-runner")
+        assert bad_runner["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 3
+        # On a final state the operator deletes the job's cluster.
+        fk.wait_for(lambda: fk.objects("daskclusters") == [])
+    assert fk.live_process_groups() == []
+
+
+def test_services_lead_to_their_pod_by_name_cluster_ip_node_port_and_load_balancer(tmp_path):
+    with FakeKubernetes(tmp_path / "kube", operator=False) as fk:
+        labels = {"app": "web"}
+        fk.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "labels": labels}, "spec": {
+            "containers": [{"name": "web", "image": "python", "command": ["python", "-m", "http.server", "8080"],
+                            "ports": [{"name": "http", "containerPort": 8080}],
+                            "readinessProbe": {"httpGet": {"port": "http", "path": "/"}}}]}})
+        for kind in ("ClusterIP", "NodePort", "LoadBalancer"):
+            fk.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": kind.lower()}, "spec": {
+                "type": kind, "selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}})
+        fk.wait_for(lambda: fk.get("pods", "web")["status"]["phase"] == "Running"
+                    and fk.get("services", "loadbalancer")["status"]["loadBalancer"].get("ingress"))
+        fk.wait_for(lambda: fk.get("pods", "web")["status"]["conditions"][-1]["status"] == "True")
+        pod_ip = fk.get("pods", "web")["status"]["podIP"]
+        assert pod_ip.startswith("127.") and pod_ip != "127.0.0.1"
+
+        node_port = fk.get("services", "nodeport")["spec"]["ports"][0]["nodePort"]
+        ingress = fk.get("services", "loadbalancer")["status"]["loadBalancer"]["ingress"][0]["ip"]
+        targets = [("clusterip.default", 80), ("clusterip.default.svc.cluster.local", 80),
+                   (fk.get("services", "clusterip")["spec"]["clusterIP"], 80), ("127.0.0.1", node_port),
+                   (ingress, 80)]
+        for host, port in targets:
+            connection = http.client.HTTPConnection(host, port, timeout=5)
+            connection.request("GET", "/")
+            assert connection.getresponse().status == 200, (host, port)
+            connection.close()
+    # DNS names of the fake resolve only while it runs.
+    with pytest.raises(socket.gaierror):
+        socket.getaddrinfo("clusterip.default", 80)
