@@ -103,7 +103,6 @@ class StateHandler(_Handler):
         body = {
             "clusters": kernels.clusters(records),
             "drafts": kernels.drafts(records),
-            "submitted": kernels.submitted(records),
             "argo": _argo_info(target),
             "workflows": [],
         }

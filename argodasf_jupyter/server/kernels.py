@@ -16,9 +16,3 @@ def drafts(records: list[dict]) -> list[dict]:
     """The workflow draft of each live kernel that has one."""
     return [{**record["draft"], **_owner(record)} for record in records if record.get("draft")]
 
-
-def submitted(records: list[dict]) -> list[dict]:
-    """Workflows the live kernels submitted, newest first."""
-    entries = [{**entry, **_owner(record)} for record in records for entry in record.get("submitted") or []]
-    return sorted(entries, key=lambda entry: entry.get("submitted_at") or 0, reverse=True)
-

@@ -1,0 +1,63 @@
+// Shapes of the server extension's REST answers (argodasf_jupyter/server/handlers.py).
+// Field names are the server's, so one thing has one name in Python, REST and here.
+
+export interface ICluster {
+  name: string;
+  backend: string;
+  status: string;
+  workers: number;
+  dashboard_link: string | null;
+  shape?: { adapt?: { minimum: number; maximum: number } };
+  kernel_id: string | null;
+  pid: number;
+}
+
+export interface IDraftStep {
+  name: string;
+  kind?: string;
+  after: string[];
+}
+
+export interface IDraft {
+  name: string;
+  path?: string;
+  steps: IDraftStep[];
+  kernel_id: string | null;
+  pid: number;
+}
+
+export interface IWorkflowStep {
+  name: string;
+  phase: string;
+  started_at: string | null;
+  finished_at: string | null;
+  message: string | null;
+}
+
+export interface IWorkflow {
+  name: string;
+  namespace: string;
+  phase: string;
+  created_at: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  progress: string | null;
+  message: string | null;
+  steps: IWorkflowStep[];
+  ui_url: string;
+}
+
+export interface IArgoInfo {
+  configured: boolean;
+  namespace?: string;
+  ui_url?: string;
+  error?: string;
+}
+
+/** GET /argodasf/api/state: everything the sidebar shows. */
+export interface IState {
+  clusters: ICluster[];
+  drafts: IDraft[];
+  argo: IArgoInfo;
+  workflows: IWorkflow[];
+}
