@@ -100,7 +100,7 @@ async def test_proxy_lists_workflows_with_their_steps_and_holds_the_token(jp_fet
     assert [(item["name"], item["phase"]) for item in listed["workflows"]] == [("etl", "Succeeded")]
     assert [(step["name"], step["phase"]) for step in one["steps"]] == [("load", "Succeeded"), ("train", "Succeeded")]
     assert one["ui_url"] == f"http://{fake_argo.address}/workflows/team/etl"
-    assert sorted(line["content"] for line in logs["logs"]) == ["load: Succeeded", "train: Succeeded"]
+    assert sorted(logs["logs"].splitlines()) == ["load: Succeeded", "train: Succeeded"]
     assert state["workflows"][0]["name"] == "etl" and "clusters" in state and "drafts" in state
     assert {request["authorization"] for request in fake_argo.requests} == {f"Bearer {TOKEN}"}
 

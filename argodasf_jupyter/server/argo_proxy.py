@@ -1,35 +1,22 @@
-"""The Argo Server as the sidebar sees it, reached through hera's WorkflowsService.
+"""Which Argo Server to talk to, and what the sidebar shows of a workflow.
 
 Where to connect comes only from configuration: the `argodasf.argo` settings, with
 the argo CLI's environment variables (ARGO_SERVER, ARGO_NAMESPACE, ARGO_SECURE,
-ARGO_INSECURE_SKIP_VERIFY, ARGO_BASE_HREF) taking precedence. The token is read from
-ARGO_TOKEN in the server's environment on each call and never leaves this process:
-answers are rebuilt field by field and error texts are scrubbed of it.
+ARGO_INSECURE_SKIP_VERIFY, ARGO_BASE_HREF) taking precedence; never from a request.
+The calls themselves go through ``argodasf_jupyter.argo`` (hera's WorkflowsService),
+which holds the token (ARGO_TOKEN) and scrubs it from every error. Answers are
+rebuilt field by field by ``summary``, so nothing else of Argo's reaches the browser.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 
-import requests
-
 from ..config import settings
 
-TIMEOUT = 10  # seconds for one call to the Argo Server
 DEFAULT_NAMESPACE = "argo"
-LIST_LIMIT = 20
-FINAL_PHASES = ("Succeeded", "Failed", "Error")
 STEP_NODE_TYPES = ("Pod", "Retry", "Skipped", "Suspend")
-
-
-class ArgoError(Exception):
-    """A failed call to the Argo Server; ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -60,44 +47,6 @@ def argo_target() -> ArgoTarget | None:
         verify_ssl=not _env_flag("ARGO_INSECURE_SKIP_VERIFY", conf.insecure_skip_verify),
         ui_url=(conf.ui_url or host).rstrip("/"),
     )
-
-
-class _Session(requests.Session):
-    """A requests session whose calls time out instead of hanging a server thread."""
-
-    def request(self, method, url, **kwargs):
-        kwargs.setdefault("timeout", TIMEOUT)
-        return super().request(method, url, **kwargs)
-
-
-def _service(target: ArgoTarget):
-    from hera.workflows.service import WorkflowsService  # heavy: import on first use
-
-    return WorkflowsService(
-        host=target.host,
-        verify_ssl=target.verify_ssl,
-        token=os.environ.get("ARGO_TOKEN") or None,
-        namespace=target.namespace,
-        session=_Session(),
-    )
-
-
-def _scrub(text: str) -> str:
-    token = os.environ.get("ARGO_TOKEN")
-    return text.replace(token, "<token>") if token else text
-
-
-def _call(target: ArgoTarget, method: str, **kwargs):
-    """Run one WorkflowsService method; failures become ArgoError with a safe message."""
-    from hera.exceptions import HeraException, NotFound
-
-    with _service(target) as service:
-        try:
-            return getattr(service, method)(**kwargs)
-        except NotFound as exc:
-            raise ArgoError(404, _scrub(f"not found on the Argo Server: {exc}")) from None
-        except (HeraException, requests.RequestException) as exc:
-            raise ArgoError(502, _scrub(f"the Argo Server at {target.host} failed: {exc}")) from None
 
 
 def _time(value) -> str | None:
@@ -142,41 +91,3 @@ def summary(workflow, target: ArgoTarget) -> dict:
         "ui_url": f"{target.ui_url}/workflows/{metadata.namespace or target.namespace}/{name}",
     }
 
-
-def list_workflows(target: ArgoTarget) -> list[dict]:
-    """The newest workflows of the configured namespace."""
-    result = _call(target, "list_workflows", limit=str(LIST_LIMIT))
-    workflows = [summary(workflow, target) for workflow in result.items or []]
-    return sorted(workflows, key=lambda item: item["created_at"] or "", reverse=True)
-
-
-def get_workflow(target: ArgoTarget, name: str) -> dict:
-    return summary(_call(target, "get_workflow", name=name), target)
-
-
-def workflow_logs(target: ArgoTarget, name: str, tail_lines: int = 200) -> list[dict]:
-    """The last lines of every pod of a workflow.
-
-    Argo answers newline-delimited JSON, which hera's workflow_logs (one JSON
-    document) cannot parse, so this call goes through the same session directly.
-    """
-    with _service(target) as service:
-        try:
-            response = service.session.get(
-                f"{target.host}/api/v1/workflows/{target.namespace}/{name}/log",
-                params={"logOptions.container": "main", "logOptions.tailLines": str(tail_lines)},
-                headers={"Authorization": service.token} if service.token else {},
-                verify=target.verify_ssl,
-            )
-        except requests.RequestException as exc:
-            raise ArgoError(502, _scrub(f"the Argo Server at {target.host} failed: {exc}")) from None
-    if response.status_code == 404:
-        raise ArgoError(404, f"workflow '{name}' not found on the Argo Server")
-    if not response.ok:
-        raise ArgoError(502, _scrub(f"the Argo Server answered {response.status_code}: {response.text[:200]}"))
-    lines = []
-    for line in response.text.splitlines():
-        result = json.loads(line).get("result") if line.strip() else None
-        if result:
-            lines.append({"pod_name": result.get("podName"), "content": result.get("content", "")})
-    return lines

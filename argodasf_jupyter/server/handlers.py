@@ -4,7 +4,7 @@
     GET drafts                   the workflow draft of each kernel
     GET workflows                workflows on the configured Argo Server
     GET workflows/<name>         one workflow with the phase of each step
-    GET workflows/<name>/logs    the last log lines of its pods
+    GET workflows/<name>/logs    the last log lines of its pods (?tail=200)
     GET state                    all of the above in one answer: the sidebar's refresh
 """
 
@@ -17,11 +17,13 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
-from .. import registry
+from .. import argo, registry
+from ..errors import ArgodasfError
 from . import argo_proxy, kernels
 
 # a Kubernetes object name; checked so a request can only pick a workflow, not a path
 WORKFLOW_NAME = r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?"
+LIST_LIMIT = 20  # newest workflows shown
 
 
 class _Handler(APIHandler):
@@ -29,15 +31,23 @@ class _Handler(APIHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
 
-    def fail(self, error: argo_proxy.ArgoError) -> None:
-        self.set_status(error.status)
-        self.answer({"message": str(error)})
-
-    def target(self) -> argo_proxy.ArgoTarget:
+    async def from_argo(self, call, *args, **kwargs):
+        """Run a blocking argo.py call off the event loop; its failure becomes an HTTP error."""
         target = argo_proxy.argo_target()
         if target is None:
             raise tornado.web.HTTPError(503, "no Argo Server is configured (ARGO_SERVER or argodasf.argo.server)")
-        return target
+        try:
+            return await asyncio.to_thread(call, *args, where=target, **kwargs)
+        except ArgodasfError as error:  # one line, the token already scrubbed by argo.py
+            raise tornado.web.HTTPError(_http_status(error), str(error)) from None
+
+
+def _http_status(error: ArgodasfError) -> int:
+    """404 when Argo said the workflow does not exist, else 502 (the upstream failed)."""
+    from hera.exceptions import NotFound
+
+    # argo.explain raises `from None`, which hides but keeps the original in __context__
+    return 404 if isinstance(error.__context__, NotFound) else 502
 
 
 def _argo_info(target: argo_proxy.ArgoTarget | None) -> dict:
@@ -62,35 +72,23 @@ class WorkflowsHandler(_Handler):
     @tornado.web.authenticated
     async def get(self):
         target = argo_proxy.argo_target()
-        body = {"argo": _argo_info(target), "workflows": []}
-        if target is not None:
-            try:
-                body["workflows"] = await asyncio.to_thread(argo_proxy.list_workflows, target)
-            except argo_proxy.ArgoError as error:
-                return self.fail(error)
-        self.answer(body)
+        workflows = await self.from_argo(argo.list_workflows) if target else []
+        self.answer({"argo": _argo_info(target), "workflows": workflows[:LIST_LIMIT]})
 
 
 class WorkflowHandler(_Handler):
     @tornado.web.authenticated
     async def get(self, name: str):
-        try:
-            self.answer(await asyncio.to_thread(argo_proxy.get_workflow, self.target(), name))
-        except argo_proxy.ArgoError as error:
-            self.fail(error)
+        self.answer(await self.from_argo(argo.status, name))
 
 
 class WorkflowLogsHandler(_Handler):
     @tornado.web.authenticated
     async def get(self, name: str):
-        tail_lines = self.get_query_argument("tail_lines", "200")
-        if not tail_lines.isdigit():
-            raise tornado.web.HTTPError(400, "tail_lines must be a number")
-        try:
-            logs = await asyncio.to_thread(argo_proxy.workflow_logs, self.target(), name, int(tail_lines))
-        except argo_proxy.ArgoError as error:
-            return self.fail(error)
-        self.answer({"name": name, "logs": logs})
+        tail = self.get_query_argument("tail", "200")
+        if not tail.isdigit():
+            raise tornado.web.HTTPError(400, "tail must be a number of lines")
+        self.answer({"name": name, "logs": await self.from_argo(argo.logs, name, tail=int(tail))})
 
 
 class StateHandler(_Handler):
@@ -108,9 +106,9 @@ class StateHandler(_Handler):
         }
         if target is not None:
             try:
-                body["workflows"] = await asyncio.to_thread(argo_proxy.list_workflows, target)
-            except argo_proxy.ArgoError as error:
-                body["argo"]["error"] = str(error)
+                body["workflows"] = (await self.from_argo(argo.list_workflows))[:LIST_LIMIT]
+            except tornado.web.HTTPError as error:  # the sidebar still shows the clusters
+                body["argo"]["error"] = error.log_message
         self.answer(body)
 
 
