@@ -1,0 +1,225 @@
+"""The `argodasf` command: workflows from saved notebooks, without a kernel.
+
+    argodasf promote NOTEBOOK.ipynb [-o wf.yaml|wf.py] [--submit] [--param NAME=VALUE]
+    argodasf render DRAFT.json|NOTEBOOK.ipynb [-o wf.yaml|wf.py]
+    argodasf submit DRAFT.json|NOTEBOOK.ipynb [--param NAME=VALUE]
+    argodasf rbac --namespace NS [--service-account SA]
+    argodasf doctor ...
+
+Without a kernel nothing runs: a `%%dasf_workflow` cell's outside names take their
+values from literal assignments in earlier cells (`input_path = "/data/in.zarr"`),
+and its cluster shape from the last `%%dasf_cluster` cell before it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import sys
+import types
+
+import yaml
+
+from .errors import ArgodasfError
+
+DEFAULT_SERVICE_ACCOUNT = "argodasf-workflow"
+
+
+def _cells(notebook: str) -> list[str]:
+    try:
+        with open(notebook, encoding="utf-8") as stream:
+            cells = json.load(stream)["cells"]
+    except (OSError, ValueError, KeyError) as error:
+        raise ArgodasfError(f"cannot read notebook {notebook}: {error}") from None
+    return ["".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            for cell in cells if cell.get("cell_type") == "code"]
+
+
+def _split_magic(source: str, magic: str) -> tuple[str, str] | None:
+    """(line, body) when ``source`` is a ``%%magic`` cell."""
+    head, _, body = source.lstrip("\n").partition("\n")
+    words = head.split(None, 1)
+    if not words or words[0] != f"%%{magic}":
+        return None
+    return (words[1] if len(words) > 1 else ""), body
+
+
+def _stand_in(node) -> object:
+    """What a non-literal binding looks like to the free-name check."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return types.ModuleType("module")
+    if isinstance(node, ast.ClassDef):
+        return type("class", (), {})
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return lambda: None
+    return type("value computed when the notebook runs", (), {})()
+
+
+def _record_bindings(source: str, number: int, values: dict, where: dict) -> None:
+    """Remember what a plain cell binds: literal values as they are, others as stand-ins."""
+    from .promote import bound_names
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return  # IPython syntax (magics, !commands): nothing usable
+    for node in tree.body:
+        for name in bound_names(ast.unparse(node)):
+            value = _stand_in(node)
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                try:
+                    value = ast.literal_eval(node.value)
+                except ValueError:
+                    pass
+            values[name] = value
+            where[name] = f"cell {number}"
+
+
+def draft_from_notebook(notebook: str):
+    """The workflow Draft of a saved notebook's %%dasf_workflow cells (not saved)."""
+    from IPython.core import magic_arguments
+
+    from . import promote
+    from .config import settings
+    from .draft import Draft, draft_name, draft_path
+    from .magics import DasfMagics, values_from
+    from .spec import parse_spec
+    from .workflow_magics import WorkflowMagics, cluster_overrides, unquoted
+
+    values: dict = {}
+    where: dict = {}
+    cluster = None
+    steps = []
+    for number, source in enumerate(_cells(notebook), start=1):
+        if (found := _split_magic(source, "dasf_cluster")) is not None:
+            line, body = found
+            args = magic_arguments.parse_argstring(DasfMagics.dasf_cluster, line)
+            cluster = parse_spec(values_from(args, body), base=settings().cluster, where=f"the cluster of cell {number}")
+        elif (found := _split_magic(source, "dasf_workflow")) is not None:
+            line, body = found
+            args = unquoted(magic_arguments.parse_argstring(WorkflowMagics.dasf_workflow_cell, line))
+            options = dict(after=args.after, inputs=args.inputs, outputs=args.outputs, retries=args.retries,
+                           timeout=args.timeout)
+            if args.container:
+                step = promote.make_step(args.name, body, container=args.container, local_command=args.local_command,
+                                         **options)
+            else:
+                step = promote.make_step(args.name, body, values=values, where=where.get, cluster=cluster,
+                                         overrides=cluster_overrides(args), **options)
+                _record_bindings(body, number, values, where)
+            steps = [existing for existing in steps if existing.name != step.name] + [step]
+        else:
+            _record_bindings(source, number, values, where)
+    stem = os.path.splitext(os.path.basename(notebook))[0]
+    draft = Draft(draft_name(stem), draft_path(notebook), steps)
+    draft.order()  # unknown steps and cycles are errors here too
+    return draft
+
+
+def _load(path: str):
+    from .draft import Draft
+
+    if path.endswith(".ipynb"):
+        return draft_from_notebook(path)
+    if not os.path.exists(path):
+        raise ArgodasfError(f"no such draft or notebook: {path}")
+    return Draft.load(path)
+
+
+def _write(draft, output: str | None) -> None:
+    from . import workflow
+
+    if output:
+        workflow.export(draft, output)
+        print(f"wrote {output}", file=sys.stderr)
+    else:
+        sys.stdout.write(workflow.to_yaml(draft))
+
+
+def _submit(draft, params) -> None:
+    from . import argo
+    from .workflow import parse_assignments
+
+    record = argo.submit(draft, parse_assignments(params))
+    print(f"submitted workflow {record['name']} to namespace {record['namespace']}: {record['url']}")
+
+
+def cmd_promote(args) -> None:
+    draft = draft_from_notebook(args.notebook)
+    if args.output or not args.submit:
+        _write(draft, args.output)
+    if args.submit:
+        _submit(draft, args.param)
+
+
+def cmd_render(args) -> None:
+    _write(_load(args.source), args.output)
+
+
+def cmd_submit(args) -> None:
+    _submit(_load(args.source), args.param)
+
+
+def cmd_rbac(args) -> None:
+    from .manifests import rbac
+    from .spec import check_name
+
+    try:
+        check_name(args.namespace, "namespace")
+        check_name(args.service_account, "service account")
+    except ValueError as error:
+        raise ArgodasfError(str(error)) from None
+    sys.stdout.write(yaml.safe_dump_all(rbac(args.namespace, args.service_account), sort_keys=False))
+
+
+def cmd_doctor(args) -> int:
+    from .doctor import main as doctor_main
+
+    return doctor_main(args.rest)
+
+
+def parser() -> argparse.ArgumentParser:
+    main_parser = argparse.ArgumentParser(prog="argodasf", description="DASF notebook cells as Argo workflows of DaskJobs.")
+    commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    promote = commands.add_parser("promote", help="the workflow of a notebook's %%dasf_workflow cells")
+    promote.add_argument("notebook", help="a saved .ipynb")
+    promote.add_argument("-o", "--output", help="write YAML (.yaml) or a Hera script (.py) instead of printing YAML")
+    promote.add_argument("--submit", action="store_true", help="submit it to the Argo Server (ARGO_SERVER, ARGO_TOKEN...)")
+    promote.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
+    promote.set_defaults(run=cmd_promote)
+
+    render = commands.add_parser("render", help="the workflow of a saved draft or notebook, as YAML or Hera .py")
+    render.add_argument("source", help="a .dasf-workflow.json draft or a .ipynb")
+    render.add_argument("-o", "--output", help="a .yaml or .py file (default: YAML on stdout)")
+    render.set_defaults(run=cmd_render)
+
+    submit = commands.add_parser("submit", help="submit a saved draft or notebook to the Argo Server")
+    submit.add_argument("source", help="a .dasf-workflow.json draft or a .ipynb")
+    submit.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
+    submit.set_defaults(run=cmd_submit)
+
+    rbac = commands.add_parser("rbac", help="ServiceAccount, Role and RoleBinding the workflows need")
+    rbac.add_argument("--namespace", required=True)
+    rbac.add_argument("--service-account", default=DEFAULT_SERVICE_ACCOUNT)
+    rbac.set_defaults(run=cmd_rbac)
+
+    doctor = commands.add_parser("doctor", help="check kubeconfig, CRDs, RBAC, operator and Argo", add_help=False)
+    doctor.add_argument("rest", nargs=argparse.REMAINDER)
+    doctor.set_defaults(run=cmd_doctor)
+    return main_parser
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except ArgodasfError as error:
+        print(f"argodasf: error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""A strict fake Argo Server and the schemas it validates with."""
