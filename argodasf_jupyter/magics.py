@@ -11,8 +11,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.display import display
 
+from .cluster_keys import option_help
 from .errors import ArgodasfError, closest
-from .spec import load_yaml_mapping, option_help, parse_adapt_flag
 
 FLAG_KEYS = {
     "backend": "backend",
@@ -62,6 +62,8 @@ def parse_line(magic, line: str):
 
 def values_from(args, cell: str | None) -> dict:
     """The cell's YAML body with the magic-line flags laid over it."""
+    from .spec import load_yaml_mapping, parse_adapt_flag
+
     values = load_yaml_mapping(cell or "", "the %%dasf_cluster cell body")
     if args.name:
         values["name"] = args.name

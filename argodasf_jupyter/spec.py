@@ -16,6 +16,7 @@ import yaml
 from dask.utils import parse_bytes
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .cluster_keys import KEYS
 from .errors import ArgodasfError, validation_message
 
 # Dask operator rule for cluster names (FACTS.md); applied on every backend so a
@@ -38,6 +39,13 @@ def check_name(name: str, what: str = "cluster name") -> str:
             "digits and '-', starting and ending with a letter or digit"
         )
     return name
+
+
+def _field(key: str, **constraints):
+    default = KEYS[key].default
+    if isinstance(default, (dict, list)):
+        return Field(default_factory=type(default), description=KEYS[key].help, **constraints)
+    return Field(default, description=KEYS[key].help, **constraints)
 
 
 class _Strict(BaseModel):
@@ -86,32 +94,28 @@ class Volume(_Strict):
 
 
 class ClusterSpec(_Strict):
-    """The shape of a Dask cluster, for every backend."""
+    """The shape of a Dask cluster, for every backend (keys and help: cluster_keys.py)."""
 
-    name: str = Field("dasf", description="cluster name: lowercase letters, digits and '-', at most 53 characters")
-    backend: Literal["auto", "local", "kubernetes"] = Field(
-        "auto", description="local | kubernetes | auto (kubernetes when credentials are found, else local)"
-    )
-    workers: Optional[int] = Field(None, ge=0, le=MAX_WORKERS, description="fixed number of workers (default 2)")
-    adapt: Optional[Adapt] = Field(None, description="adaptive range {minimum, maximum}; excludes 'workers'")
-    threads_per_worker: int = Field(1, ge=1, le=256, description="threads in each worker")
-    memory_limit: str = Field("auto", description="memory per worker, e.g. 4GiB, or 'auto'")
-    cpu: Optional[str] = Field(None, description="Kubernetes CPU request and limit per worker, e.g. '1' or '500m'")
-    image: Optional[str] = Field(None, description="container image (default: the dask image of the installed version)")
-    gpu: Union[bool, int] = Field(False, description="false, true (one GPU per worker) or a number of GPUs per worker")
-    rmm_pool_size: Optional[str] = Field(None, description="RMM pool per GPU worker, e.g. 24GB")
-    env: dict[str, str] = Field(default_factory=dict, description="environment variables for scheduler and workers")
-    namespace: Optional[str] = Field(None, description="Kubernetes namespace (default: the kubeconfig's)")
-    volumes: list[Volume] = Field(default_factory=list, description="volumes mounted on scheduler and workers")
-    node_selector: dict[str, str] = Field(default_factory=dict, description="Kubernetes node selector for pods")
-    tolerations: list[dict[str, Any]] = Field(default_factory=list, description="Kubernetes tolerations for pods")
-    service_account: Optional[str] = Field(None, description="Kubernetes service account for pods")
-    scheduler_service_type: Literal[SERVICE_TYPES] = Field(  # type: ignore[valid-type]
-        "ClusterIP", description="ClusterIP | NodePort | LoadBalancer"
-    )
-    idle_timeout: Optional[int] = Field(None, ge=0, description="seconds of idleness before the operator deletes the cluster")
-    keep: bool = Field(False, description="keep the cluster running after the kernel exits")
-    connect: bool = Field(False, description="attach to an existing cluster of this name without owning it")
+    name: str = _field("name")
+    backend: Literal["auto", "local", "kubernetes"] = _field("backend")
+    workers: Optional[int] = _field("workers", ge=0, le=MAX_WORKERS)
+    adapt: Optional[Adapt] = _field("adapt")
+    threads_per_worker: int = _field("threads_per_worker", ge=1, le=256)
+    memory_limit: str = _field("memory_limit")
+    cpu: Optional[str] = _field("cpu")
+    image: Optional[str] = _field("image")
+    gpu: Union[bool, int] = _field("gpu")
+    rmm_pool_size: Optional[str] = _field("rmm_pool_size")
+    env: dict[str, str] = _field("env")
+    namespace: Optional[str] = _field("namespace")
+    volumes: list[Volume] = _field("volumes")
+    node_selector: dict[str, str] = _field("node_selector")
+    tolerations: list[dict[str, Any]] = _field("tolerations")
+    service_account: Optional[str] = _field("service_account")
+    scheduler_service_type: Literal[SERVICE_TYPES] = _field("scheduler_service_type")  # type: ignore[valid-type]
+    idle_timeout: Optional[int] = _field("idle_timeout", ge=0)
+    keep: bool = _field("keep")
+    connect: bool = _field("connect")
 
     @field_validator("name")
     @classmethod
@@ -226,15 +230,6 @@ def parse_adapt_flag(text: str) -> dict:
     if not sep or not minimum.strip().isdigit() or not maximum.strip().isdigit():
         raise ArgodasfError(f"--adapt '{text}' must be MIN:MAX, e.g. --adapt 1:4")
     return {"minimum": int(minimum), "maximum": int(maximum)}
-
-
-def option_help() -> str:
-    """Every cluster key with its meaning and default, for %dasf_cluster?."""
-    lines = []
-    for key, field in ClusterSpec.model_fields.items():
-        default = field.get_default(call_default_factory=True)
-        lines.append(f"  {key:<24} {field.description} [default: {default!r}]")
-    return "\n".join(lines)
 
 
 def to_cell(spec: ClusterSpec) -> str:

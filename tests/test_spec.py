@@ -1,10 +1,11 @@
 import pytest
 
+from argodasf_jupyter.cluster_keys import option_help
+
 from argodasf_jupyter.errors import ArgodasfError
 from argodasf_jupyter.spec import (
     ClusterSpec,
     load_yaml_mapping,
-    option_help,
     parse_adapt_flag,
     parse_spec,
     to_cell,
