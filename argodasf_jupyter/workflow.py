@@ -60,18 +60,28 @@ def job_name(workflow_name: str, step_name: str, retries: int = 0) -> str:
     return f"{workflow_name}-{part}" + (RETRY_SUFFIX if retries else "")
 
 
-def workflow_parameters(draft: Draft) -> dict[str, Any]:
-    """Every step parameter with its default; one name must mean one value."""
-    found: dict[str, tuple[Any, str]] = {}
+def parameter_names(draft: Draft) -> dict[str, dict[str, str]]:
+    """For each step, the workflow parameter behind each of its variables: the
+    variable's own name when every step that uses it has the same default, else
+    ``<step>-<variable>`` (notebooks often reuse names such as ``out_path``)."""
+    defaults: dict[str, list] = {}
     for step in draft.steps.values():
         for name, value in step.parameters.items():
-            if name in found and found[name][0] != value:
-                raise ArgodasfError(
-                    f"parameter '{name}' is {found[name][0]!r} in step '{found[name][1]}' but {value!r} in step "
-                    f"'{step.name}'; give them different names or the same value"
-                )
-            found.setdefault(name, (value, step.name))
-    return {name: value for name, (value, _) in found.items()}
+            defaults.setdefault(name, []).append(value)
+    shared = {name for name, values in defaults.items() if all(value == values[0] for value in values)}
+    return {step.name: {name: name if name in shared else f"{step.name}-{name}" for name in step.parameters}
+            for step in draft.steps.values()}
+
+
+def workflow_parameters(draft: Draft) -> dict[str, Any]:
+    """Every workflow parameter with its default."""
+    names = parameter_names(draft)
+    return {names[step.name][name]: value for step in draft.steps.values() for name, value in step.parameters.items()}
+
+
+def step_values(step: Step, names: Mapping[str, str], values: Mapping[str, Any]) -> dict[str, Any]:
+    """A step's variables from the workflow's parameter values."""
+    return {name: values[names[name]] for name in step.parameters}
 
 
 def resolve_parameters(draft: Draft, overrides: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -187,6 +197,7 @@ def plan(draft: Draft, namespace: Optional[str] = None, parameters: Mapping[str,
     service_account = service_account or settings().workflow.service_account
     result = Plan()
     dependencies = draft.dependencies()
+    names = parameter_names(draft)
     tasks = []
     for step in steps:
         variable = _variable(step.name)
@@ -200,8 +211,8 @@ def plan(draft: Draft, namespace: Optional[str] = None, parameters: Mapping[str,
         if dependencies[step.name]:
             task["dependencies"] = list(dependencies[step.name])
         if step.parameters:
-            task["arguments"] = [Call("Parameter", {"name": name, "value": f"{{{{workflow.parameters.{name}}}}}"})
-                                 for name in step.parameters]
+            task["arguments"] = [Call("Parameter", {"name": name, "value": f"{{{{workflow.parameters.{global_name}}}}}"})
+                                 for name, global_name in names[step.name].items()]
         tasks.append(Call("Task", task))
     result.templates["dag"] = Call("DAG", {"name": DAG_NAME, "tasks": tasks})
     result.workflow = Call("Workflow", {
@@ -351,8 +362,7 @@ def _local_cluster(step: Step):
                         memory_limit=spec.memory_limit, dashboard_address=":0", processes=True)
 
 
-def _run_dasf(step: Step, run: StepRun, values: dict, cwd: str, address: Optional[str]) -> None:
-    parameters = {name: values[name] for name in step.parameters}
+def _run_dasf(step: Step, run: StepRun, parameters: dict, cwd: str, address: Optional[str]) -> None:
     if runtime.outputs_complete(_absolute(step.outputs, cwd), step.completion_key(parameters)):
         run.phase, run.message = "Skipped", "outputs complete for this code and these parameters"
         return
@@ -397,6 +407,7 @@ def run_local(draft: Draft, parameters: Mapping[str, str] | None = None, address
     runs = [StepRun(step.name, step.kind) for step in steps]
     by_name = {run.name: run for run in runs}
     dependencies = draft.dependencies()
+    names = parameter_names(draft)
     notify = on_update or (lambda _runs: None)
     notify(runs)
     for step, run in zip(steps, runs):
@@ -410,7 +421,7 @@ def run_local(draft: Draft, parameters: Mapping[str, str] | None = None, address
         started = time.perf_counter()
         try:
             if step.kind == "dasf":
-                _run_dasf(step, run, values, cwd, address)
+                _run_dasf(step, run, step_values(step, names[step.name], values), cwd, address)
             else:
                 _run_container(step, run, cwd)
         except Exception as error:  # a cluster that cannot start fails this step, not the report
