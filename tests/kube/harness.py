@@ -26,11 +26,11 @@ from .fakekube.apiserver import ApiServer
 from .fakekube.controllers import DeploymentController, ServiceController
 from .fakekube.kubelet import NODE_NAME, Kubelet
 from .fakekube.network import NODE_IP, AddressPool, ServiceProxy
-from .fakekube.podnet import sitecustomize as podnet
+from .fakekube.podsite import sitecustomize as podsite
 from .fakekube.resources import CRDS, DEPLOYMENTS, NAMESPACES, NODES
 from .fakekube.store import Store
 
-PODNET_DIR = Path(podnet.__file__).parent
+POD_SITE_DIR = Path(podsite.__file__).parent
 DASK_GROUP = "kubernetes.dask.org"
 OPERATOR_NAME = "dask-kubernetes-operator"
 OPERATOR_LABELS = {"app.kubernetes.io/name": OPERATOR_NAME, "app.kubernetes.io/instance": OPERATOR_NAME}
@@ -55,17 +55,18 @@ class FakeKubernetes:
         and wait until it watches its resources.
     operator_scope: "all" (--all-namespaces) or "namespace" (--namespace=namespace).
     crds: install the four dask CRDs (False: as on a cluster without them).
+    operator_verbose: run kopf with --verbose (see operator_log()).
     """
 
     def __init__(self, root, namespace="default", operator=True, operator_scope="all",
-                 crds=True, operator_namespace="dask-operator"):
+                 crds=True, operator_namespace="dask-operator", operator_verbose=False):
         self.root = Path(root)
         self.namespace = namespace
         self.operator_namespace = operator_namespace
         self.token = f"fake-token-{secrets.token_hex(16)}"
         self.user = "tester"
         self.kubeconfig = self.root / "kubeconfig"
-        self._options = {"operator": operator, "scope": operator_scope, "crds": crds}
+        self._options = {"operator": operator, "scope": operator_scope, "crds": crds, "verbose": operator_verbose}
         self._stack = ExitStack()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -93,7 +94,7 @@ class FakeKubernetes:
 
         addresses = AddressPool()
         hosts = self.root / "hosts.json"
-        self.kubelet = Kubelet(self.store, addresses, self.root, hosts, PODNET_DIR)
+        self.kubelet = Kubelet(self.store, addresses, self.root, hosts, POD_SITE_DIR)
         self.api = ApiServer(self.store, self.token, self.user, self.kubelet.log_path)
         self.api.start()
         self._stack.callback(self.api.stop)
@@ -109,7 +110,7 @@ class FakeKubernetes:
         self._stack.enter_context(mock.patch.dict(os.environ, KUBECONFIG=str(self.kubeconfig)))
         _forget_kr8s_clients()
         self._stack.callback(_forget_kr8s_clients)
-        self._stack.callback(podnet.install(hosts, namespace=self.namespace))
+        self._stack.callback(podsite.install(hosts, namespace=self.namespace))
         if self._options["operator"]:
             self._start_operator()
 
@@ -141,11 +142,12 @@ class FakeKubernetes:
 
     def _start_operator(self):
         scope = ["--all-namespaces"] if self._options["scope"] == "all" else [f"--namespace={self.namespace}"]
+        verbose = ["--verbose"] if self._options["verbose"] else []
         container = {
             "name": OPERATOR_NAME,
             "image": "ghcr.io/dask/dask-kubernetes-operator",
-            "command": ["python", "-m", "kopf", "run", "--standalone", "-m",
-                        "dask_kubernetes.operator.controller", *scope],
+            "command": ["python", "-m", "kopf", "run", "--standalone", *verbose, *scope,
+                        "-m", "dask_kubernetes.operator.controller", "-m", "kopf_settings"],
             "env": [{"name": "KUBECONFIG", "value": str(self.kubeconfig)}],
         }
         self.store.create(DEPLOYMENTS, self.operator_namespace, {

@@ -228,7 +228,7 @@ class Kubelet(Controller):
     watches = (PODS.qualified,)
     period = 0.2
 
-    def __init__(self, store, addresses, root, hosts_path, podnet_dir):
+    def __init__(self, store, addresses, root, hosts_path, site_dir):
         super().__init__(store)
         self._addresses = addresses
         self._root = root
@@ -236,7 +236,7 @@ class Kubelet(Controller):
             "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "/usr/bin:/bin")]),
             "LANG": "C.UTF-8",
             "PYTHONUNBUFFERED": "1",  # so that pod logs are up to date
-            "PYTHONPATH": str(podnet_dir),
+            "PYTHONPATH": str(site_dir),
             "FAKEKUBE_HOSTS": str(hosts_path),
         }
         self._pods = {}  # (namespace, name) -> PodRuntime

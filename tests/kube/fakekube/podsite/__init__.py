@@ -1,0 +1,1 @@
+"""Modules on the PYTHONPATH of every fake pod."""
