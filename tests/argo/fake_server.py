@@ -8,6 +8,7 @@ delay longer than the client's timeout.
 
 from __future__ import annotations
 
+import io
 import time
 
 from fake_argo_server import FakeArgo
@@ -41,16 +42,8 @@ class StrictFakeArgo(FakeArgo):
                     length = int(self.headers.get("Content-Length", 0))
                     body = self.rfile.read(length)
                     fake.bodies.append(body)
-                    self.rfile = _Replay(body)
+                    self.rfile = io.BytesIO(body)
                 return super()._route(method)
 
         return Handler
 
-
-class _Replay:
-    def __init__(self, data: bytes):
-        self.data = data
-
-    def read(self, size: int = -1) -> bytes:
-        chunk, self.data = (self.data, b"") if size < 0 else (self.data[:size], self.data[size:])
-        return chunk
