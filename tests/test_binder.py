@@ -1,0 +1,49 @@
+"""Binder's files: they name every runtime dependency, and postBuild works in a fresh venv."""
+
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def requirement_names(lines):
+    names = set()
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if line:
+            names.add(re.split(r"[\[<>=!~ ]", line, maxsplit=1)[0].lower().replace("_", "-"))
+    return names
+
+
+def test_requirements_name_every_runtime_dependency():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    needed = requirement_names(project["dependencies"])
+    listed = requirement_names((ROOT / "binder" / "requirements.txt").read_text().splitlines())
+    assert needed - listed == set(), f"binder/requirements.txt misses {sorted(needed - listed)}"
+
+
+def test_postbuild_installs_the_extensions_in_a_fresh_venv(tmp_path):
+    if not (ROOT / "argodasf_jupyter" / "labextension" / "package.json").exists():
+        pytest.skip("the labextension is not built in this checkout (pip install -e . builds it)")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    subprocess.run(pip + ["-r", str(ROOT / "binder" / "requirements.txt")], check=True, timeout=900)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", "HOME": str(home),
+           "VIRTUAL_ENV": str(venv)}
+    env.pop("JUPYTER_CONFIG_DIR", None)
+    result = subprocess.run(["bash", str(ROOT / "binder" / "postBuild")], env=env, capture_output=True,
+                            text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "backend: local" in (home / ".config" / "dask" / "argodasf.yaml").read_text()
+    probe = "import argodasf_jupyter, dask; print(argodasf_jupyter.__version__)"
+    assert subprocess.run([str(venv / "bin" / "python"), "-c", probe], env=env, capture_output=True,
+                          text=True).returncode == 0
