@@ -137,8 +137,6 @@ class WorkflowMagics(Magics):
                                      **options)
         else:
             step = self._promote_dasf(args, cell, options)
-            if step is None:
-                return None
         action = "replaced" if step.name in self.draft.steps else "promoted"
         self.draft.add(step)
         self._publish()
@@ -162,8 +160,8 @@ class WorkflowMagics(Magics):
         else:
             result = self.shell.run_cell(cell, store_history=False)
         if not result.success:
-            print(f"step '{args.name}' not promoted: the cell failed", file=sys.stderr)
-            return None
+            # the cell's own traceback is shown already; this marks the cell failed, in one line
+            raise ArgodasfError(f"step '{args.name}' not promoted: the cell failed")
         step = promote.make_step(args.name, cell, values=before, where=lambda name: defined_in(self.shell, name),
                                  cluster=managed.spec if managed is not None else None,
                                  overrides=cluster_overrides(args), **options)
@@ -240,8 +238,9 @@ class WorkflowMagics(Magics):
         if not args.local:
             raise ArgodasfError("use `%dasf_workflow run --local` to run here, or `%dasf_workflow submit` for Argo")
         view = RunView(f"local run of workflow '{self.draft.name}'")
-        display(view)
+        handle = display(view, display_id=True)
         runs = run_local(self.draft, parse_assignments(args.param), on_update=view.update)
+        handle.update(view)  # front ends without widgets see the final state too
         failed = [run.name for run in runs if run.phase in ("Failed", "Error")]
         if failed:
             print(f"local run failed at step {', '.join(failed)}", file=sys.stderr)

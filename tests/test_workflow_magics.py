@@ -1,0 +1,166 @@
+"""%%dasf_workflow and %dasf_workflow in a real IPython shell with a real local cluster."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import dask
+import pytest
+import yaml
+from IPython.core.error import UsageError
+from IPython.utils.capture import capture_output
+
+from argodasf_jupyter import registry
+from argodasf_jupyter.session import current_session
+from argo.fake_server import StrictFakeArgo
+
+LOCAL = "backend: local\nmemory_limit: 1GiB\n"
+TOKEN = "magic-test-token"
+
+
+@pytest.fixture
+def drafts(tmp_path, monkeypatch):
+    directory = tmp_path / "drafts"
+    directory.mkdir()
+    monkeypatch.chdir(directory)
+    with dask.config.set({"argodasf.workflow.draft-dir": str(directory)}):
+        yield directory
+
+
+def run(shell, cell):
+    with capture_output() as captured:
+        result = shell.run_cell(cell, store_history=True)
+    assert result.success, (result.error_in_exec or result.error_before_exec, captured.stdout, captured.stderr)
+    return result, captured
+
+
+def shown(captured) -> str:
+    """Everything a cell printed or displayed, as text."""
+    return captured.stdout + "".join(output.data.get("text/plain", "") for output in captured.outputs)
+
+
+def run_failing(shell, cell):
+    with capture_output() as captured:
+        result = shell.run_cell(cell, store_history=True)
+    assert not result.success
+    return result.error_in_exec or result.error_before_exec, captured
+
+
+def draft_steps(drafts) -> dict:
+    with open(drafts / "workflow.dasf-workflow.json") as stream:
+        return {step["name"]: step for step in json.load(stream)["steps"]}
+
+
+def test_promote_show_export_run_and_edit_the_draft(shell, drafts):
+    run(shell, f"%%dasf_cluster seismic --workers 1\n{LOCAL}")
+    run(shell, "factor = 3\nout_path = 'total.txt'")
+    _, captured = run(shell, "%%dasf_workflow total --outputs total.txt --workers 2\n"
+                             "import dask.array as da\n"
+                             "value = int(da.ones(10, chunks=5).sum().compute()) * factor\n"
+                             "open(out_path, 'w').write(str(value))\n")
+    assert "step 'total' promoted" in shown(captured)
+    assert (drafts / "total.txt").read_text() == "30"  # the cell ran in the kernel
+    step = draft_steps(drafts)["total"]
+    assert step["parameters"] == {"factor": 3, "out_path": "total.txt"}
+    assert step["cluster"]["workers"] == 2 and step["cluster"]["memory_limit"] == "1GiB"
+    session = current_session()
+    assert session.draft_summary["steps"] == [{"name": "total", "kind": "dasf", "after": []}]
+    (record,) = registry.read_all()
+    assert record["draft"]["name"] == "workflow"
+
+    run(shell, "%%dasf_workflow stage --container alpine:3 --outputs staged.txt --local-command 'echo staged > staged.txt'\n"
+               "echo staged\n")
+    run(shell, "%%dasf_workflow total --inputs staged.txt --outputs total.txt\n"
+               "open(out_path, 'w').write(str(factor * 2))\n")
+    assert list(draft_steps(drafts)) == ["total", "stage"]  # replaced in place
+
+    view, _ = run(shell, "%dasf_workflow show")
+    assert "total [dasf] after: stage" in view.result.fallback_text()
+
+    run(shell, "%dasf_workflow export wf.yaml")
+    run(shell, "%dasf_workflow export wf.py")
+    document = yaml.safe_load((drafts / "wf.yaml").read_text())
+    assert [task["name"] for task in document["spec"]["templates"][-1]["dag"]["tasks"]] == ["stage", "total"]
+    assert "from hera.workflows import" in (drafts / "wf.py").read_text()
+
+    os.remove(drafts / "total.txt")
+    _, captured = run(shell, "%dasf_workflow run --local --param factor=5")
+    assert (drafts / "staged.txt").read_text() == "staged\n"
+    assert (drafts / "total.txt").read_text() == "10"
+    assert "total                Succeeded" in shown(captured)
+
+    run(shell, "%dasf_workflow remove stage")
+    assert list(draft_steps(drafts)) == ["total"]
+    error, _ = run_failing(shell, "%dasf_workflow remove totl")
+    assert isinstance(error, UsageError) and "did you mean 'total'" in str(error)
+    run(shell, "%dasf_workflow clear")
+    assert draft_steps(drafts) == {}
+
+
+def test_a_failing_cell_is_not_promoted(shell, drafts):
+    error, captured = run_failing(shell, "%%dasf_workflow broken\nraise ValueError('no data here')\n")
+    assert isinstance(error, UsageError) and str(error) == "step 'broken' not promoted: the cell failed"
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", captured.stdout)  # without terminal colours
+    assert "ValueError: no data here" in plain  # the cell's own traceback, as for any cell
+    assert not (drafts / "workflow.dasf-workflow.json").exists()
+
+
+def test_outside_names_that_are_not_literals_are_a_one_line_usage_error(shell, drafts):
+    run(shell, "import numpy as np\ndef envelope(x):\n    return abs(x)")
+    error, _ = run_failing(shell, "%%dasf_workflow attr\nresult = envelope(np.ones(3))\n")
+    assert isinstance(error, UsageError)
+    message = str(error)
+    assert "'envelope' (line 1) is a function, defined in cell" in message
+    assert "'np' (line 1) is a module, defined in cell" in message
+    assert "\n" not in message
+
+
+def test_parameters_record_the_value_before_the_cell_ran(shell, drafts):
+    run(shell, "counter = 1")
+    run(shell, "%%dasf_workflow bump\ncounter = counter + 1\n")
+    assert shell.user_ns["counter"] == 2
+    assert draft_steps(drafts)["bump"]["parameters"] == {"counter": 1}
+
+
+def test_replay_refuses_a_cell_that_only_works_in_the_kernel(shell, drafts):
+    run(shell, f"%%dasf_cluster seismic --workers 1\n{LOCAL}")
+    error, _ = run_failing(shell, "%%dasf_workflow kernel-only --replay\nimport sys\nassert 'IPython' in sys.modules\n")
+    assert isinstance(error, UsageError) and "--replay of step 'kernel-only' exited with 1; not promoted" in str(error)
+    run(shell, "%%dasf_workflow portable --replay\nprint(client.submit(sum, [1, 2]).result())\n")
+    assert list(draft_steps(drafts)) == ["portable"]
+
+
+def test_submit_and_status_against_a_fake_argo_server(shell, drafts, monkeypatch):
+    fake = StrictFakeArgo(TOKEN, step_seconds=0.1).start()
+    try:
+        monkeypatch.setenv("ARGO_SERVER", fake.address)
+        monkeypatch.setenv("ARGO_SECURE", "false")
+        monkeypatch.setenv("ARGO_TOKEN", TOKEN)
+        run(shell, "%%dasf_workflow stage --container alpine:3\necho hi\n")
+        _, captured = run(shell, "%dasf_workflow submit")
+        (submitted,) = current_session().submitted
+        assert submitted["name"] in shown(captured) and submitted["namespace"] == "argo"
+        status, _ = run(shell, "%dasf_workflow status")
+        status.result.join(timeout=30)
+        assert status.result.summary["phase"] == "Succeeded"
+        fake.fault = 403
+        error, captured = run_failing(shell, "%dasf_workflow submit")
+        assert isinstance(error, UsageError) and "(403)" in str(error)
+        for text in (shown(captured), captured.stderr, str(error), json.dumps(registry.read_all())):
+            assert TOKEN not in text
+    finally:
+        fake.stop()
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("%dasf_workflow remove", "usage: %dasf_workflow remove STEP"),
+    ("%dasf_workflow run", "use `%dasf_workflow run --local`"),
+    ("%dasf_workflow status", "no workflow submitted from this kernel yet"),
+    ("%dasf_workflow export wf.txt", "use a .yaml or a .py"),
+    ("%dasf_workflow show", "has no steps yet"),
+])
+def test_command_errors_are_one_line(shell, drafts, line, expected):
+    error, _ = run_failing(shell, line)
+    assert isinstance(error, UsageError) and expected in str(error)
