@@ -35,7 +35,7 @@ def test_postbuild_installs_the_extensions_in_a_fresh_venv(tmp_path):
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
     subprocess.run(pip + ["-r", str(ROOT / "binder" / "requirements.txt")], check=True, timeout=900)
-    home = tmp_path / "home"
+    home = tmp_path / "binder-home"
     home.mkdir()
     env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", "HOME": str(home),
            "VIRTUAL_ENV": str(venv)}
