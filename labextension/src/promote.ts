@@ -25,18 +25,47 @@ export function parseAfter(text: string): string[] {
   return [...new Set(text.split(/[\s,]+/).filter(Boolean))];
 }
 
-/** The magic line that promotes a cell. */
-export function magicLine(step: string, after: string[]): string {
-  return [WORKFLOW_MAGIC, step, ...(after.length ? ['--after', ...after] : [])].join(' ');
+interface IMagicLine {
+  name: string;
+  after: string[];
+  /** Any other flags (--retries 2, --image ...), kept as they were. */
+  rest: string[];
 }
 
-/** The cell source with its first line set to the magic line (replacing an earlier one). */
-export function promotedSource(source: string, step: string, after: string[]): string {
-  const line = magicLine(step, after);
-  const [first, ...rest] = source.split('\n');
-  if (first.trimStart().startsWith(WORKFLOW_MAGIC)) {
-    return [line, ...rest].join('\n');
+/** The parts of a `%%dasf_workflow NAME [--after A ...] [other flags]` line, or null. */
+export function parseMagicLine(line: string): IMagicLine | null {
+  const tokens = line.trim().split(/\s+/);
+  if (tokens[0] !== WORKFLOW_MAGIC) {
+    return null;
   }
+  const parsed: IMagicLine = { name: '', after: [], rest: [] };
+  for (let i = 1; i < tokens.length; i++) {
+    if (tokens[i] === '--after') {
+      while (i + 1 < tokens.length && !tokens[i + 1].startsWith('-')) {
+        parsed.after.push(tokens[++i]);
+      }
+    } else if (!parsed.name && !tokens[i].startsWith('-') && !parsed.rest.length) {
+      parsed.name = tokens[i];
+    } else {
+      parsed.rest.push(tokens[i]);
+    }
+  }
+  return parsed;
+}
+
+/** The magic line that promotes a cell. */
+export function magicLine(step: string, after: string[], rest: string[] = []): string {
+  return [WORKFLOW_MAGIC, step, ...(after.length ? ['--after', ...after] : []), ...rest].join(' ');
+}
+
+/** The cell source with its first line set to the magic line (updating an earlier one). */
+export function promotedSource(source: string, step: string, after: string[]): string {
+  const [first, ...body] = source.split('\n');
+  const earlier = parseMagicLine(first);
+  if (earlier) {
+    return [magicLine(step, after, earlier.rest), ...body].join('\n');
+  }
+  const line = magicLine(step, after);
   return source ? `${line}\n${source}` : line;
 }
 
@@ -45,10 +74,9 @@ export function proposal(
   source: string,
   existingSteps: string[]
 ): { name: string; after: string[] } {
-  const first = source.split('\n')[0].trim();
-  if (first.startsWith(WORKFLOW_MAGIC)) {
-    const [name = '', ...flags] = first.slice(WORKFLOW_MAGIC.length).trim().split(/\s+/);
-    return { name, after: flags[0] === '--after' ? flags.slice(1) : [] };
+  const earlier = parseMagicLine(source.split('\n')[0]);
+  if (earlier) {
+    return { name: earlier.name, after: earlier.after };
   }
   let index = existingSteps.length + 1;
   while (existingSteps.includes(`step-${index}`)) {

@@ -14,6 +14,13 @@ describe('promotedSource', () => {
     expect(promotedSource(once, 'fit-model', [])).toBe('%%dasf_workflow fit-model\nfit()');
   });
 
+  it('keeps the other flags of an earlier magic line', () => {
+    const source = '%%dasf_workflow train --after load --retries 2 --image me/img:1\nfit()';
+    expect(promotedSource(source, 'train', ['clean'])).toBe(
+      '%%dasf_workflow train --after clean --retries 2 --image me/img:1\nfit()'
+    );
+  });
+
   it('promotes an empty cell to just the magic line', () => {
     expect(promotedSource('', 'noop', [])).toBe(magicLine('noop', []));
   });
@@ -41,6 +48,13 @@ describe('proposal', () => {
     expect(proposal('%%dasf_workflow train --after load\nfit()', ['load', 'train'])).toEqual({
       name: 'train',
       after: ['load']
+    });
+  });
+
+  it('reads --after wherever it stands among the flags', () => {
+    expect(proposal('%%dasf_workflow fit --retries 1 --after a b --workers 4', [])).toEqual({
+      name: 'fit',
+      after: ['a', 'b']
     });
   });
 
