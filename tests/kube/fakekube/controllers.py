@@ -123,14 +123,18 @@ def _pod_from(deployment):
 
 
 class ServiceController(Controller):
-    watches = (SERVICES.qualified,)
+    """Like kube-proxy, a Service only accepts connections while it has a ready pod;
+    otherwise connecting is refused, which clients retry."""
+
+    watches = (SERVICES.qualified, PODS.qualified)
 
     def __init__(self, store, proxy, addresses, hosts_path):
         super().__init__(store)
         self._proxy = proxy
         self._addresses = addresses
         self._hosts_path = hosts_path
-        self._served = {}  # (namespace, name) -> (uid, cluster IP)
+        self._allocated = {}  # (namespace, name) -> (uid, cluster IP)
+        self._listening = set()  # keys of the Services the proxy serves now
         self._names = {}
         write_hosts(hosts_path, self._names)
 
@@ -141,13 +145,20 @@ class ServiceController(Controller):
             meta = service["metadata"]
             key = (meta["namespace"], meta["name"])
             present.add(key)
-            if self._served.get(key, (None,))[0] not in (None, meta["uid"]):
+            if self._allocated.get(key, (meta["uid"],))[0] != meta["uid"]:
                 self._forget(key)  # deleted and created again under the same name
             if not service["spec"].get("clusterIP"):
                 service = self._allocate(service)
-            if key not in self._served and service["spec"]["clusterIP"] != "None":
-                self._serve(key, service)
-        for key in set(self._served) - present:
+            if service["spec"]["clusterIP"] == "None":
+                continue  # headless: no proxy
+            self._allocated[key] = (meta["uid"], service["spec"]["clusterIP"])
+            has_endpoint = bool(self._ready_pods(meta["namespace"], service["spec"].get("selector")))
+            if has_endpoint and key not in self._listening:
+                self._listen(key, service)
+            elif not has_endpoint and key in self._listening:
+                self._proxy.close(key)
+                self._listening.discard(key)
+        for key in set(self._allocated) - present:
             self._forget(key)
         self._publish_names()
 
@@ -165,7 +176,7 @@ class ServiceController(Controller):
                                         lambda current: {**current, "status": status}, "status")
         return service
 
-    def _serve(self, key, service):
+    def _listen(self, key, service):
         spec = service["spec"]
         listeners = []
         for port in spec.get("ports", []):
@@ -174,20 +185,24 @@ class ServiceController(Controller):
             if "nodePort" in port:
                 listeners.append((NODE_IP, port["nodePort"], pick))
         self._proxy.open(key, listeners)
-        self._served[key] = (service["metadata"]["uid"], spec["clusterIP"])
+        self._listening.add(key)
 
     def _forget(self, key):
         self._proxy.close(key)
-        _, address = self._served.pop(key)
+        self._listening.discard(key)
+        _, address = self._allocated.pop(key)
         self._addresses.release(address)
+
+    def _ready_pods(self, namespace, selector):
+        if not selector:
+            return []
+        pods, _ = self.store.list(PODS, namespace, copy_=False, match=lambda pod: all(
+            pod["metadata"].get("labels", {}).get(k) == v for k, v in selector.items()))
+        return [pod for pod in pods if pod_is_ready(pod) and pod["status"].get("podIP")]
 
     def _picker(self, namespace, selector, target_port):
         def pick():
-            if not selector:
-                return None
-            pods, _ = self.store.list(PODS, namespace, copy_=False, match=lambda pod: all(
-                pod["metadata"].get("labels", {}).get(k) == v for k, v in selector.items()))
-            ready = [pod for pod in pods if pod_is_ready(pod) and pod["status"].get("podIP")]
+            ready = self._ready_pods(namespace, selector)
             if not ready:
                 return None
             pod = random.choice(ready)
@@ -197,7 +212,7 @@ class ServiceController(Controller):
 
     def _publish_names(self):
         names = {}
-        for (namespace, name), (_, address) in self._served.items():
+        for (namespace, name), (_, address) in self._allocated.items():
             for suffix in ("", ".svc", ".svc.cluster.local"):
                 names[f"{name}.{namespace}{suffix}"] = address
         if names != self._names:

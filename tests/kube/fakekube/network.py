@@ -1,8 +1,8 @@
 """Pod and Service networking on loopback. Every pod and every Service gets its own
 127.x.y.z address, so fixed ports (8786, 8787) never collide between pods, clusters
 or other Dask processes on the machine. A small TCP proxy plays kube-proxy: it
-listens on each Service's cluster IP (and on 127.0.0.1:nodePort) and forwards each
-connection to a ready pod picked when the connection arrives."""
+listens on a Service's cluster IP (and on 127.0.0.1:nodePort) while the Service has
+a ready pod, and forwards each connection to a ready pod picked when it arrives."""
 
 import asyncio
 import json
@@ -73,8 +73,9 @@ class ServiceProxy:
         self._servers[key] = self._call(self._listen(listeners))
 
     def close(self, key):
-        for server in self._servers.pop(key, []):
-            self._loop.call_soon_threadsafe(server.close)
+        """Stop listening at once (so the address can be bound again); open
+        connections stay, as with kube-proxy."""
+        self._call(self._close(self._servers.pop(key, [])))
 
     def _call(self, coroutine):
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
@@ -85,11 +86,15 @@ class ServiceProxy:
             for address, port, pick in listeners
         ]
 
+    async def _close(self, servers):
+        for server in servers:
+            server.close()
+
     async def _forward(self, reader, writer, pick):
         target = pick()
         try:
             if target is None:
-                raise ConnectionRefusedError("the Service has no ready endpoint")
+                raise ConnectionRefusedError("the Service lost its last ready pod")
             upstream_reader, upstream_writer = await asyncio.open_connection(*target)
         except OSError:
             writer.close()  # the client sees its connection closed
