@@ -1,0 +1,97 @@
+"""Promoted steps as DaskJobs on the fake Kubernetes API, run by the real Dask operator."""
+
+from __future__ import annotations
+
+import dask
+import pytest
+
+from argodasf_jupyter import promote, workflow
+from argodasf_jupyter.spec import parse_spec
+from kube.harness import FakeKubernetes
+
+pytestmark = [pytest.mark.kube, pytest.mark.timeout(300)]
+
+SUCCEEDS = """
+answer = client.submit(sum, [20, 22]).result()
+print("the answer is", answer, "for", repr(label), "on", executor.dtype.name)
+"""
+
+FAILS = """
+value = client.submit(lambda: 1).result()
+raise ValueError("no seismic data at " + label)
+"""
+
+PIPELINE = """
+class Pipeline:  # drives the executor the way DASF's Pipeline.run does: task errors are swallowed
+    def __init__(self, executor, nodes):
+        self.executor, self.nodes = executor, nodes
+    def run(self):
+        self.executor.pre_run(self)
+        for node in self.nodes:
+            try:
+                self.executor.execute(fn=node)
+            except Exception as error:
+                print("pipeline logged", type(error).__name__)
+        try:
+            self.executor.post_run(self)
+        except Exception as error:
+            print("pipeline logged", type(error).__name__)
+
+def load():
+    return client.submit(sum, [1, 2]).result()
+
+def attribute():
+    raise RuntimeError("bad block")
+
+Pipeline(executor, [load, attribute]).run()
+print("the pipeline returned normally")
+"""
+
+
+@pytest.fixture
+def fake_kubernetes(tmp_path, monkeypatch):
+    # importing dask_kubernetes writes its config under dask's config path
+    monkeypatch.setattr(dask.config, "PATH", str(tmp_path / "home" / ".config" / "dask"))
+    with FakeKubernetes(tmp_path / "kube") as fk:
+        yield fk
+    assert fk.live_process_groups() == []
+
+
+def test_promoted_steps_reach_successful_and_failed(fake_kubernetes):
+    from kr8s.objects import new_class
+
+    fk = fake_kubernetes
+    DaskJob = new_class("DaskJob", "kubernetes.dask.org/v1", asyncio=False)
+    shape = parse_spec({"workers": 1})
+    steps = {
+        "ok": promote.make_step("ok", SUCCEEDS, values={"label": "default"}, cluster=shape),
+        "fails": promote.make_step("fails", FAILS, values={"label": "/x"}, cluster=shape),
+        "pipeline": promote.make_step("pipeline", PIPELINE, cluster=shape),
+    }
+    names = {}
+    for key, step in steps.items():
+        names[key] = workflow.job_name("e2e-a1b2c", step.name)
+        env = promote.parameter_environment(step, {"label": "it's {{given}}"} if key == "ok" else None)
+        DaskJob(workflow.dask_job_manifest(step, names[key], env)).create()
+
+    def status(key):
+        return (fk.get("daskjobs", names[key]) or {}).get("status", {}).get("jobStatus")
+
+    expected = {"ok": "Successful", "fails": "Failed", "pipeline": "Failed"}
+    fk.wait_for(lambda: all(status(key) == phase for key, phase in expected.items()), timeout=180,
+                message=lambda: f"job statuses: { {key: status(key) for key in expected} }; runner logs: "
+                                + " | ".join(fk.pod_log(f"{name}-runner")[-1500:] for name in names.values()))
+
+    ok_log = fk.pod_log(f"{names['ok']}-runner")
+    assert "the answer is 42 for \"it's {{given}}\" on multi_cpu" in ok_log
+    assert "step 'ok' succeeded" in ok_log
+
+    fails_log = fk.pod_log(f"{names['fails']}-runner")
+    assert "ValueError: no seismic data at /x" in fails_log
+    runner = fk.get("pods", f"{names['fails']}-runner")
+    assert runner["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 1
+
+    pipeline_log = fk.pod_log(f"{names['pipeline']}-runner")
+    assert "pipeline logged RuntimeError" in pipeline_log and "the pipeline returned normally" in pipeline_log
+    assert "DASF task 'attribute' failed" in pipeline_log
+    fk.wait_for(lambda: fk.objects("daskclusters") == [], timeout=60)
