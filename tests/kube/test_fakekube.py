@@ -30,10 +30,14 @@ def worker_deployments(fk, cluster):
 
 
 def test_kubecluster_lifecycle_with_the_real_operator(tmp_path, isolated_home):
+    import kr8s
     from dask_kubernetes.operator import KubeCluster, make_cluster_spec
     from distributed import Client
 
     with FakeKubernetes(tmp_path / "kube") as fk:
+        [operator] = kr8s.get("deployments", namespace=kr8s.ALL,
+                              label_selector={"app.kubernetes.io/name": "dask-kubernetes-operator"})
+        assert operator.raw["status"]["readyReplicas"] == 1
         started = time.monotonic()
         spec = make_cluster_spec(name="lifecycle", n_workers=1)
         with KubeCluster(custom_cluster_spec=spec, quiet=True) as cluster, Client(cluster) as client:
@@ -77,6 +81,63 @@ def test_missing_crds_make_kubecluster_fail(tmp_path, isolated_home):
         with pytest.raises(kr8s.ServerError) as failure:
             KubeCluster(custom_cluster_spec=make_cluster_spec(name="nocrds"), shutdown_on_close=False, quiet=True)
         assert failure.value.response.status_code == 404
+        assert "could not find the requested resource" in str(failure.value)
+
+
+def test_two_clusters_side_by_side_through_load_balancer_and_node_port(tmp_path, isolated_home):
+    """Both schedulers bind 8786/8787 on their own pod address; the test process
+    reaches one through its load-balancer ingress, the other through a node port."""
+    from dask_kubernetes.operator import KubeCluster, make_cluster_spec
+    from distributed import Client
+
+    with FakeKubernetes(tmp_path / "kube") as fk:
+        specs = [make_cluster_spec(name=name, n_workers=1, scheduler_service_type=kind)
+                 for name, kind in (("balanced", "LoadBalancer"), ("noded", "NodePort"))]
+        with KubeCluster(custom_cluster_spec=specs[0], quiet=True) as balanced, \
+                KubeCluster(custom_cluster_spec=specs[1], quiet=True) as noded:
+            ingress = fk.get("services", "balanced-scheduler")["status"]["loadBalancer"]["ingress"][0]["ip"]
+            node_port = fk.get("services", "noded-scheduler")["spec"]["ports"][0]["nodePort"]
+            assert balanced.scheduler_address == f"tcp://{ingress}:8786"
+            assert noded.scheduler_address == f"tcp://127.0.0.1:{node_port}"
+            for cluster in (balanced, noded):
+                with Client(cluster) as client:
+                    assert client.submit(len, cluster.name).result() == len(cluster.name)
+        fk.wait_for(lambda: not owned_by_cluster(fk, "balanced") and not owned_by_cluster(fk, "noded"))
+    assert fk.live_process_groups() == []
+
+
+def test_what_a_doctor_asks_access_reviews_crds_deployments_and_tokens(tmp_path):
+    import httpx
+
+    with FakeKubernetes(tmp_path / "kube", operator=False) as fk:
+        api = httpx.Client(base_url=fk.api.url, headers={"Authorization": f"Bearer {fk.token}"})
+
+        def allowed(verb, resource):
+            review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                      "spec": {"resourceAttributes": {"namespace": "default", "verb": verb,
+                                                      "group": "kubernetes.dask.org", "resource": resource}}}
+            answer = api.post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", json=review)
+            assert answer.status_code == 201
+            return answer.json()["status"]["allowed"]
+
+        assert allowed("create", "daskjobs")
+        fk.forbid("create", "daskjobs")
+        assert not allowed("create", "daskjobs") and allowed("list", "daskjobs")
+        denied = api.post("/apis/kubernetes.dask.org/v1/namespaces/default/daskjobs", json={"metadata": {"name": "x"}})
+        assert denied.status_code == 403 and denied.json()["reason"] == "Forbidden"
+
+        crds = api.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions").json()["items"]
+        assert sorted(crd["metadata"]["name"] for crd in crds) == [
+            f"{plural}.kubernetes.dask.org" for plural in ("daskautoscalers", "daskclusters", "daskjobs", "daskworkergroups")]
+        assert api.get("/apis/apps/v1/deployments").json()["items"] == []  # no operator installed
+
+        fk.remove_dask_crds()
+        assert api.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/daskjobs.kubernetes.dask.org").status_code == 404
+        assert api.get("/apis/kubernetes.dask.org/v1").status_code == 404
+        assert "kubernetes.dask.org" not in api.get("/apis").text
+
+        assert httpx.get(fk.api.url + "/api/v1/pods").status_code == 401
+        assert fk.token in fk.kubeconfig.read_text()
 
 
 JOB_SCRIPT = """
@@ -132,9 +193,8 @@ def test_services_lead_to_their_pod_by_name_cluster_ip_node_port_and_load_balanc
         for kind in ("ClusterIP", "NodePort", "LoadBalancer"):
             fk.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": kind.lower()}, "spec": {
                 "type": kind, "selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}})
-        fk.wait_for(lambda: fk.get("pods", "web")["status"]["phase"] == "Running"
-                    and fk.get("services", "loadbalancer")["status"]["loadBalancer"].get("ingress"))
-        fk.wait_for(lambda: fk.get("pods", "web")["status"]["conditions"][-1]["status"] == "True")
+        # The load balancer gets its ingress once the pod is ready.
+        fk.wait_for(lambda: fk.get("services", "loadbalancer").get("status", {}).get("loadBalancer", {}).get("ingress"))
         pod_ip = fk.get("pods", "web")["status"]["podIP"]
         assert pod_ip.startswith("127.") and pod_ip != "127.0.0.1"
 

@@ -124,7 +124,13 @@ def _pod_from(deployment):
 
 class ServiceController(Controller):
     """Like kube-proxy, a Service only accepts connections while it has a ready pod;
-    otherwise connecting is refused, which clients retry."""
+    otherwise connecting is refused, which clients retry.
+
+    Deliberate difference: a Service gets its status (`loadBalancer: {}`, or the
+    ingress of a LoadBalancer) only once it first has a ready pod, where the real
+    server sets it at creation. The operator sets the DaskCluster Running when that
+    status changes, and then Pending when it has created the cluster's parts; with
+    an instant status the two race and a cluster can stay Pending for ever."""
 
     watches = (SERVICES.qualified, PODS.qualified)
 
@@ -153,6 +159,8 @@ class ServiceController(Controller):
                 continue  # headless: no proxy
             self._allocated[key] = (meta["uid"], service["spec"]["clusterIP"])
             has_endpoint = bool(self._ready_pods(meta["namespace"], service["spec"].get("selector")))
+            if has_endpoint and "loadBalancer" not in service.get("status", {}):
+                self._report(service)
             if has_endpoint and key not in self._listening:
                 self._listen(key, service)
             elif not has_endpoint and key in self._listening:
@@ -169,12 +177,13 @@ class ServiceController(Controller):
         if spec["type"] in ("NodePort", "LoadBalancer"):
             for port in spec.get("ports", []):
                 port.setdefault("nodePort", free_node_port())
-        service = self.store.update(SERVICES, meta["namespace"], meta["name"], lambda current: {**current, "spec": spec})
-        if spec["type"] == "LoadBalancer":
-            status = {"loadBalancer": {"ingress": [{"ip": address}]}}
-            service = self.store.update(SERVICES, meta["namespace"], meta["name"],
-                                        lambda current: {**current, "status": status}, "status")
-        return service
+        return self.store.update(SERVICES, meta["namespace"], meta["name"], lambda current: {**current, "spec": spec})
+
+    def _report(self, service):
+        meta, spec = service["metadata"], service["spec"]
+        ingress = {"ingress": [{"ip": spec["clusterIP"]}]} if spec["type"] == "LoadBalancer" else {}
+        self.store.update(SERVICES, meta["namespace"], meta["name"],
+                          lambda current: {**current, "status": {"loadBalancer": ingress}}, "status")
 
     def _listen(self, key, service):
         spec = service["spec"]

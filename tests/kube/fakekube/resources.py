@@ -105,7 +105,7 @@ def prepare_for_create(rt, obj):
         for port in spec.get("ports", []):
             port.setdefault("protocol", "TCP")
             port.setdefault("targetPort", port["port"])
-        obj["status"] = {"loadBalancer": {}}
+        # No status yet: the ServiceController writes it (see there why).
     elif rt is DEPLOYMENTS:
         obj.setdefault("spec", {}).setdefault("replicas", 1)
         obj["status"] = {}
