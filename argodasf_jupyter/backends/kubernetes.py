@@ -90,6 +90,19 @@ def _kube_cluster_class():
             # upstream waits for the scheduler pod, service and comm without a bound
             await asyncio.wait_for(super()._start(), self._startup_timeout)
 
+        async def _wait_for_controller(self):
+            # The operator has acted once it sets any phase. Upstream waits for
+            # "Running", which a race in the operator (dask/dask-kubernetes#968, fixed
+            # after 2026.3.0) can leave at "Pending" for good. The scheduler pod,
+            # service and comm are awaited next in any case.
+            deadline = time.monotonic() + self._resource_timeout
+            while time.monotonic() < deadline:
+                cluster = await _dask_cluster_class(asynchronous=True).get(self.name, namespace=self.namespace)
+                if cluster.raw.get("status", {}).get("phase"):
+                    return
+                await asyncio.sleep(0.25)
+            raise TimeoutError(f"DaskCluster {self.name} not acted upon after {self._resource_timeout} s")
+
         def _abandon(self):
             """After a failed start: stop our threads and forget the instance, so
             that nothing is retried at interpreter exit."""
@@ -103,10 +116,10 @@ def _kube_cluster_class():
     return ReportingKubeCluster
 
 
-def _dask_cluster_class():
+def _dask_cluster_class(asynchronous: bool = False):
     from kr8s.objects import new_class
 
-    return new_class(kind="DaskCluster", version=manifests.API_VERSION, namespaced=True)
+    return new_class(kind="DaskCluster", version=manifests.API_VERSION, namespaced=True, asyncio=asynchronous)
 
 
 def _resource_timeout() -> float:
