@@ -59,12 +59,15 @@ def _stand_in(node) -> object:
 
 def _record_bindings(source: str, number: int, values: dict, where: dict) -> None:
     """Remember what a plain cell binds: literal values as they are, others as stand-ins."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
     from .promote import bound_names
 
     try:
-        tree = ast.parse(source)
+        # IPython syntax (!ls, %time) becomes plain Python first, as in the kernel
+        tree = ast.parse(TransformerManager().transform_cell(source))
     except SyntaxError:
-        return  # IPython syntax (magics, !commands): nothing usable
+        return
     for node in tree.body:
         for name in bound_names(ast.unparse(node)):
             value = _stand_in(node)
