@@ -4,7 +4,9 @@ free ports so tests never collide with other Dask processes."""
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
+import sys
 
 import dask
 import psutil
@@ -41,6 +43,12 @@ def child_processes() -> set[int]:
 
 
 @pytest.fixture
+def process_snapshot():
+    """The test process's child processes now (call it before and after)."""
+    return child_processes
+
+
+@pytest.fixture
 def no_leftover_processes():
     """Fails the test when it leaves a child process (worker, nanny) running."""
     before = child_processes()
@@ -52,23 +60,45 @@ def no_leftover_processes():
     assert not leftover, f"processes left running: {sorted(leftover)}"
 
 
-@pytest.fixture
-def shell():
-    """A real IPython InteractiveShell with the extension loaded; closes every
-    cluster it made when the test ends."""
+@contextlib.contextmanager
+def interactive_shell():
+    """A real IPython InteractiveShell with the extension loaded. On exit it closes
+    every cluster it made and puts back the __main__ module, which the shell
+    replaces (later process spawns need the real one)."""
     from IPython.core.interactiveshell import InteractiveShell
 
     from argodasf_jupyter import session as session_module
 
+    main_module = sys.modules["__main__"]
     session_module._session = None
     ip = InteractiveShell.instance()
     ip.run_cell("%load_ext argodasf_jupyter", store_history=False)
-    yield ip
-    session_module.current_session().close_all()
-    session_module._session = None
-    ip.run_cell("%unload_ext argodasf_jupyter", store_history=False)
-    ip.user_ns.clear()
-    InteractiveShell.clear_instance()
+    try:
+        yield ip
+    finally:
+        session_module.current_session().close_all()
+        session_module._session = None
+        ip.run_cell("%unload_ext argodasf_jupyter", store_history=False)
+        ip.user_ns.clear()
+        InteractiveShell.clear_instance()
+        sys.modules["__main__"] = main_module
+
+
+@pytest.fixture
+def shell():
+    with interactive_shell() as ip:
+        yield ip
+
+
+@pytest.fixture(scope="module")
+def module_shell(tmp_path_factory):
+    """One shell for a whole module (e.g. a table of cases), isolated like the others."""
+    runtime = tmp_path_factory.mktemp("runtime")
+    with pytest.MonkeyPatch.context() as patch, dask.config.set({"argodasf.local.dashboard-address": ":0"}):
+        patch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+        patch.delenv("KUBECONFIG", raising=False)
+        with interactive_shell() as ip:
+            yield ip
 
 
 @pytest.fixture

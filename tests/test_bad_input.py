@@ -4,8 +4,6 @@ cluster that was already running is left exactly as it was."""
 import pytest
 from IPython.core.error import UsageError
 
-from conftest import child_processes
-
 CASES = [
     # (magic line, cell body or None for a line magic, what the message must say)
     ("%%dasf_cluster", "workers: [1, 2", "is not valid YAML at line"),
@@ -44,31 +42,20 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def shell_with_cluster():
+def shell_with_cluster(module_shell):
     """One shell whose running cluster every case must leave untouched."""
-    import dask
-    from IPython.core.interactiveshell import InteractiveShell
-
-    from argodasf_jupyter import session as session_module
-
-    with dask.config.set({"argodasf.local.dashboard-address": ":0"}):
-        session_module._session = None
-        ip = InteractiveShell.instance()
-        ip.run_cell("%load_ext argodasf_jupyter")
-        assert ip.run_cell("%%dasf_cluster keepme --workers 1\nbackend: local\nmemory_limit: 1GiB").success
-        yield ip
-        session_module.current_session().close_all()
-        session_module._session = None
-        InteractiveShell.clear_instance()
+    assert module_shell.run_cell("%%dasf_cluster keepme --workers 1\nbackend: local\nmemory_limit: 1GiB").success
+    return module_shell
 
 
 @pytest.mark.parametrize("line, body, expected", CASES, ids=[f"{i:02d}" for i in range(len(CASES))])
-def test_bad_input_gives_one_line_and_changes_nothing(shell_with_cluster, line, body, expected, capsys):
+def test_bad_input_gives_one_line_and_changes_nothing(shell_with_cluster, line, body, expected, capsys,
+                                                       process_snapshot):
     from argodasf_jupyter.session import current_session
 
     session = current_session()
     clusters_before = {name: (m.status, m.workers, m.spec) for name, m in session.clusters.items()}
-    processes_before = child_processes()
+    processes_before = process_snapshot()
     names_before = set(shell_with_cluster.user_ns)
 
     cell = line if body is None else f"{line}\n{body}"
@@ -81,7 +68,7 @@ def test_bad_input_gives_one_line_and_changes_nothing(shell_with_cluster, line, 
     assert "\n" not in message and "Traceback" not in message
     assert "Traceback" not in capsys.readouterr().err
     assert {name: (m.status, m.workers, m.spec) for name, m in session.clusters.items()} == clusters_before
-    assert child_processes() == processes_before
+    assert process_snapshot() == processes_before
     assert set(shell_with_cluster.user_ns) - names_before <= {"_", "__", "___"}
 
 

@@ -44,6 +44,10 @@ def test_postbuild_installs_the_extensions_in_a_fresh_venv(tmp_path):
                             text=True, timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "backend: local" in (home / ".config" / "dask" / "argodasf.yaml").read_text()
-    probe = "import argodasf_jupyter, dask; print(argodasf_jupyter.__version__)"
-    assert subprocess.run([str(venv / "bin" / "python"), "-c", probe], env=env, capture_output=True,
-                          text=True).returncode == 0
+    def listing(*command):
+        return subprocess.run([str(venv / "bin" / "jupyter"), *command, "list"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True).stdout
+
+    listings = {"server extension": listing("server", "extension"), "labextension": listing("labextension")}
+    assert re.search(r"argodasf_jupyter\s.*enabled", listings["server extension"]), listings["server extension"]
+    assert re.search(r"argodasf-jupyter\s.*enabled", listings["labextension"]), listings["labextension"]

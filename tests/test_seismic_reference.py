@@ -34,8 +34,7 @@ def test_envelope_step_matches_the_dasf_reference(shared_dir, tmp_path):
         namespace = {"raw_path": raw_path, "envelope_path": envelope_path, "client": client,
                      "executor": DaskExecutor(client)}
         exec(compile(envelope_step_body(), "envelope-step", "exec"), namespace)
-
-    result = da.from_zarr(envelope_path).compute()
+        result = da.from_zarr(envelope_path).compute()
     assert result.shape == reference.shape and result.dtype == np.float32
     scale = float(raw.max() - raw.min())
     worst = float(np.max(np.abs(result - reference)))
