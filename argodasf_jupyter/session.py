@@ -98,6 +98,20 @@ class ManagedCluster:
         }
 
 
+def _forget_closed_scheduler() -> None:
+    """Let plain dask.compute run again once no client is left.
+
+    Each Client sets dask's `scheduler` config and restores the previous value when
+    it closes; clients closed out of creation order can leave it pointing at
+    distributed with no client, and then every dask.compute in the kernel fails.
+    """
+    import dask
+    from distributed.client import _get_global_client
+
+    if _get_global_client() is None and dask.config.get("scheduler", None) == "dask.distributed":
+        dask.config.config.pop("scheduler", None)
+
+
 def _quiet(phase: str) -> None:
     pass
 
@@ -196,6 +210,7 @@ class Session:
         try:
             managed.close()
         finally:
+            _forget_closed_scheduler()
             self.notify(managed)
             self.publish()
 

@@ -81,6 +81,8 @@ def test_second_name_gives_second_cluster_listing_and_close_all(no_leftover_proc
     assert len(pids) == 2
     run(shell, "%dasf_close --all")
     assert current_session().clusters == {}
+    run(shell, "import dask.array as da\nafter_close = da.ones(4).sum().compute()")  # plain dask works again
+    assert ns["after_close"] == 4
     assert wait_for(lambda: not any(psutil.pid_exists(pid) for pid in pids))
 
 
