@@ -174,7 +174,8 @@ def test_daskjobs_succeed_and_fail_side_by_side(tmp_path, isolated_home):
         DaskJob(daskjob("job-ok", JOB_SCRIPT)).create()
         DaskJob(daskjob("job-bad", "raise SystemExit(3)")).create()
         fk.wait_for(lambda: job_status("job-ok") == "Successful" and job_status("job-bad") == "Failed", timeout=90,
-                    message=lambda: f"job statuses: {job_status('job-ok')}, {job_status('job-bad')}")
+                    message=lambda: f"job statuses: {job_status('job-ok')}, {job_status('job-bad')}; "
+                                    f"runner log: {fk.pod_log('job-ok-runner')[-2000:]}")
         assert "the answer is 42" in fk.pod_log("job-ok-runner")
         bad_runner = fk.get("pods", "job-bad-runner")
         assert bad_runner["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 3

@@ -1,7 +1,9 @@
 """The HTTP face of the fake: routing, bearer-token authentication, forbidden verbs,
 discovery, CRUD/list/watch on the store, patches, pod logs and access reviews."""
 
+import functools
 import json
+import logging
 import socket
 import threading
 import time
@@ -30,7 +32,8 @@ class ApiServer:
         self.watching = Counter()  # ResourceType.qualified -> open watch streams
         self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.api = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-apiserver", daemon=True)
+        self._thread = threading.Thread(target=functools.partial(self._httpd.serve_forever, poll_interval=0.1),
+                                        name="fake-apiserver", daemon=True)
 
     @property
     def url(self):
@@ -316,6 +319,9 @@ class _Handler(BaseHTTPRequestHandler):
             api.handle(self, method, url.path, query, body)
         except errors.ApiError as error:
             self.send_json(error.code, error.status())
+        except Exception as error:  # a bug of the fake: say so instead of dropping the connection
+            logging.getLogger("fakekube").exception("%s %s failed", method, self.path)
+            self.send_json(500, errors.ApiError(500, "InternalError", repr(error)).status())
 
     def send_json(self, code, obj):
         self.send_bytes(code, json.dumps(obj).encode(), "application/json")

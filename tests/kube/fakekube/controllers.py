@@ -60,7 +60,7 @@ class Controller(threading.Thread):
         deadline = time.monotonic() + (self.period or 3600)
         while not self._stopping.is_set() and time.monotonic() < deadline:
             try:
-                events = self.store.events_after(since, min(0.5, self.period or 0.5))
+                events = self.store.events_after(since, min(0.2, self.period or 0.2))
             except errors.Gone:
                 return self.store.resource_version
             if events:

@@ -240,6 +240,7 @@ class Kubelet(Controller):
             "FAKEKUBE_HOSTS": str(hosts_path),
         }
         self._pods = {}  # (namespace, name) -> PodRuntime
+        self._terminations = []  # threads ending the processes of deleted pods
         self.spawned = set()  # every process group ever started, to check none is left
 
     def log_path(self, namespace, pod, container):
@@ -252,6 +253,8 @@ class Kubelet(Controller):
             # From this thread, before it ends and the kernel kills the pods abruptly.
             terminate([p for runtime in self._pods.values() for p in runtime.processes()], MAX_GRACE_SECONDS)
             self._pods.clear()
+            for termination in self._terminations:
+                termination.join()
 
     def reconcile(self):
         pods, _ = self.store.list(PODS)
@@ -305,4 +308,6 @@ class Kubelet(Controller):
         # Not from this thread: the grace period must not stall the other pods.
         processes = runtime.processes()
         if processes:
-            threading.Thread(target=terminate, args=(processes, MAX_GRACE_SECONDS), daemon=True).start()
+            termination = threading.Thread(target=terminate, args=(processes, MAX_GRACE_SECONDS), daemon=True)
+            termination.start()
+            self._terminations = [t for t in self._terminations if t.is_alive()] + [termination]
