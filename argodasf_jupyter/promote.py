@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import base64
 import builtins
-import hashlib
 import json
 import math
 import os
@@ -387,10 +386,6 @@ def parameter_environment(step: Step, parameters: Mapping[str, Any] | None = Non
     values.update(parameters or {})
     return {runtime.parameter_env(name): runtime.encode_text(runtime.parameter_text(values[name]))
             for name in step.parameters}
-
-
-def script_digest(step: Step) -> str:
-    return hashlib.sha256(render_script(step).encode("utf-8")).hexdigest()[:12]
 
 
 def run_script(step: Step, address: str, parameters: Mapping[str, Any] | None = None, cwd: str | None = None,

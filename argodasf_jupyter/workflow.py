@@ -332,9 +332,6 @@ def export(draft: Draft, path: str, **options) -> str:
 
 # -- local run -----------------------------------------------------------------------------
 
-FINAL_PHASES = ("Succeeded", "Failed", "Skipped", "Omitted", "Error")
-
-
 @dataclass
 class StepRun:
     """The state of one step in a local run (phases use Argo's words)."""
