@@ -31,6 +31,8 @@ case "${1:-}" in
     test)
         system_packages
         venv .venv
+        # the labextension's own unit tests (jest); node modules come from the lock file
+        (cd labextension && PATH="$PWD/../.venv/bin:$PATH" jlpm install --immutable && PATH="$PWD/../.venv/bin:$PATH" jlpm test)
         .venv/bin/python -m pytest
         # DASF's environment: the same package on dask/distributed 2025.7.0
         venv .venv-dask-$DASF_DASK "dask[array]==$DASF_DASK" "distributed==$DASF_DASK"
