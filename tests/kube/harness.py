@@ -209,13 +209,15 @@ class FakeKubernetes:
             time.sleep(0.1)
 
     def live_process_groups(self):
-        """Process groups started for pods that still have a live process."""
-        alive = []
-        for pgid in self.kubelet.spawned:
-            with suppress(ProcessLookupError):
-                os.killpg(pgid, 0)
-                alive.append(pgid)
-        return alive
+        """Process groups started for pods that still have a live process. Zombies do
+        not count: killed grandchildren wait there until init reaps them."""
+        alive = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with suppress(OSError):
+                state, _, pgid = stat.read_text().rsplit(")", 1)[1].split()[:3]
+                if state != "Z" and int(pgid) in self.kubelet.spawned:
+                    alive.add(int(pgid))
+        return sorted(alive)
 
     # -- requests and faults --------------------------------------------------------------
 
