@@ -175,6 +175,8 @@ def test_attach_to_missing_cluster(fk, phases):
 
 def test_name_taken_by_another_shape_is_refused_and_kept(fk, phases):
     fk.create(manifests.dask_cluster(spec_of("taken", image="example.org/other:2"), "taken"))
+    # let the operator finish making it, or deleting it races the worker group's creation
+    fk.wait_for(lambda: fk.get("daskworkergroups", "taken-default"), message="the operator did not act")
     try:
         with pytest.raises(ArgodasfError) as failure:
             backend.start(spec_of("taken"), phases.append)

@@ -96,8 +96,9 @@ def _kube_cluster_class():
             # after 2026.3.0) can leave at "Pending" for good. The scheduler pod,
             # service and comm are awaited next in any case.
             deadline = time.monotonic() + self._resource_timeout
+            cluster = await _dask_cluster_class(asynchronous=True)(self.name, namespace=self.namespace)
             while time.monotonic() < deadline:
-                cluster = await _dask_cluster_class(asynchronous=True).get(self.name, namespace=self.namespace)
+                await cluster.refresh()
                 if cluster.raw.get("status", {}).get("phase"):
                     return
                 await asyncio.sleep(0.25)
@@ -261,10 +262,13 @@ def _refuse_existing(spec: ClusterSpec, namespace: str) -> None:
 def _get_cluster(name: str, namespace: str):
     import kr8s
 
+    # a GET by name: kr8s' get() would retry a missing object for two seconds
+    cluster = _dask_cluster_class()(name, namespace=namespace)
     try:
-        return _dask_cluster_class().get(name, namespace=namespace)
+        cluster.refresh()
     except kr8s.NotFoundError:
         return None
+    return cluster
 
 
 def _delete_cluster(name: str, namespace: str) -> None:
