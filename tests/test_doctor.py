@@ -139,3 +139,68 @@ def test_argo_checked_only_when_configured(monkeypatch, version_server):
     monkeypatch.setenv("ARGO_TOKEN", TOKEN)
     checks = doctor.run_checks()
     assert checks[-1].name == "Argo Server" and checks[-1].ok is True
+
+
+# -- against the fake Kubernetes API with the real operator ---------------------------------
+def by_name(checks: list[Check]) -> dict[str, Check]:
+    return {check.name: check for check in checks}
+
+
+@pytest.mark.kube
+@pytest.mark.timeout(180)
+def test_healthy_setup(tmp_path):
+    from kube.harness import FakeKubernetes
+
+    with FakeKubernetes(tmp_path / "kube") as fk:
+        checks = doctor.run_checks()
+        text = doctor.render_text(checks)
+    assert doctor.all_ok(checks), text
+    assert all(check.ok for check in checks), text
+    found = by_name(checks)
+    assert "context 'fake'" in found["Kubernetes credentials"].detail
+    assert "dask-operator/dask-kubernetes-operator is ready" in found["Dask operator"].detail
+    assert found["may use daskclusters.kubernetes.dask.org"].ok
+    assert fk.token not in text + doctor.render_html(checks)
+
+
+@pytest.mark.kube
+@pytest.mark.timeout(180)
+def test_forbidden_verb_is_named(tmp_path):
+    from kube.harness import FakeKubernetes
+
+    with FakeKubernetes(tmp_path / "kube", operator=False) as fk:
+        fk.forbid("delete", "daskclusters")
+        fk.forbid("create", "pods/portforward")
+        found = by_name(doctor.run_checks())
+    clusters = found["may use daskclusters.kubernetes.dask.org"]
+    assert clusters.ok is False
+    assert clusters.detail.startswith("missing delete in 'default'")
+    assert "granting delete on daskclusters.kubernetes.dask.org" in clusters.fix
+    assert found["may use pods/portforward"].ok is False
+    assert found["may use daskjobs.kubernetes.dask.org"].ok is True
+
+
+@pytest.mark.kube
+@pytest.mark.timeout(180)
+def test_crds_removed(tmp_path):
+    from kube.harness import FakeKubernetes
+
+    with FakeKubernetes(tmp_path / "kube", operator=False) as fk:
+        fk.remove_dask_crds()
+        found = by_name(doctor.run_checks())
+    crds = found["Dask operator CRDs"]
+    assert crds.ok is False and "daskclusters" in crds.detail and "helm install" in crds.fix
+    assert "Dask operator" not in found  # it cannot answer without its resources
+
+
+@pytest.mark.kube
+@pytest.mark.timeout(180)
+def test_no_operator(tmp_path):
+    from kube.harness import FakeKubernetes
+
+    with FakeKubernetes(tmp_path / "kube", operator=False):
+        found = by_name(doctor.run_checks())
+    operator = found["Dask operator"]
+    assert operator.ok is False
+    assert "no operator Deployment" in operator.detail and "helm install" in operator.fix
+    assert found["Dask operator CRDs"].ok is True
