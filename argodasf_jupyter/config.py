@@ -39,6 +39,10 @@ class LocalSettings(_Section):
     dashboard_address: str = ":8787"
 
 
+class KubernetesSettings(_Section):
+    startup_timeout: int = Field(300, ge=1)
+
+
 class WorkflowSettings(_Section):
     draft_dir: Optional[str] = None
     active_deadline: int = Field(3600, ge=1)
@@ -60,6 +64,7 @@ class Settings(_Section):
     gpu_image: Optional[str] = None
     names: Names = Names()
     local: LocalSettings = LocalSettings()
+    kubernetes: KubernetesSettings = KubernetesSettings()
     workflow: WorkflowSettings = WorkflowSettings()
     argo: ArgoSettings = ArgoSettings()
 

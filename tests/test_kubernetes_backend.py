@@ -202,7 +202,7 @@ def test_forbidden_create_is_one_line_and_leaves_nothing(fk, phases):
 
 
 def test_startup_timeout_names_the_phase_and_leaves_nothing(fk, phases, monkeypatch):
-    monkeypatch.setattr(backend, "STARTUP_TIMEOUT", 2)
+    monkeypatch.setattr(backend, "startup_timeout", lambda: 2)
     monkeypatch.setattr(backend, "_resource_timeout", lambda: 30)
     with pytest.raises(ArgodasfError) as failure:
         backend.start(spec_of("slow"), phases.append)
@@ -237,7 +237,7 @@ def test_keep_survives_close_by_kubecluster_but_not_a_failed_start(fk, phases, m
     assert fk.get("daskclusters", "kept") is not None
     delete_cluster(fk, "kept")
     assert_all_gone(fk, "kept")
-    monkeypatch.setattr(backend, "STARTUP_TIMEOUT", 1)
+    monkeypatch.setattr(backend, "startup_timeout", lambda: 1)
     with pytest.raises(ArgodasfError):
         backend.start(spec_of("kept2", keep=True), phases.append)
     assert_all_gone(fk, "kept2")

@@ -18,12 +18,12 @@ from urllib.parse import urlparse
 import dask.config
 
 from .. import manifests
+from ..config import settings
 from ..errors import ArgodasfError
 from ..spec import ClusterSpec
 from . import kubernetes_available
 
 # Seconds for the scheduler and the first workers to come up (image pulls included).
-STARTUP_TIMEOUT = 300
 # Seconds for the operator to act on a new DaskCluster; dask-kubernetes' own setting.
 RESOURCE_TIMEOUT_KEY = "kubernetes.resource-timeout"
 POLL_INTERVAL = 0.1
@@ -64,6 +64,11 @@ class _Phases:
             self.current = phase
             self.progress(phase)
 
+
+
+def startup_timeout() -> int:
+    """Seconds a cluster may take to become ready (argodasf.kubernetes.startup-timeout)."""
+    return settings().kubernetes.startup_timeout
 
 def _kube_cluster_class():
     from dask_kubernetes.operator import KubeCluster
@@ -165,7 +170,7 @@ def start(spec: ClusterSpec, progress: Callable[[str], None]) -> object:
             created = True
             cluster = _kube_cluster_class()(
                 phases=phases,
-                startup_timeout=STARTUP_TIMEOUT,
+                startup_timeout=startup_timeout(),
                 custom_cluster_spec=manifests.dask_cluster(spec, spec.name, namespace),
                 namespace=namespace,
                 create_mode=CreateMode.CREATE_ONLY,
@@ -203,7 +208,7 @@ def attach(spec: ClusterSpec, progress: Callable[[str], None]) -> object:
         cluster = _kube_cluster_class().from_name(
             spec.name,
             phases=phases,
-            startup_timeout=STARTUP_TIMEOUT,
+            startup_timeout=startup_timeout(),
             namespace=namespace,
             shutdown_on_close=False,
             resource_timeout=_resource_timeout(),
@@ -281,7 +286,7 @@ def _delete_cluster(name: str, namespace: str) -> None:
 
 
 def _wait_for_workers(cluster, wanted: int, phases: _Phases, name: str, namespace: str) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
+    deadline = time.monotonic() + startup_timeout()
     while True:
         count = len(cluster.scheduler_info.get("workers", {}))
         phases(f"workers {count}/{wanted}")
@@ -289,7 +294,7 @@ def _wait_for_workers(cluster, wanted: int, phases: _Phases, name: str, namespac
             return
         if time.monotonic() > deadline:
             raise ArgodasfError(
-                f"cluster '{name}' had {count} of {wanted} workers after {STARTUP_TIMEOUT} s; "
+                f"cluster '{name}' had {count} of {wanted} workers after {startup_timeout()} s; "
                 + HINTS["workers"].format(name=name, namespace=namespace)
             )
         time.sleep(POLL_INTERVAL)
@@ -362,7 +367,7 @@ def _kubernetes_errors(name: str, namespace: str, phases: _Phases):
         if phase == "waiting for the Dask operator":
             waited = f"{_resource_timeout():g} s"
         else:
-            waited = f"{STARTUP_TIMEOUT} s"
+            waited = f"{startup_timeout()} s"
         raise ArgodasfError(
             f"cluster '{name}' was not ready after {waited}, still '{phase}'; " + hint.format(name=name, namespace=namespace)
         ) from None
