@@ -6,7 +6,7 @@ talk HTTP to a fake API server; a stand-in kubelet runs pods as local processes.
         cluster = KubeCluster(...)                # KUBECONFIG points at the fake
         fk.objects("daskclusters")                # stored objects, for assertions
         fk.forbid("create", "daskclusters")       # 403 from now on
-        fk.request_counts("kr8s")                 # Counter of "verb resource"
+        fk.request_counts()                       # Counter of "verb resource"
     # every process it started is gone here
 """
 
@@ -66,6 +66,11 @@ class FakeKubernetes:
         self.token = f"fake-token-{secrets.token_hex(16)}"
         self.user = "tester"
         self.kubeconfig = self.root / "kubeconfig"
+        # The operator has its own identity, as with its service account on a real
+        # cluster: forbidding things to the test user leaves it alone.
+        self.operator_user = f"system:serviceaccount:{operator_namespace}:{OPERATOR_NAME}"
+        self._operator_token = f"fake-operator-token-{secrets.token_hex(16)}"
+        self._operator_kubeconfig = self.root / "operator-kubeconfig"
         self._options = {"operator": operator, "scope": operator_scope, "crds": crds, "verbose": operator_verbose}
         self._stack = ExitStack()
 
@@ -95,7 +100,8 @@ class FakeKubernetes:
         addresses = AddressPool()
         hosts = self.root / "hosts.json"
         self.kubelet = Kubelet(self.store, addresses, self.root, hosts, POD_SITE_DIR)
-        self.api = ApiServer(self.store, self.token, self.user, self.kubelet.log_path)
+        users = {self.token: self.user, self._operator_token: self.operator_user}
+        self.api = ApiServer(self.store, users, self.kubelet.log_path)
         self.api.start()
         self._stack.callback(self.api.stop)
         proxy = ServiceProxy()
@@ -106,7 +112,9 @@ class FakeKubernetes:
             controller.start()
             self._stack.callback(controller.stop)
 
-        self._write_kubeconfig()
+        _write_kubeconfig(self.kubeconfig, self.api.url, self.user, self.token, self.namespace)
+        _write_kubeconfig(self._operator_kubeconfig, self.api.url, self.operator_user, self._operator_token,
+                          self.operator_namespace)
         self._stack.enter_context(mock.patch.dict(os.environ, KUBECONFIG=str(self.kubeconfig)))
         _forget_kr8s_clients()
         self._stack.callback(_forget_kr8s_clients)
@@ -128,18 +136,6 @@ class FakeKubernetes:
                 {"type": "NamesAccepted", "status": "True"}, {"type": "Established", "status": "True"}]}
             self.store.update(CRDS, None, crd["metadata"]["name"], lambda c: {**c, "status": status}, "status")
 
-    def _write_kubeconfig(self):
-        config = {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "fake", "cluster": {"server": self.api.url}}],
-            "users": [{"name": self.user, "user": {"token": self.token}}],
-            "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": self.user,
-                                                      "namespace": self.namespace}}],
-            "current-context": "fake",
-        }
-        self.kubeconfig.write_text(yaml.safe_dump(config))
-
     def _start_operator(self):
         scope = ["--all-namespaces"] if self._options["scope"] == "all" else [f"--namespace={self.namespace}"]
         verbose = ["--verbose"] if self._options["verbose"] else []
@@ -148,7 +144,7 @@ class FakeKubernetes:
             "image": "ghcr.io/dask/dask-kubernetes-operator",
             "command": ["python", "-m", "kopf", "run", "--standalone", *verbose, *scope,
                         "-m", "dask_kubernetes.operator.controller", "-m", "kopf_settings"],
-            "env": [{"name": "KUBECONFIG", "value": str(self.kubeconfig)}],
+            "env": [{"name": "KUBECONFIG", "value": str(self._operator_kubeconfig)}],
         }
         self.store.create(DEPLOYMENTS, self.operator_namespace, {
             "metadata": {"name": OPERATOR_NAME, "labels": OPERATOR_LABELS},
@@ -221,13 +217,14 @@ class FakeKubernetes:
 
     # -- requests and faults --------------------------------------------------------------
 
-    def request_counts(self, client=None):
+    def request_counts(self, user="tester"):
         """Requests served, as a Counter of "verb resource" (e.g. "list pods",
-        "patch daskclusters/status", "get discovery"); client is the User-Agent's
-        product ("kr8s", "kopf", ...) or None for all."""
+        "patch daskjobs/status", "get discovery"). By default those of the test's
+        user (fk.user); "operator" for the operator's, None for all."""
+        user = self.operator_user if user == "operator" else user
         counts = Counter()
-        for (agent, verb, resource), count in self.api.requests.items():
-            if client is None or agent == client:
+        for (who, verb, resource), count in self.api.requests.items():
+            if user is None or who == user:
                 counts[f"{verb} {resource}"] += count
         return counts
 
@@ -235,18 +232,29 @@ class FakeKubernetes:
         self.api.requests.clear()
 
     def forbid(self, verb, resource):
-        """Answer 403 to `verb` ("create", "list", ... or "*") on `resource` ("daskclusters",
-        "pods/log"), as RBAC would; access reviews answer consistently."""
-        self.api.forbidden.add((verb, resource))
+        """Answer the test's user 403 to `verb` ("create", "list", ... or "*") on
+        `resource` ("daskclusters", "pods/log"), as RBAC would; access reviews agree."""
+        self.api.forbidden.add((self.user, verb, resource))
 
     def allow(self, verb, resource):
-        self.api.forbidden.discard((verb, resource))
+        self.api.forbidden.discard((self.user, verb, resource))
 
     def remove_dask_crds(self):
         """Delete the dask CRDs: their API group then answers 404, as when not installed."""
         for crd in self.objects("customresourcedefinitions"):
             if crd["spec"]["group"] == DASK_GROUP:
                 self.store.delete(CRDS, None, crd["metadata"]["name"])
+
+
+def _write_kubeconfig(path, server, user, token, namespace):
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "fake", "cluster": {"server": server}}],
+        "users": [{"name": user, "user": {"token": token}}],
+        "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": user, "namespace": namespace}}],
+        "current-context": "fake",
+    }))
 
 
 def _forget_kr8s_clients():

@@ -55,7 +55,8 @@ def test_kubecluster_lifecycle_with_the_real_operator(tmp_path, isolated_home):
         fk.wait_for(lambda: not owned_by_cluster(fk, "lifecycle"),
                     message=lambda: f"left behind: {owned_by_cluster(fk, 'lifecycle')}")
         print(f"create/compute/scale/adapt/close: {time.monotonic() - started:.1f}s, "
-              f"{sum(fk.request_counts('kr8s').values())} requests from kr8s")
+              f"{sum(fk.request_counts().values())} requests from KubeCluster, "
+              f"{sum(fk.request_counts('operator').values())} from the operator")
     assert fk.live_process_groups() == []
 
 

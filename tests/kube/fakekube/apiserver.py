@@ -22,13 +22,12 @@ MERGE_PATCH_TYPES = ("application/merge-patch+json", "application/strategic-merg
 
 
 class ApiServer:
-    def __init__(self, store, token, user, pod_log_path):
+    def __init__(self, store, users, pod_log_path):
         self.store = store
-        self.token = token
-        self.user = user
+        self.users = users  # bearer token -> user name
         self.pod_log_path = pod_log_path  # (namespace, pod, container) -> Path
-        self.forbidden = set()  # {(verb, resource)}; verb "*" forbids all verbs
-        self.requests = Counter()  # (client, verb, resource) -> count
+        self.forbidden = set()  # {(user, verb, resource)}; verb "*" forbids all verbs
+        self.requests = Counter()  # (user, verb, resource) -> count
         self.watching = Counter()  # ResourceType.qualified -> open watch streams
         self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.api = self
@@ -48,21 +47,21 @@ class ApiServer:
         self._httpd.close_connections()
         self._httpd.server_close()
 
-    def is_forbidden(self, verb, resource):
-        return bool({(verb, resource), ("*", resource)} & self.forbidden)
+    def is_forbidden(self, user, verb, resource):
+        return bool({(user, verb, resource), (user, "*", resource)} & self.forbidden)
 
     # -- request handling -------------------------------------------------------------
 
-    def handle(self, http, method, path, query, body):
+    def handle(self, http, user, method, path, query, body):
         parts = [part for part in path.split("/") if part]
         if parts == ["version"]:
-            self._count(http, "get", "version")
+            self._count(user, "get", "version")
             return http.send_json(200, KUBERNETES_VERSION)
         if not parts or parts[0] not in ("api", "apis"):
             raise errors.page_not_found()
         group, rest = ("", parts[1:]) if parts[0] == "api" else (parts[1] if len(parts) > 1 else None, parts[2:])
         if len(rest) < 2:
-            self._count(http, "get", "discovery")
+            self._count(user, "get", "discovery")
             return http.send_json(200, self._discovery(group, rest[0] if rest else None))
         version, rest = rest[0], rest[1:]
         namespace = None
@@ -77,12 +76,12 @@ class ApiServer:
 
         verb = _verb(method, name, query)
         resource = f"{plural}/{subresource}" if subresource else plural
-        self._count(http, verb, resource)
-        if self.is_forbidden(verb, resource):
-            raise errors.forbidden(self.user, verb, rt, resource, namespace, name)
+        self._count(user, verb, resource)
+        if self.is_forbidden(user, verb, resource):
+            raise errors.forbidden(user, verb, rt, resource, namespace, name)
 
         if rt is ACCESS_REVIEWS:
-            return http.send_json(201, self._review(body))
+            return http.send_json(201, self._review(user, body))
         if subresource == "log":
             return self._log(http, namespace, name, query)
         if verb == "watch":
@@ -113,9 +112,8 @@ class ApiServer:
                                         "metadata": {}, "items": items})
         raise errors.ApiError(405, "MethodNotAllowed", f"the server does not allow this method on {resource}")
 
-    def _count(self, http, verb, resource):
-        client = http.headers.get("User-Agent", "unknown").split("/")[0]
-        self.requests[(client, verb, resource)] += 1
+    def _count(self, user, verb, resource):
+        self.requests[(user, verb, resource)] += 1
 
     def _discovery(self, group, version):
         types = [rt for rt in self.store.resource_types() if rt.group == (group or "")]
@@ -139,7 +137,7 @@ class ApiServer:
         return {"kind": "APIResourceList", "apiVersion": "v1",
                 "groupVersion": f"{group}/{version}" if group else version, "resources": resources}
 
-    def _review(self, body):
+    def _review(self, user, body):
         review = _object(body)
         attributes = review.get("spec", {}).get("resourceAttributes")
         allowed = True
@@ -147,7 +145,7 @@ class ApiServer:
             resource = attributes.get("resource", "")
             if attributes.get("subresource"):
                 resource += "/" + attributes["subresource"]
-            allowed = not self.is_forbidden(attributes.get("verb", ""), resource)
+            allowed = not self.is_forbidden(user, attributes.get("verb", ""), resource)
         return {**review, "apiVersion": ACCESS_REVIEWS.api_version, "kind": ACCESS_REVIEWS.kind,
                 "status": {"allowed": allowed}}
 
@@ -310,13 +308,15 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         api = self.server.api
         try:
-            if self.headers.get("Authorization") != f"Bearer {api.token}":
+            scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+            user = api.users.get(token) if scheme == "Bearer" else None
+            if user is None:
                 raise errors.unauthorized()
             try:
                 body = json.loads(raw) if raw else None
             except json.JSONDecodeError as error:
                 raise errors.bad_request(f"the request body is not JSON: {error}")
-            api.handle(self, method, url.path, query, body)
+            api.handle(self, user, method, url.path, query, body)
         except errors.ApiError as error:
             self.send_json(error.code, error.status())
         except Exception as error:  # a bug of the fake: say so instead of dropping the connection
