@@ -127,13 +127,15 @@ def test_what_a_doctor_asks_access_reviews_crds_deployments_and_tokens(tmp_path)
         denied = api.post("/apis/kubernetes.dask.org/v1/namespaces/default/daskjobs", json={"metadata": {"name": "x"}})
         assert denied.status_code == 403 and denied.json()["reason"] == "Forbidden"
 
-        crds = api.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions").json()["items"]
+        crds_url = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+        crds = api.get(crds_url).json()["items"]
         assert sorted(crd["metadata"]["name"] for crd in crds) == [
-            f"{plural}.kubernetes.dask.org" for plural in ("daskautoscalers", "daskclusters", "daskjobs", "daskworkergroups")]
+            f"{plural}.kubernetes.dask.org"
+            for plural in ("daskautoscalers", "daskclusters", "daskjobs", "daskworkergroups")]
         assert api.get("/apis/apps/v1/deployments").json()["items"] == []  # no operator installed
 
         fk.remove_dask_crds()
-        assert api.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/daskjobs.kubernetes.dask.org").status_code == 404
+        assert api.get(f"{crds_url}/daskjobs.kubernetes.dask.org").status_code == 404
         assert api.get("/apis/kubernetes.dask.org/v1").status_code == 404
         assert "kubernetes.dask.org" not in api.get("/apis").text
 

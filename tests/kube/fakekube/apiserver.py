@@ -240,7 +240,8 @@ def _patcher(content_type, body):
         return lambda old: merge_patch(old, _object(body))
     if content_type == "application/json-patch+json":
         return lambda old: json_patch(old, body)
-    raise errors.ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {content_type}")
+    raise errors.ApiError(415, "UnsupportedMediaType",
+                          f"the body of the request was in an unknown format: {content_type}")
 
 
 def _group_doc(name, versions):
