@@ -16,26 +16,14 @@ from kube.harness import FakeKubernetes
 
 pytestmark = [pytest.mark.kube, pytest.mark.timeout(300)]
 
-CLUSTER_OBJECTS = ("daskclusters", "daskworkergroups", "daskautoscalers", "deployments", "services", "pods")
 
 
 def spec_of(name: str, **values):
     return parse_spec({"name": name, "backend": "kubernetes", "image": "example.org/dask:1", **values})
 
 
-def objects_of(fk, name: str) -> list[str]:
-    """Every stored object that belongs to Dask cluster ``name``."""
-    found = []
-    for plural in CLUSTER_OBJECTS:
-        for obj in fk.objects(plural, fk.namespace):
-            meta = obj["metadata"]
-            if meta["name"] == name or meta.get("labels", {}).get("dask.org/cluster-name") == name:
-                found.append(f"{plural}/{meta['name']}")
-    return found
-
-
 def assert_all_gone(fk, name: str) -> None:
-    fk.wait_for(lambda: not objects_of(fk, name), timeout=30, message=lambda: f"left behind: {objects_of(fk, name)}")
+    fk.wait_for(lambda: not fk.cluster_objects(name), timeout=30, message=lambda: f"left behind: {fk.cluster_objects(name)}")
 
 
 def delete_cluster(fk, name: str) -> None:
@@ -198,7 +186,7 @@ def test_forbidden_create_is_one_line_and_leaves_nothing(fk, phases):
     message = str(failure.value)
     assert message.startswith("permission denied: you may not create daskclusters.kubernetes.dask.org in namespace 'default'")
     assert fk.token not in message and "\n" not in message
-    assert objects_of(fk, "denied") == []
+    assert fk.cluster_objects("denied") == []
 
 
 def test_startup_timeout_names_the_phase_and_leaves_nothing(fk, phases, monkeypatch):
@@ -273,4 +261,4 @@ def test_magic_reports_a_forbidden_create_in_one_line(fk, shell):
     shown = captured.stdout + captured.stderr
     assert "permission denied: you may not create daskclusters.kubernetes.dask.org" in shown
     assert "Traceback" not in shown
-    assert objects_of(fk, "kdenied") == []
+    assert fk.cluster_objects("kdenied") == []

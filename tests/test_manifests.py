@@ -14,6 +14,7 @@ import yaml
 
 from argodasf_jupyter import manifests
 from argodasf_jupyter.spec import parse_spec
+from argo.schemas import strict
 
 CRD_DIR = os.path.join(
     importlib.util.find_spec("dask_kubernetes").submodule_search_locations[0],
@@ -21,21 +22,6 @@ CRD_DIR = os.path.join(
 )
 K8S_VERSION = kubernetes_validate.latest_version()
 IMAGE = "example.org/dask:1"
-
-
-def strict(node):
-    """Close every schema node that lists properties, as the CRDs do not.
-
-    Nodes the CRD leaves open (no properties, or preserve-unknown-fields) stay open.
-    """
-    if isinstance(node, dict):
-        node = {key: strict(value) for key, value in node.items()}
-        if "properties" in node and "additionalProperties" not in node and not node.get("x-kubernetes-preserve-unknown-fields"):
-            node["additionalProperties"] = False
-        return node
-    if isinstance(node, list):
-        return [strict(item) for item in node]
-    return node
 
 
 def crd_validator(kind: str):

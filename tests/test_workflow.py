@@ -13,7 +13,7 @@ from argodasf_jupyter.draft import Draft
 from argodasf_jupyter.errors import ArgodasfError
 from argodasf_jupyter.spec import parse_spec
 from argo.schemas import argo_schema_available, daskjob_validator, validate_workflow, workflow_validator
-from workflow_fixtures import scheduler_address  # noqa: F401  (a fixture)
+from workflow_fixtures import DASF_LIKE_PIPELINE, scheduler_address  # noqa: F401  (a fixture)
 
 SPEC = parse_spec({"workers": 3, "memory_limit": "2GiB", "cpu": "1", "image": "example.org/dasf:1",
                    "env": {"OMP_NUM_THREADS": "1"},
@@ -235,19 +235,7 @@ def test_container_step_without_local_command_is_skipped(tmp_path, scheduler_add
 
 def test_a_failed_dasf_task_fails_the_step(tmp_path, scheduler_address):
     """The DASF protocol: Pipeline.run catches task errors, the executor does not let them pass."""
-    code = """
-class Pipeline:  # drives the executor the way DASF's Pipeline.run does
-    def __init__(self, executor, nodes):
-        self.executor, self.nodes = executor, nodes
-    def run(self):
-        self.executor.pre_run(self)
-        for node in self.nodes:
-            try:
-                self.executor.execute(fn=node)
-            except Exception as error:
-                print("pipeline swallowed", type(error).__name__)
-        self.executor.post_run(self)
-
+    code = DASF_LIKE_PIPELINE + """
 def good():
     return 1
 
@@ -263,7 +251,7 @@ except Exception as error:
     draft.add(promote.make_step("pipeline", code))
     (run,) = workflow.run_local(draft, address=scheduler_address)
     assert run.phase == "Failed"
-    assert "pipeline swallowed ValueError" in run.log and "DASF task 'bad' failed" in run.log
+    assert "pipeline logged ValueError" in run.log and "DASF task 'bad' failed" in run.log
 
 
 def test_local_run_uses_the_current_interpreter_not_the_manifest_python(tmp_path):

@@ -8,6 +8,7 @@ import pytest
 from argodasf_jupyter import promote, workflow
 from argodasf_jupyter.spec import parse_spec
 from kube.harness import FakeKubernetes
+from workflow_fixtures import DASF_LIKE_PIPELINE
 
 pytestmark = [pytest.mark.kube, pytest.mark.timeout(300)]
 
@@ -21,29 +22,17 @@ value = client.submit(lambda: 1).result()
 raise ValueError("no seismic data at " + label)
 """
 
-PIPELINE = """
-class Pipeline:  # drives the executor the way DASF's Pipeline.run does: task errors are swallowed
-    def __init__(self, executor, nodes):
-        self.executor, self.nodes = executor, nodes
-    def run(self):
-        self.executor.pre_run(self)
-        for node in self.nodes:
-            try:
-                self.executor.execute(fn=node)
-            except Exception as error:
-                print("pipeline logged", type(error).__name__)
-        try:
-            self.executor.post_run(self)
-        except Exception as error:
-            print("pipeline logged", type(error).__name__)
-
+PIPELINE = DASF_LIKE_PIPELINE + """
 def load():
     return client.submit(sum, [1, 2]).result()
 
 def attribute():
     raise RuntimeError("bad block")
 
-Pipeline(executor, [load, attribute]).run()
+try:
+    Pipeline(executor, [load, attribute]).run()
+except Exception as error:  # even if the step's code swallows post_run's error, the job fails
+    print("pipeline logged", type(error).__name__)
 print("the pipeline returned normally")
 """
 

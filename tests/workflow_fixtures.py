@@ -4,6 +4,22 @@ from __future__ import annotations
 
 import pytest
 
+# Step code that drives the executor the way DASF's Pipeline.run() does: a task's
+# exception is caught and only logged, then post_run is called (and not caught).
+DASF_LIKE_PIPELINE = """
+class Pipeline:
+    def __init__(self, executor, nodes):
+        self.executor, self.nodes = executor, nodes
+    def run(self):
+        self.executor.pre_run(self)
+        for node in self.nodes:
+            try:
+                self.executor.execute(fn=node)
+            except Exception as error:
+                print("pipeline logged", type(error).__name__)
+        self.executor.post_run(self)
+"""
+
 
 @pytest.fixture(scope="module")
 def scheduler_address():

@@ -132,6 +132,10 @@ def _resource_timeout() -> float:
     return float(dask.config.get(RESOURCE_TIMEOUT_KEY, default=60))
 
 
+NO_CREDENTIALS = ("no usable Kubernetes credentials (kubeconfig or in-cluster service account); "
+                  "check them with argodasf doctor, or use backend: local")
+
+
 def check(spec: ClusterSpec) -> None:
     if not kubernetes_available():
         raise ArgodasfError(
@@ -149,10 +153,7 @@ def namespace_of(spec: ClusterSpec) -> str:
     try:
         return kr8s.api().namespace
     except ValueError:
-        raise ArgodasfError(
-            "no usable Kubernetes credentials (kubeconfig or in-cluster service account); "
-            "check them with argodasf doctor, or use backend: local"
-        ) from None
+        raise ArgodasfError(NO_CREDENTIALS) from None
 
 
 def start(spec: ClusterSpec, progress: Callable[[str], None]) -> object:
@@ -351,6 +352,11 @@ def _kubernetes_errors(name: str, namespace: str, phases: _Phases):
         yield
     except ArgodasfError:
         raise
+    except ValueError as error:
+        # kr8s (inside KubeCluster too) says so when no kubeconfig or token is usable
+        if "valid credentials" not in str(error):
+            raise
+        raise ArgodasfError(NO_CREDENTIALS) from None
     except kr8s.ServerError as error:
         raise ArgodasfError(describe_api_error(error, name, namespace)) from None
     except (httpx.TransportError, kr8s.APITimeoutError) as error:

@@ -1,12 +1,6 @@
 import pytest
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "kube: end-to-end tests against the fake Kubernetes API and the real dask operator"
-    )
-
-
 @pytest.fixture
 def isolated_home(tmp_path, monkeypatch):
     """A private HOME and dask config: importing dask_kubernetes writes into ~/.config/dask."""

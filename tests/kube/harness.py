@@ -46,6 +46,10 @@ def dask_crd_paths():
     return sorted((package / "operator/deployment/helm/dask-kubernetes-operator/crds").glob("*.yaml"))
 
 
+# what a Dask cluster is made of, as the operator and KubeCluster create it
+CLUSTER_PLURALS = ("daskclusters", "daskworkergroups", "daskautoscalers", "deployments", "services", "pods")
+
+
 class FakeKubernetes:
     """A fake Kubernetes cluster for one test; use it as a context manager.
 
@@ -169,6 +173,16 @@ class FakeKubernetes:
         """Copies of the stored objects of one resource, in all namespaces unless given."""
         items, _ = self.store.list(self.resource_type(plural), namespace)
         return items
+
+    def cluster_objects(self, name, namespace=None):
+        """'plural/name' of every stored object that belongs to Dask cluster ``name``."""
+        found = []
+        for plural in CLUSTER_PLURALS:
+            for obj in self.objects(plural, namespace or self.namespace):
+                meta = obj["metadata"]
+                if meta["name"] == name or meta.get("labels", {}).get("dask.org/cluster-name") == name:
+                    found.append(f"{plural}/{meta['name']}")
+        return found
 
     def get(self, plural, name, namespace=None):
         """A copy of one stored object, or None."""

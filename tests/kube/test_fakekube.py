@@ -10,18 +10,6 @@ from .harness import FakeKubernetes
 
 pytestmark = [pytest.mark.kube, pytest.mark.timeout(180)]
 
-CLUSTER_OBJECTS = ("daskclusters", "daskworkergroups", "daskautoscalers", "deployments", "services", "pods")
-
-
-def owned_by_cluster(fk, name):
-    """Every stored object that belongs to dask cluster `name`."""
-    found = []
-    for plural in CLUSTER_OBJECTS:
-        for obj in fk.objects(plural, fk.namespace):
-            meta = obj["metadata"]
-            if meta["name"] == name or meta.get("labels", {}).get("dask.org/cluster-name") == name:
-                found.append(f"{plural}/{meta['name']}")
-    return found
 
 
 def worker_deployments(fk, cluster):
@@ -52,8 +40,8 @@ def test_kubecluster_lifecycle_with_the_real_operator(tmp_path, isolated_home):
             cluster.adapt(minimum=1, maximum=2)
             fk.wait_for(lambda: (fk.get("daskautoscalers", "lifecycle") or {}).get("metadata", {})
                         .get("ownerReferences"), message="the operator did not adopt the autoscaler")
-        fk.wait_for(lambda: not owned_by_cluster(fk, "lifecycle"),
-                    message=lambda: f"left behind: {owned_by_cluster(fk, 'lifecycle')}")
+        fk.wait_for(lambda: not fk.cluster_objects("lifecycle"),
+                    message=lambda: f"left behind: {fk.cluster_objects('lifecycle')}")
         print(f"create/compute/scale/adapt/close: {time.monotonic() - started:.1f}s, "
               f"{sum(fk.request_counts().values())} requests from KubeCluster, "
               f"{sum(fk.request_counts('operator').values())} from the operator")
@@ -103,7 +91,7 @@ def test_two_clusters_side_by_side_through_load_balancer_and_node_port(tmp_path,
             for cluster in (balanced, noded):
                 with Client(cluster) as client:
                     assert client.submit(len, cluster.name).result() == len(cluster.name)
-        fk.wait_for(lambda: not owned_by_cluster(fk, "balanced") and not owned_by_cluster(fk, "noded"))
+        fk.wait_for(lambda: not fk.cluster_objects("balanced") and not fk.cluster_objects("noded"))
     assert fk.live_process_groups() == []
 
 

@@ -5,6 +5,7 @@ import functools
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -260,6 +261,12 @@ class _HTTPServer(ThreadingHTTPServer):
         super().__init__(*args)
         self.connections = set()
         self.connections_lock = threading.Lock()
+
+    def handle_error(self, request, client_address):
+        """A client that hangs up mid-request (a closed watch, a cancelled call) is
+        normal traffic; anything else still prints, as the stdlib server does."""
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
     def close_connections(self):
         """Cut keep-alive and watch connections so that no handler thread lingers."""
