@@ -21,6 +21,26 @@ def unload_ipython_extension(ipython):
     current_session().close_all(include_kept=False)
 
 
+def create_cluster(name: str = None, **values):
+    """Plain-Python %%dasf_cluster: ``create_cluster("seismic", workers=2, backend="local")``.
+
+    Returns the kernel's ManagedCluster (``.cluster``, ``.client``, ``.executor``).
+    """
+    from .session import current_session
+
+    managed, _ = current_session().create_from({**values, **({"name": name} if name else {})})
+    return managed
+
+
+def cluster_form(**defaults):
+    """Plain-Python %dasf_cluster --ui: a form whose Create button makes the cluster."""
+    from .config import settings
+    from .session import current_session
+    from .widgets import ClusterForm
+
+    return ClusterForm(current_session(), {**settings().cluster, **defaults})
+
+
 def _jupyter_server_extension_points():
     return [{"module": "argodasf_jupyter.server"}]
 
@@ -29,4 +49,4 @@ def _jupyter_labextension_paths():
     return [{"src": "labextension", "dest": "argodasf-jupyter"}]
 
 
-__all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["__version__", "cluster_form", "create_cluster", "load_ipython_extension", "unload_ipython_extension"]

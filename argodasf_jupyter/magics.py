@@ -142,13 +142,12 @@ class DasfMagics(Magics):
         return None
 
     def _show_form(self, values: dict, prefix: str | None):
-        from .config import settings
+        from . import cluster_form
         from .session import bind_names
-        from .widgets import ClusterForm
 
-        defaults = {**settings().cluster, **values}
-        display(ClusterForm(self.session, defaults,
-                            on_created=lambda managed: bind_names(self.shell.user_ns, managed, prefix)))
+        form = cluster_form(**values)
+        form.on_created = lambda managed: bind_names(self.shell.user_ns, managed, prefix)
+        display(form)
 
     @line_magic
     def dasf_clusters(self, line=""):

@@ -177,3 +177,18 @@ def test_kernel_exit_closes_owned_clusters(tmp_path):
     assert report["ok"] and len(report["pids"]) == 2
     assert wait_for(lambda: not any(psutil.pid_exists(pid) for pid in report["pids"]), timeout=20)
     assert not os.listdir(tmp_path / "runtime" / "argodasf")  # withdrawn from the registry
+
+
+def test_plain_python_calls_match_the_magic(no_leftover_processes, shell):
+    import dask.array as da
+
+    import argodasf_jupyter
+    from argodasf_jupyter.widgets import ClusterForm
+
+    managed = argodasf_jupyter.create_cluster("plain", backend="local", workers=1, memory_limit="1GiB")
+    assert current_session().get("plain") is managed and managed.workers == 1
+    assert managed.executor.compute(da.ones(8).sum()) == 8
+    form = argodasf_jupyter.cluster_form(name="formed", backend="local")
+    assert isinstance(form, ClusterForm) and form.values()["name"] == "formed"
+    run(shell, "%dasf_cluster --ui formed --workers 1")  # the magic shows the same form
+    current_session().close("plain")
