@@ -205,6 +205,7 @@ async def _check_permission(api, namespace: str, group: str, resource: str, verb
 async def _allowed(api, namespace: str, group: str, resource: str, verb: str) -> Optional[bool]:
     import json
 
+    import httpx
     import kr8s
 
     resource, _, subresource = resource.partition("/")
@@ -221,8 +222,8 @@ async def _allowed(api, namespace: str, group: str, resource: str, verb: str) ->
             "POST", version="authorization.k8s.io/v1", url="selfsubjectaccessreviews", content=json.dumps(review)
         ) as response:
             return bool(response.json().get("status", {}).get("allowed"))
-    except kr8s.ServerError:
-        return None
+    except (kr8s.ServerError, httpx.TransportError):
+        return None  # undecided: the checklist says it could not ask
 
 
 # -- Argo ------------------------------------------------------------------------------

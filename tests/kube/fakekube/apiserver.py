@@ -256,6 +256,9 @@ def _line(event):
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # clients open many connections at once (kr8s gathers requests; the operator
+    # watches); the stdlib's backlog of 5 drops some of them under load
+    request_queue_size = 128
 
     def __init__(self, *args):
         super().__init__(*args)
