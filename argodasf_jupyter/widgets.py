@@ -105,10 +105,10 @@ class ClusterWidget(_WithTextFallback, w.VBox):
             control.disabled = closed or not managed.owned
 
     def fallback_text(self) -> str:
-        return cluster_text(self.managed)
+        return f"{cluster_text(self.managed)} ({self.action})"
 
     def fallback_html(self) -> str:
-        return cluster_html(self.managed)
+        return f"{cluster_html(self.managed)} <i>({self.action})</i>"
 
 
 class ClusterForm(_WithTextFallback, w.VBox):
