@@ -60,7 +60,11 @@ def test_rerun_reuses_then_reshapes_then_recreates(no_leftover_processes, shell)
     first = shell.user_ns["cluster"]
     run(shell, f"%%dasf_cluster seismic --workers 1\n{LOCAL}")
     assert shell.user_ns["cluster"] is first and len(current_session().clusters) == 1
-    run(shell, f"%%dasf_cluster seismic --workers 3\n{LOCAL}")
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as captured:
+        run(shell, f"%%dasf_cluster seismic --workers 3\n{LOCAL}")
+    assert captured.outputs[-1].data["text/plain"].endswith("(reshaped)")
     assert shell.user_ns["cluster"] is first
     assert wait_for(lambda: len(first.scheduler_info["workers"]) == 3)
     run(shell, f"%%dasf_cluster seismic --workers 1\nbackend: local\nmemory_limit: 2GiB")
