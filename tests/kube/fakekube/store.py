@@ -136,7 +136,12 @@ class Store:
             meta.update(name=name, uid=str(uuid.uuid4()), creationTimestamp=now(), generation=1)
             if rt.namespaced:
                 meta["namespace"] = namespace
-            return self._commit("ADDED", rt, key, obj)
+            created = self._commit("ADDED", rt, key, obj)
+            if self._owners_gone(obj):
+                # an object created for an owner that was deleted meanwhile (a
+                # controller's race) is collected, as the real garbage collector does
+                self.delete(rt, namespace, name)
+            return created
 
     def update(self, rt, namespace, name, change, subresource=None):
         """Write change(copy of the object) back, with the rules of the main endpoint or
@@ -209,6 +214,11 @@ class Store:
         removed = self._commit("DELETED", rt, key, obj)
         self._collect_garbage(obj["metadata"]["uid"])
         return removed
+
+    def _owners_gone(self, obj):
+        owners = {ref.get("uid") for ref in obj["metadata"].get("ownerReferences", [])}
+        alive = {item["metadata"]["uid"] for item in self._objects.values()}
+        return bool(owners) and not owners & alive
 
     def _collect_garbage(self, owner_uid):
         """Delete dependents whose owners are all gone (background propagation)."""
