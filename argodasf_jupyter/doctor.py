@@ -321,3 +321,15 @@ def render_html(checks: list[Check]) -> str:
             f"<td>{html.escape(check.name)}</td><td>{html.escape(check.detail)}{fix}</td></tr>"
         )
     return '<table class="argodasf-doctor">' + "".join(rows) + "</table>"
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """`argodasf doctor`: print the checklist; exit 1 when a check failed."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="argodasf doctor", description=main.__doc__)
+    parser.add_argument("--namespace", help="Kubernetes namespace to check (default: the kubeconfig's)")
+    args = parser.parse_args(argv)
+    checks = run_checks(namespace=args.namespace)
+    print(render_text(checks))
+    return 0 if all_ok(checks) else 1

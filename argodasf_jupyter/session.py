@@ -33,7 +33,6 @@ class ManagedCluster:
     client: object
     executor: object
     owned: bool
-    created: float = field(default_factory=time.time)
     listeners: list = field(default_factory=list, repr=False)
 
     @property
@@ -127,7 +126,6 @@ class Session:
         self.registry_dir = registry_dir
         self._lock = threading.RLock()
         self._watcher: Optional[threading.Thread] = None
-        self._last_published: Optional[list] = None
 
     # -- clusters ----------------------------------------------------------------
     def create(self, spec: ClusterSpec, progress: Callable[[str], None] = _quiet) -> tuple[ManagedCluster, str]:
@@ -228,7 +226,6 @@ class Session:
     # -- registry and live updates -------------------------------------------------
     def publish(self) -> None:
         summaries = [managed.summary() for managed in self.clusters.values()]
-        self._last_published = summaries
         try:
             registry.publish(summaries, self.draft_summary, self.submitted, directory=self.registry_dir)
         except OSError:

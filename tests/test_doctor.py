@@ -204,3 +204,11 @@ def test_no_operator(tmp_path):
     assert operator.ok is False
     assert "no operator Deployment" in operator.detail and "helm install" in operator.fix
     assert found["Dask operator CRDs"].ok is True
+
+
+def test_command_line_exits_non_zero_without_credentials(capsys):
+    from argodasf_jupyter import cli
+
+    assert cli.main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] Kubernetes credentials" in out and "fix:" in out
