@@ -150,6 +150,9 @@ class Draft:
         """For every step, the steps it waits for (--after, then inputs/outputs)."""
         return self._dependencies(self.steps)
 
+    def edges(self) -> list[tuple[str, str]]:
+        return [(upstream, name) for name, ups in self.dependencies().items() for upstream in ups]
+
     def order(self) -> list[Step]:
         """The steps in an order that respects every edge."""
         if not self.steps:
