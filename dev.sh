@@ -16,10 +16,18 @@ venv() {  # venv DIR [extra pip requirements...]: create DIR and install the pac
     "$dir/bin/pip" install -q -e ".[test]" "$@"
 }
 
-system_packages() {  # Debian chromium for the browser tests (never a downloaded browser)
-    if ! command -v chromium >/dev/null; then
+# Debian chromium for the browser tests (never a downloaded browser); Go with the expr
+# engine, sprig and fasttemplate sources for tests/argo/template_engine (Argo's substitution)
+SYSTEM_PACKAGES="chromium golang-go golang-github-antonmedv-expr-dev golang-github-masterminds-sprig-dev golang-github-valyala-fasttemplate-dev"
+
+system_packages() {
+    local missing=()
+    for package in $SYSTEM_PACKAGES; do
+        dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
 }
 

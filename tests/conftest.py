@@ -116,3 +116,16 @@ def shared_dir():
     if not SHARED.is_dir():
         pytest.skip("../shared (reference data) is not present in this checkout")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def argo_templates():
+    """Argo's template substitution with the real expr engine (tests/argo/template_engine.py)."""
+    from argo.template_engine import TemplateEngine, missing_toolchain
+
+    reason = missing_toolchain()
+    if reason:
+        pytest.skip(f"Argo's expression engine cannot be built: {reason}")
+    engine = TemplateEngine.start()
+    yield engine
+    engine.close()
