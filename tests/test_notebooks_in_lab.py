@@ -5,7 +5,9 @@ Under nbval the kernel does not know which notebook it runs; in JupyterLab it do
 the notebook's folder), and the magics name the workflow draft after the notebook.
 So each notebook is copied to a folder of its own and executed with nbclient the
 way JupyterLab starts its kernel. A last probe cell checks that Run All leaves no
-Dask cluster of the notebook's running.
+Dask cluster of the notebook's running, but for the quickstart's, which stays up on
+purpose so that its widget is live when the user looks (its last cell says how to
+close it).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ PROBE = """\
 from argodasf_jupyter.session import current_session
 print("clusters left running:", sorted(name for name, c in current_session().clusters.items() if c.status != "closed"))
 """
+
+KEPT_RUNNING = {"01-quickstart.ipynb": ["quickstart"]}
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -47,7 +51,7 @@ def test_run_all_as_in_jupyterlab(notebook_path, tmp_path, monkeypatch):
         last_line = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip().splitlines()[-1]
         pytest.fail(f"{notebook_path.name} stops in Run All: {last_line}")
     probe_output = "".join(output.get("text", "") for output in notebook.cells[-1].outputs)
-    assert probe_output.strip() == "clusters left running: []"
+    assert probe_output.strip() == f"clusters left running: {KEPT_RUNNING.get(notebook_path.name, [])}"
 
 
 def test_the_probe_sees_a_cluster_left_running(tmp_path, monkeypatch):
