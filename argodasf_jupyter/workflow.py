@@ -191,7 +191,8 @@ def _retry(step: Step) -> dict:
 
 
 def _autoscaler_template(name: str, manifest_ref: Ref) -> Call:
-    # created, not waited for: the operator adopts it into the job's cluster
+    # created, not waited for: the operator adopts it into the job's cluster, which
+    # deletes it when the job ends
     return Call("Resource", {"name": name, "action": "create", "manifest": manifest_ref, "set_owner_reference": True})
 
 
@@ -245,9 +246,10 @@ def plan(draft: Draft, namespace: Optional[str] = None, parameters: Mapping[str,
                 name = step.name + AUTOSCALER_SUFFIX
                 result.constants[_constant(name)] = manifest_text(autoscaler)
                 result.templates[_variable(name)] = _autoscaler_template(name, Ref(_constant(name)))
+                # beside the job, not before it: the operator looks up the cluster and its scheduler
+                # pod on creation, and retries a failed look-up only after a minute
                 tasks.append(Call("Task", {"name": name, "template": Ref(_variable(name)),
                                            **({"dependencies": upstream} if upstream else {})}))
-                upstream = [name]
         else:
             result.templates[variable] = _container_template(step)
         task = {"name": step.name, "template": Ref(variable)}

@@ -90,9 +90,8 @@ def test_container_step_and_the_dag(draft):
     tasks = {task["name"]: task for task in templates(document)[workflow.ENTRYPOINT]["dag"]["tasks"]}
     assert "dependencies" not in tasks["stage"]
     assert tasks["envelope"]["dependencies"] == ["stage"]
-    # report adapts: its DaskAutoscaler is created first, after report's own upstream
-    assert tasks["report--autoscaler"]["dependencies"] == ["envelope"]
-    assert tasks["report"]["dependencies"] == ["report--autoscaler"]
+    # report adapts: its DaskAutoscaler is created beside its DaskJob
+    assert tasks["report--autoscaler"]["dependencies"] == tasks["report"]["dependencies"] == ["envelope"]
     assert tasks["report"]["arguments"] == {"parameters": [{"name": "input_path", "value": "{{workflow.parameters.input_path}}"}]}
     assert document["spec"]["arguments"]["parameters"] == [{"name": "input_path", "value": "/shared/in.zarr"},
                                                          {"name": "axis", "value": "-1"}]
