@@ -31,6 +31,10 @@ from .errors import ArgodasfError
 from .spec import ClusterSpec, check_name, parse_spec
 
 MAX_RETRIES = 20
+# what a container step takes from the cluster spec
+STORAGE_KEYS = {"volumes", "env_from_secrets"}
+# in generated template and task names only, so they never collide with a step's
+GENERATED_NAME_MARK = "--"
 MAX_PARAMETER_CHARS = 16384
 # IPython puts these into builtins; a job's plain Python does not have them
 IPYTHON_ONLY = frozenset({"get_ipython", "display", "In", "Out", "__IPYTHON__"})
@@ -287,7 +291,16 @@ def check_step_name(name: str) -> str:
         raise ArgodasfError(str(error)) from None
     if not name[0].isalpha():
         raise ArgodasfError(f"the step name '{name}' must start with a letter")
+    if GENERATED_NAME_MARK in name:
+        raise ArgodasfError(f"the step name '{name}' holds '{GENERATED_NAME_MARK}', which only the names the "
+                            "workflow generates hold; use a single '-'")
     return name
+
+
+def check_adapt_retries(name: str, adapt, retries: int) -> None:
+    if adapt is not None and retries:
+        raise ArgodasfError(f"step '{name}' has both adapt and --retries: its DaskAutoscaler can name only the "
+                            "first attempt's cluster; give it a fixed --workers N, or --retries 0")
 
 
 def check_size(code: str) -> None:
@@ -325,12 +338,15 @@ def make_step(
         raise ArgodasfError(f"--timeout {timeout} must be a positive number of seconds")
     common = dict(name=name, code=code, inputs=list(inputs), outputs=list(outputs), after=list(after),
                   retries=retries, timeout=timeout)
-    if container is not None:
-        return Step(kind="container", image=container, local_command=local_command, **common)
-    names = settings().names
     spec = cluster if cluster is not None else parse_spec(settings().cluster, where="the argodasf.cluster config")
+    if container is not None:
+        # a container step shares the cluster's way to the data: volumes and Secrets
+        storage = spec.model_dump(mode="json", exclude_unset=True, include=STORAGE_KEYS)
+        return Step(kind="container", image=container, local_command=local_command, cluster=storage, **common)
+    names = settings().names
     if overrides:
         spec = spec.with_changes(**{key: value for key, value in overrides.items() if value is not None})
+    check_adapt_retries(name, spec.adapt, retries)
     parameters = parameters_from(free_names(code), values or {}, {names.client, names.executor}, names.cluster,
                                  where, step=name)
     # where the interactive cluster ran is not where the job runs: the workflow's namespace is
@@ -384,7 +400,7 @@ def parameter_environment(step: Step, parameters: Mapping[str, Any] | None = Non
     """Environment variables that hand parameter values to the runner."""
     values = dict(step.parameters)
     values.update(parameters or {})
-    return {runtime.parameter_env(name): runtime.encode_text(runtime.parameter_text(values[name]))
+    return {runtime.parameter_env(name): runtime.encode_text(runtime.argo_parameter_text(values[name]))
             for name in step.parameters}
 
 
