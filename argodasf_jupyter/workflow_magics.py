@@ -89,8 +89,8 @@ class WorkflowMagics(Magics):
         notebook = notebook_path(self.shell.user_ns)
         path = draft_path(notebook)
         if self._draft is None or self._draft.path != path:
-            name = draft_name(os.path.splitext(os.path.basename(notebook))[0]) if notebook else None
-            self._draft = Draft.load(path, name)
+            self._draft = Draft(draft_name(os.path.splitext(os.path.basename(notebook or "workflow"))[0]), path)
+        self._draft.refresh()  # other kernels may have changed the file
         return self._draft
 
     def _publish(self) -> None:
