@@ -41,6 +41,7 @@ class LocalSettings(_Section):
 
 class KubernetesSettings(_Section):
     startup_timeout: int = Field(300, ge=1)
+    request_timeout: float = Field(10, gt=0, le=3600)
 
 
 class WorkflowSettings(_Section):
@@ -57,6 +58,7 @@ class ArgoSettings(_Section):
     insecure_skip_verify: bool = False
     base_href: str = ""
     ui_url: Optional[str] = None
+    timeout: float = Field(10, gt=0, le=3600)
 
 
 class Settings(_Section):

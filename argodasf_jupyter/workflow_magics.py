@@ -12,11 +12,11 @@ import os
 import sys
 
 from IPython.core import magic_arguments
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.display import display
 
 from .errors import ArgodasfError
-from .magics import one_line_errors, parse_line
+from .magics import check_both, one_line_errors, parse_line
 
 COMMANDS = ("show", "export", "remove", "clear", "run", "submit", "status", "logs", "list")
 OVERRIDE_FLAGS = {"workers": "workers", "threads": "threads_per_worker", "memory": "memory_limit",
@@ -42,23 +42,10 @@ def defined_in(shell, name: str) -> str | None:
     return None
 
 
-def unquoted(args):
-    """IPython's argument splitting keeps quotes ('echo a > b' stays quoted); drop them."""
-    def strip(value):
-        if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            return value[1:-1]
-        if isinstance(value, list):
-            return [strip(item) for item in value]
-        return value
-
-    for key, value in vars(args).items():
-        setattr(args, key, strip(value))
-    return args
-
-
 def cluster_overrides(args) -> dict:
     from .spec import parse_adapt_flag
 
+    check_both(args)
     overrides = {key: getattr(args, flag) for flag, key in OVERRIDE_FLAGS.items() if getattr(args, flag) is not None}
     if args.adapt is not None:
         overrides.update(adapt=parse_adapt_flag(args.adapt), workers=None)
@@ -121,6 +108,7 @@ class WorkflowMagics(Magics):
     @magic_arguments.argument("--gpu", type=int, nargs="?", const=1, help="GPUs per worker (bare flag: 1)")
     @magic_arguments.argument("-h", "--help", action="store_true", help="show this help")
     @cell_magic("dasf_workflow")
+    @no_var_expand
     @one_line_errors
     def dasf_workflow_cell(self, line, cell):
         """Run the cell; when it succeeds, make it step NAME of the notebook's workflow draft."""
@@ -129,7 +117,6 @@ class WorkflowMagics(Magics):
         args = parse_line(self.dasf_workflow_cell, line)
         if args is None:
             return None
-        unquoted(args)
         options = dict(after=args.after, inputs=args.inputs, outputs=args.outputs, retries=args.retries,
                        timeout=args.timeout)
         if args.container:
@@ -190,6 +177,7 @@ class WorkflowMagics(Magics):
     @magic_arguments.argument("--watch", action="store_true", help="submit: follow the workflow until it ends")
     @magic_arguments.argument("-h", "--help", action="store_true", help="show this help")
     @line_magic("dasf_workflow")
+    @no_var_expand
     @one_line_errors
     def dasf_workflow_line(self, line=""):
         """Act on the workflow draft (show, export, remove, clear, run --local) or on
@@ -197,7 +185,6 @@ class WorkflowMagics(Magics):
         args = parse_line(self.dasf_workflow_line, line)
         if args is None:
             return None
-        unquoted(args)
         return getattr(self, f"_{args.command}")(args)
 
     def _arity(self, args, least: int, most: int, usage: str) -> list[str]:
