@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 import os
 from typing import Any, Optional
 
@@ -32,6 +33,13 @@ class Names(_Section):
     cluster: str = "cluster"
     client: str = "client"
     executor: str = "executor"
+
+    @field_validator("cluster", "client", "executor")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not value.isidentifier() or keyword.iskeyword(value):
+            raise ValueError(f"names: {value!r} is not a Python name")
+        return value
 
 
 class LocalSettings(_Section):

@@ -15,6 +15,7 @@ import fcntl
 import glob
 import graphlib
 import json
+import keyword
 import os
 import re
 import tempfile
@@ -33,6 +34,7 @@ VERSION = 1
 SUFFIX = ".dasf-workflow.json"
 # the workflow's generateName prefix; Kubernetes adds 5 characters (see workflow.job_name)
 MAX_DRAFT_NAME = 20
+MAX_STEP_TIMEOUT = 30 * 24 * 3600
 LOCK_TIMEOUT = 30.0  # seconds to wait for another kernel's change to the same draft
 
 
@@ -53,13 +55,24 @@ def check_draft_name(name: str) -> str:
 
 
 def check_step(step: Step) -> Step:
-    """Names that reach Argo, the export and file paths must be Kubernetes names."""
+    """What the draft accepts of a step: Kubernetes names (they reach Argo, the export
+    and file paths), paths that are not a whole filesystem, a bounded deadline."""
     check_step_name(step.name)
     for upstream in step.after:
         try:
             check_name(upstream, "--after step name")
         except ValueError as error:
             raise ArgodasfError(str(error)) from None
+    for flag, paths in (("--inputs", step.inputs), ("--outputs", step.outputs)):
+        for path in paths:
+            if not path.strip() or _normal(path) in ("/", ".") or path.rstrip("/").endswith("://"):
+                raise ArgodasfError(f"{flag} '{path}' names no particular file or directory; give the path it "
+                                    "reads or writes, e.g. /shared/out.zarr")
+    for name in [*step.parameters, *step.names.values()]:
+        if not name.isidentifier() or keyword.iskeyword(name):
+            raise ArgodasfError(f"step '{step.name}' uses {name!r} as a variable name, which Python cannot")
+    if step.timeout is not None and not 1 <= step.timeout <= MAX_STEP_TIMEOUT:
+        raise ArgodasfError(f"--timeout {step.timeout} is out of range; use 1..{MAX_STEP_TIMEOUT} seconds (30 days)")
     return step
 
 
@@ -112,9 +125,12 @@ class Draft:
     """Ordered steps of one workflow, persisted at ``path``."""
 
     def __init__(self, name: str, path: str, steps: Optional[list[Step]] = None):
-        self.name = name
+        try:
+            self.name = check_draft_name(name)
+        except ValueError as error:
+            raise ArgodasfError(str(error)) from None
         self.path = path
-        self.steps: dict[str, Step] = {step.name: step for step in steps or []}
+        self.steps: dict[str, Step] = {step.name: check_step(step) for step in steps or []}
 
     # -- persistence -------------------------------------------------------------------
     @classmethod

@@ -139,6 +139,9 @@ class DasfMagics(Magics):
         args = parse_line(self.dasf_cluster, line)
         if args is None:
             return None
+        from .session import names_for
+
+        names_for(args.prefix)  # a bad --as is refused before anything is created
         values = values_from(args, cell)
         if args.ui:
             return self._show_form(values, args.prefix)

@@ -61,6 +61,7 @@ class WorkflowMagics(Magics):
     def __init__(self, shell=None):
         super().__init__(shell)
         self._draft = None
+        self._followed = {}  # workflow name -> the StatusView whose thread polls it
 
     # -- state -------------------------------------------------------------------------
     @property
@@ -243,7 +244,7 @@ class WorkflowMagics(Magics):
         self._publish()
         print(f"submitted workflow {record['name']} to namespace {record['namespace']}: {record['url']}")
         if args.watch:
-            display(StatusView(name=record["name"]).follow(lambda: argo.status(record["name"])))
+            display(self._follow(StatusView(name=record["name"]), record["name"]))
 
     def _last_submitted(self) -> str:
         if not self.session.submitted:
@@ -255,9 +256,18 @@ class WorkflowMagics(Magics):
         from .workflow_widgets import StatusView
 
         targets = self._arity(args, 0, 1, "status [NAME]")
-        name = targets[0] if targets else self._last_submitted()
+        name = argo.check_workflow_name(targets[0]) if targets else self._last_submitted()
+        following = self._followed.get(name)
+        if following is not None and not following.finished:
+            return following  # one poller per workflow, however often its status is asked
         view = StatusView(argo.status(name))
-        return view if view.finished else view.follow(lambda: argo.status(name))
+        return view if view.finished else self._follow(view, name)
+
+    def _follow(self, view, name: str):
+        from . import argo
+
+        self._followed[name] = view
+        return view.follow(lambda: argo.status(name))
 
     def _logs(self, args):
         from . import argo

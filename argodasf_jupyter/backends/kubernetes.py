@@ -115,6 +115,14 @@ def _kube_cluster_class():
                 await asyncio.sleep(0.25)
             raise TimeoutError(f"DaskCluster {self.name} not acted upon after {self._resource_timeout} s")
 
+        def close(self, timeout=None):
+            try:
+                return super().close(timeout=timeout or 3600)
+            finally:
+                # closed or not, dask-kubernetes' exit-time reaper must not try again
+                # (it would print a traceback once credentials or server are gone)
+                type(self)._instances.discard(self)
+
         def _abandon(self):
             """After a failed start: stop our threads and forget the instance, so
             that nothing is retried at interpreter exit."""
@@ -427,5 +435,5 @@ def _host(error) -> str:
 
 def _unexpected(error: Exception, name: str) -> str:
     # the type only: a message could quote the server's answer, which may echo credentials
-    return (f"the Kubernetes API server gave an answer that cannot be used for cluster '{name}' "
-            f"({type(error).__name__}); check the server and kubeconfig with argodasf doctor")
+    return (f"cannot use the kubeconfig or the Kubernetes API server's answer for cluster '{name}' "
+            f"({type(error).__name__}); check them with argodasf doctor")

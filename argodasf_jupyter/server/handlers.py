@@ -127,6 +127,8 @@ class StateHandler(_Handler):
             cls = type(self)
             if cls._listing is None or cls._listing.done():
                 cls._listing = asyncio.ensure_future(self.from_argo(argo.list_workflows))
+                # a failure after the wait is read here, so asyncio does not log it as unretrieved
+                cls._listing.add_done_callback(lambda task: task.cancelled() or task.exception())
             try:
                 cls._last = (await asyncio.wait_for(asyncio.shield(cls._listing), STATE_ARGO_WAIT))[:LIST_LIMIT]
             except asyncio.TimeoutError:
