@@ -23,7 +23,7 @@ from .errors import ArgodasfError
 # a Kubernetes object name (workflow names may hold dots); checked so a name can
 # only pick a workflow, never another path of the server
 WORKFLOW_NAME = r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?"
-BEARER = re.compile(r"(?i)\bbearer\s+[^\s\"',;}]+")
+BEARER = re.compile(r"(?i)\bbearer\s+[^\s\"'`,;}\]]+")
 
 
 def timeout() -> float:
@@ -110,10 +110,11 @@ def explain(error: Exception, where, doing: str) -> ArgodasfError:
         text = f"{doing}: the Argo Server rejected the workflow (400): {error}"
     elif isinstance(error, hera_errors.HeraException):
         text = f"{doing}: the Argo Server at {host} failed: {error}"
-    elif isinstance(error, requests.RequestException):
+    elif isinstance(error, requests.RequestException) and not isinstance(error, ValueError):
         text = f"{doing}: the request to the Argo Server at {host} failed ({type(error).__name__})"
     else:  # the answer did not parse as what Argo sends; its text could quote anything
-        text = (f"{doing}: the Argo Server at {host} gave an answer that is not Argo's ({type(error).__name__}); "
+        kind = "JSONDecodeError" if isinstance(error, ValueError) and "JSON" in type(error).__name__ else type(error).__name__
+        text = (f"{doing}: the Argo Server at {host} gave an answer that is not Argo's ({kind}); "
                 "check ARGO_SERVER and ARGO_BASE_HREF")
     return ArgodasfError(_scrub(text))
 

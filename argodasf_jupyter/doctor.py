@@ -131,6 +131,12 @@ def _listed(value) -> list:
 
 def _reason(error) -> str:
     """A short cause for an error; never a response body (it may echo credentials)."""
+    import httpx
+
+    from .kube_api import request_timeout
+
+    if isinstance(error, (httpx.TimeoutException, asyncio.TimeoutError)):
+        return f"no answer within {request_timeout():g} s"
     status = _status(error)
     return f"HTTP {status}" if status else type(error).__name__
 

@@ -118,6 +118,7 @@ class WorkflowMagics(Magics):
         args = parse_line(self.dasf_workflow_cell, line)
         if args is None:
             return None
+        check_both(args)
         options = dict(after=args.after, inputs=args.inputs, outputs=args.outputs, retries=args.retries,
                        timeout=args.timeout)
         if args.container:
@@ -284,3 +285,11 @@ class WorkflowMagics(Magics):
             print(f"no workflows of draft '{self.draft.name}' on the Argo Server")
         for item in items:
             print(f"{item['name']:<32} {item['phase']:<10} {item['created_at'] or '-'}  {item['ui_url']}")
+
+
+# both magics are named dasf_workflow; their methods cannot be: show the magic's name in help and errors
+for _method, _prog in ((WorkflowMagics.dasf_workflow_cell, "%%dasf_workflow"),
+                       (WorkflowMagics.dasf_workflow_line, "%dasf_workflow")):
+    _method.__doc__ = _method.__doc__.replace(f"%{_method.__name__}", _prog)
+    _method.parser.prog = _prog
+del _method, _prog

@@ -363,7 +363,7 @@ def _request_target(response) -> tuple[str, str]:
         resource = f"{resource}/{rest[2]}"
     verb = VERBS.get(request.method)
     if verb is None:
-        verb = "watch" if "watch" in request.url.params else ("get" if len(rest) > 1 else "list")
+        verb = "watch" if "watch" in request.url.params else ("list" if len(rest) == 1 else "get")
     return verb, f"{resource}.{group}" if group else resource
 
 
