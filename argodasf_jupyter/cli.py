@@ -202,7 +202,7 @@ def cmd_rbac(args) -> None:
 def cmd_doctor(args) -> int:
     from .doctor import main as doctor_main
 
-    return doctor_main(args.rest)
+    return doctor_main(args.doctor_args)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -231,14 +231,19 @@ def parser() -> argparse.ArgumentParser:
     rbac.add_argument("--service-account", default=DEFAULT_SERVICE_ACCOUNT)
     rbac.set_defaults(run=cmd_rbac)
 
+    # doctor parses its own flags (--namespace, --help): see main
     doctor = commands.add_parser("doctor", help="check kubeconfig, CRDs, RBAC, operator and Argo", add_help=False)
-    doctor.add_argument("rest", nargs=argparse.REMAINDER)
     doctor.set_defaults(run=cmd_doctor)
     return main_parser
 
 
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+    main_parser = parser()
+    args, rest = main_parser.parse_known_args(argv)
+    if args.command == "doctor":
+        args.doctor_args = rest
+    elif rest:
+        main_parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         return args.run(args) or 0
     except ArgodasfError as error:

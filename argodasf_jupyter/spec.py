@@ -32,14 +32,20 @@ CPU_PATTERN = re.compile(r"^(?:[0-9]{1,4}(?:\.[0-9]{1,3})?|[0-9]{1,7}m)$")
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
 
 
+def shown(text: str, limit: int = 80) -> str:
+    """``text`` as a message quotes it: on one line (escapes for line breaks), cut when long."""
+    text = text if text.isprintable() else repr(text)[1:-1]
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def check_name(name: str, what: str = "cluster name") -> str:
     if not isinstance(name, str) or not name:
         raise ValueError(f"the {what} must be a non-empty string")
     if len(name) > MAX_NAME_LENGTH:
-        raise ValueError(f"the {what} '{name}' has {len(name)} characters; use at most {MAX_NAME_LENGTH}")
+        raise ValueError(f"the {what} '{shown(name)}' has {len(name)} characters; use at most {MAX_NAME_LENGTH}")
     if not NAME_PATTERN.match(name):
         raise ValueError(
-            f"the {what} '{name}' is not a valid Kubernetes name; use lowercase letters, "
+            f"the {what} '{shown(name)}' is not a valid Kubernetes name; use lowercase letters, "
             "digits and '-', starting and ending with a letter or digit"
         )
     return name
