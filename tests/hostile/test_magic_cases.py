@@ -198,13 +198,14 @@ def test_bad_input(world, cell, expected, process_snapshot):
 
 
 @pytest.mark.parametrize("cell, command, fault", [case[1:] for case in ARGO_CASES], ids=[case[0] for case in ARGO_CASES])
-def test_faulty_argo(world, monkeypatch, cell, command, fault):
+def test_faulty_argo(world, monkeypatch, cell, command, fault, caplog):
     with FaultyServer(fault, delay=5) as server:
         monkeypatch.setenv("ARGO_SERVER", server.address)
         monkeypatch.setenv("ARGO_SECURE", "false")
         monkeypatch.setenv("ARGO_NAMESPACE", "team")
         monkeypatch.setenv("ARGO_TOKEN", TOKEN)
         outcome = run(world, cell, bound=5)
+        outcome.output += caplog.text
         outcome.message = outcome.message.replace(f"http://{server.address}", "{argo}")
         outcome.check(argo_expected(command, fault))
         assert server.requests, "the server was never asked"
@@ -220,19 +221,22 @@ def test_a_hostile_workflow_name_never_reaches_the_server(world, monkeypatch):
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_faulty_kubernetes_cluster(world, monkeypatch, tmp_path, fault, process_snapshot):
+def test_faulty_kubernetes_cluster(world, monkeypatch, tmp_path, fault, process_snapshot, caplog):
     before = process_snapshot()
     with FaultyServer(fault, delay=5) as server:
         monkeypatch.setenv("KUBECONFIG", kubeconfig(tmp_path / "kubeconfig", server.address))
-        run(world, "%%dasf_cluster --backend kubernetes\nimage: example.org/dask:1", bound=6).check(KUBE_MESSAGES[fault])
+        outcome = run(world, "%%dasf_cluster --backend kubernetes\nimage: example.org/dask:1", bound=6)
+        outcome.output += caplog.text
+        outcome.check(KUBE_MESSAGES[fault])
     assert process_snapshot() == before
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_faulty_kubernetes_doctor(world, monkeypatch, tmp_path, fault):
+def test_faulty_kubernetes_doctor(world, monkeypatch, tmp_path, fault, caplog):
     with FaultyServer(fault, delay=5) as server:
         monkeypatch.setenv("KUBECONFIG", kubeconfig(tmp_path / "kubeconfig", server.address))
         outcome = run(world, "%dasf_doctor", bound=12)
+        outcome.output += caplog.text
         first = [line for line in outcome.output.splitlines() if "Kubernetes credentials" in line][0]
         outcome.message = first.strip()
         outcome.check(f"[FAIL] Kubernetes credentials  credentials found but the API server did not answer ({DOCTOR_MESSAGES[fault]})")
