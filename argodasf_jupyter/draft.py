@@ -236,11 +236,6 @@ class Draft:
             self._write(self.name, steps)
             self.steps = steps
 
-    def save(self) -> None:
-        """Write the draft as it is in memory (the CLI's rendered drafts, tests)."""
-        with self._locked():
-            self._write(self.name, self.steps)
-
     # -- changes -------------------------------------------------------------------------
     def add(self, step: Step) -> None:
         """Add or replace a step; the draft must stay a valid DAG."""
