@@ -51,6 +51,7 @@ INPUT_CASES = [
     ("body-list", "%%dasf_cluster\n[1, 2]", "the %%dasf_cluster cell body must be YAML 'key: value' lines, got a list"),
     ("close-unknown", "%dasf_close nosuch", "no cluster named 'nosuch' in this kernel (clusters: none)"),
     ("doctor-extra", "%dasf_doctor extra", "unrecognized arguments: extra"),
+    ("doctor-namespace", "%dasf_doctor --namespace ../x", f"the namespace '../x' {NAME_RULE}"),
     # %%dasf_workflow
     ("step-underscore", "%%dasf_workflow bad_name --container alpine:3\necho hi", f"the step name 'bad_name' {NAME_RULE}"),
     ("step-quotes", "%%dasf_workflow 'x\"\"\"' --container alpine:3\necho hi", f"the step name 'x\"\"\"' {NAME_RULE}"),
