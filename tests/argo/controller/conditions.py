@@ -145,8 +145,6 @@ def lookup(document: Any, key: str) -> tuple[bool, str]:
     for part in _path(key):
         if isinstance(value, dict) and part in value:
             value = value[part]
-        elif isinstance(value, list) and part == "#":
-            value = len(value)
         elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
             value = value[int(part)]
         else:
