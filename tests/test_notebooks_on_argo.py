@@ -1,0 +1,103 @@
+"""The shipped notebooks' workflows, promoted in a real IPython kernel and submitted
+with `%dasf_workflow submit --watch` to the fake Argo Server, run by the test-side
+Argo controller on the fake Kubernetes API with the real Dask operator."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import dask
+import numpy as np
+import pytest
+
+from argodasf_jupyter import argo, runtime, workflow
+from argo.stack import argo_on_kubernetes
+from notebook_cells import KeptConfig, run_cells
+
+pytestmark = [pytest.mark.kube, pytest.mark.timeout(600)]
+TRICKY = "it's \"quoted\" {{workflow.name}}\nline two: é ✓"
+
+
+@pytest.fixture
+def kernel(shell, tmp_path, monkeypatch, argo_templates):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(dask.config, "PATH", str(tmp_path / "home" / ".config" / "dask"))
+    with KeptConfig(), argo_on_kubernetes(tmp_path / "kube", argo_templates) as (fk, server):
+        yield shell, fk
+
+
+def submitted(shell, line: str) -> dict:
+    """Run a `%dasf_workflow submit ...` line and wait for the workflow to end."""
+    from argodasf_jupyter.session import current_session
+
+    assert shell.run_cell(line).success
+
+    name = current_session().submitted[-1]["name"]
+    return argo.watch(name, lambda _: None, interval=0.5, timeout=500)
+
+
+def test_notebook_02_envelope_runs_on_argo_as_in_the_notebook(kernel):
+    shell, fk = kernel
+    run_cells(shell, "02-seismic-envelope.ipynb")
+    namespace = shell.user_ns
+    import dask.array as da
+
+    expected = da.from_zarr(namespace["envelope_path"]).compute()  # the notebook's own result
+    for path in (namespace["raw_path"], namespace["envelope_path"]):
+        os.system(f"rm -rf '{path}' '{path}{runtime.MARKER_SUFFIX}'")
+    summary = submitted(shell, "%dasf_workflow submit --watch")
+    assert summary["phase"] == "Succeeded", json.dumps(summary, indent=1)
+    assert [step["phase"] for step in summary["steps"]] == ["Succeeded"] * len(summary["steps"])
+    got = da.from_zarr(namespace["envelope_path"]).compute()
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_notebook_02_envelope_on_the_real_cube_matches_dasf(kernel, shared_dir):
+    shell, fk = kernel
+    run_cells(shell, "02-seismic-envelope.ipynb")
+    namespace = shell.user_ns
+    import dask.array as da
+
+    from argodasf_jupyter.session import current_session
+
+    seismic = shared_dir / "data" / "seismic"
+    raw = np.load(seismic / "raw-100x100x100-float32.npy")
+    reference = np.load(seismic / "envelope-reference-100x100x100-float32.npy")
+    draft = current_session().draft
+    stage = draft.steps["stage"]
+    # the real cube stands where the stage step writes its cube, with the stage's
+    # completion marker, so the workflow's stage is skipped and the envelope reads it
+    da.from_array(raw, chunks=(50, 50, 100)).to_zarr(namespace["raw_path"], overwrite=True)
+    values = workflow.resolve_parameters(draft)
+    names = workflow.parameter_names(draft)["stage"]
+    runtime.write_markers(stage.outputs, stage.completion_key(workflow.step_values(stage, names, values)), "stage")
+    os.system(f"rm -rf '{namespace['envelope_path']}'*")
+    summary = submitted(shell, "%dasf_workflow submit --watch")
+    assert summary["phase"] == "Succeeded", json.dumps(summary, indent=1)
+    result = da.from_zarr(namespace["envelope_path"]).compute()
+    scale = float(raw.max() - raw.min())
+    assert result.shape == reference.shape
+    assert float(np.max(np.abs(result - reference))) / scale < 1e-3
+
+
+def test_notebook_04_dag_with_its_container_step_and_tricky_parameters(kernel):
+    shell, fk = kernel
+    run_cells(shell, "04-promote-workflow.ipynb")
+    from argodasf_jupyter.session import current_session
+
+    draft = current_session().draft
+    parameters = workflow.workflow_parameters(draft)
+    text_parameters = [name for name, value in parameters.items() if isinstance(value, str)]
+    assert text_parameters, parameters
+    chosen = text_parameters[0]
+    shell.user_ns["_tricky"] = TRICKY
+    summary = submitted(shell, f"%dasf_workflow submit --watch --param {chosen}={{_tricky}}")
+    kinds = {step.name: step.kind for step in draft.steps.values()}
+    assert "container" in kinds.values()
+    nodes = fk.get("workflows", summary["name"])["status"]["nodes"].values()
+    arrived = [parameter["value"] for node in nodes for parameter in node.get("inputs", {}).get("parameters", [])
+               if parameter["name"] == chosen]
+    assert arrived, "no step received the parameter"
+    for value in arrived:
+        assert runtime.from_argo_parameter_text(value) == TRICKY
