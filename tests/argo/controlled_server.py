@@ -1,0 +1,211 @@
+"""The strict fake Argo Server with workflows that really run: submitted workflows
+are stored as Workflow objects on the fake Kubernetes API, where the controller
+(./controller) runs them, and the server answers Argo's API from those objects.
+
+Routes (Argo Server's paths and shapes): create, list (labelSelector), get, delete,
+PUT stop / terminate / retry, log (one JSON line per log line of each pod node) and
+the workflow-events watch stream.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import parse_qs, urlparse
+
+from kube.fakekube import errors
+from kube.fakekube.selectors import matcher
+
+from .controller import WorkflowController
+from .controller.operator import FINAL
+from .controller.names import pod_name
+from .controller.scope import unresolved_tags
+from .fake_server import StrictFakeArgo
+
+WATCH_SECONDS = 600  # a watch stream ends by itself after this
+
+
+class ControlledFakeArgo(StrictFakeArgo):
+    def __init__(self, token: str, fake_kubernetes, engine):
+        super().__init__(token)
+        self.kube = fake_kubernetes
+        self.controller = WorkflowController(fake_kubernetes, engine)
+
+    def start(self) -> "ControlledFakeArgo":
+        self.controller.start()
+        return super().start()
+
+    def stop(self) -> None:
+        super().stop()
+        self.controller.stop()
+
+    @property
+    def resource(self):
+        return self.controller.resource
+
+    # -- the store the base class reads ------------------------------------------------
+
+    @property
+    def workflows(self) -> dict:
+        items, _ = self.kube.store.list(self.resource)
+        return {(item["metadata"]["namespace"], item["metadata"]["name"]): item for item in items}
+
+    @workflows.setter
+    def workflows(self, value) -> None:  # the base class starts with an empty dict
+        pass
+
+    def view(self, workflow: dict) -> dict:
+        return workflow
+
+    def add(self, workflow: dict, namespace: str, created: float | None = None) -> dict:
+        from .schemas import validate_workflow
+
+        validate_workflow(workflow)
+        placeholder = {"metadata": {"name": "placeholder", "namespace": namespace, "uid": "placeholder",
+                                    "creationTimestamp": "placeholder", **workflow.get("metadata", {})},
+                       "spec": workflow["spec"]}
+        from .controller.scope import global_values
+
+        problems = unresolved_tags(workflow, global_values(placeholder))
+        if problems:
+            raise ValueError(problems[0])
+        workflow = {**workflow, "metadata": {**workflow.get("metadata", {}), "namespace": namespace}}
+        workflow.pop("status", None)
+        return self.kube.store.create(self.resource, namespace, workflow)
+
+    # -- routes the base class lacks -----------------------------------------------------
+
+    def logs(self, workflow: dict, query: dict) -> list[str]:
+        wanted = query.get("podName", [None])[0]
+        tail = int(query.get("logOptions.tailLines", ["0"])[0] or 0)
+        name, namespace = workflow["metadata"]["name"], workflow["metadata"]["namespace"]
+        nodes = sorted((node for node in (workflow.get("status") or {}).get("nodes", {}).values()
+                        if node["type"] == "Pod"), key=lambda node: node.get("startedAt", ""))
+        lines = []
+        for node in nodes:
+            pod = pod_name(name, node["name"], node.get("templateName", ""))
+            if wanted and pod != wanted:
+                continue
+            text = self.controller.logs(namespace, pod, workflow["metadata"]["uid"]).splitlines()
+            for line in text[-tail:] if tail else text:
+                lines.append(json.dumps({"result": {"content": line, "podName": pod}}))
+        return lines
+
+    def shut_down(self, namespace: str, name: str, strategy: str) -> dict:
+        def change(current):
+            return {**current, "spec": {**current["spec"], "shutdown": strategy}}
+
+        return self.kube.store.update(self.resource, namespace, name, change)
+
+    def retry(self, namespace: str, name: str) -> dict:
+        """Argo's retry: failed nodes are dropped (and their parents run again)."""
+        def change(current):
+            status = current.get("status") or {}
+            if status.get("phase") not in ("Failed", "Error"):
+                raise errors.bad_request("workflow must be Failed/Error to retry")
+            nodes = status.get("nodes", {})
+            failed = {key for key, node in nodes.items() if node["phase"] in ("Failed", "Error")
+                      and node["type"] in ("Pod", "Retry")}
+            kept = {}
+            for key, node in nodes.items():
+                if key in failed:
+                    continue
+                node = {**node, "children": [child for child in node.get("children", []) if child not in failed]}
+                if node["type"] == "DAG" and node["phase"] in ("Failed", "Error"):
+                    node = {k: v for k, v in node.items() if k not in ("finishedAt", "message")} | {"phase": "Running"}
+                kept[key] = node
+            rest = {k: v for k, v in status.items() if k not in ("finishedAt", "message")}
+            spec = {k: v for k, v in current["spec"].items() if k != "shutdown"}
+            return {**current, "spec": spec, "status": {**rest, "phase": "Running", "nodes": kept}}
+
+        return self.kube.store.update(self.resource, namespace, name, change)
+
+    def _handler_class(self):
+        fake = self
+        base = super()._handler_class()
+
+        class Handler(base):
+            def _route(self, method: str):
+                url = urlparse(self.path)
+                parts = url.path.strip("/").split("/")
+                query = parse_qs(url.query)
+                if self.headers.get("Authorization") != f"Bearer {fake.token}" or fake.fault or fake.delay:
+                    return super()._route(method)
+                if method == "GET" and parts[:3] == ["api", "v1", "workflow-events"] and len(parts) == 4:
+                    fake.requests.append({"method": method, "path": url.path, "query": query,
+                                          "authorization": self.headers.get("Authorization")})
+                    return self._watch(parts[3], query)
+                if parts[:3] != ["api", "v1", "workflows"] or len(parts) < 4:
+                    return super()._route(method)
+                namespace, rest = parts[3], parts[4:]
+                if method == "GET" and not rest:
+                    fake.requests.append({"method": method, "path": url.path, "query": query,
+                                          "authorization": self.headers.get("Authorization")})
+                    selector = query.get("listOptions.labelSelector", [None])[0]
+                    items, _ = fake.kube.store.list(fake.resource, namespace, matcher(selector))
+                    return self._send(200, {"metadata": {}, "items": items or None})
+                if method in ("DELETE", "PUT") and rest:
+                    fake.requests.append({"method": method, "path": url.path, "query": query,
+                                          "authorization": self.headers.get("Authorization")})
+                    try:
+                        return self._act(method, namespace, rest)
+                    except errors.ApiError as error:
+                        code = {404: 5, 400: 3, 409: 6}.get(error.code, 2)
+                        return self._send(error.code, {"code": code, "message": error.status()["message"]})
+                if method == "GET" and rest[1:] == ["log"]:
+                    fake.requests.append({"method": method, "path": url.path, "query": query,
+                                          "authorization": self.headers.get("Authorization")})
+                    workflow = fake.workflows.get((namespace, rest[0]))
+                    if workflow is None:
+                        return self._send(404, {"code": 5, "message": f'workflows.argoproj.io "{rest[0]}" not found'})
+                    return self._send(200, "".join(line + "\n" for line in fake.logs(workflow, query)))
+                return super()._route(method)
+
+            def _act(self, method, namespace, rest):
+                name = rest[0]
+                if method == "DELETE" and not rest[1:]:
+                    fake.kube.store.delete(fake.resource, namespace, name)
+                    return self._send(200, {})
+                if method == "PUT" and rest[1:] in (["stop"], ["terminate"]):
+                    strategy = "Stop" if rest[1] == "stop" else "Terminate"
+                    return self._send(200, fake.shut_down(namespace, name, strategy))
+                if method == "PUT" and rest[1:] == ["retry"]:
+                    return self._send(200, fake.retry(namespace, name))
+                return self._send(404, {"code": 5, "message": "not found"})
+
+            def _watch(self, namespace, query):
+                fields = query.get("listOptions.fieldSelector", [None])[0]
+                match = matcher(query.get("listOptions.labelSelector", [None])[0], fields)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                store, since = fake.kube.store, fake.kube.store.resource_version
+                items, _ = store.list(fake.resource, namespace, match)
+                end = time.monotonic() + WATCH_SECONDS
+                try:
+                    for item in items:
+                        self._event("ADDED", item)
+                    while time.monotonic() < end and not store.closed:
+                        for event in store.events_after(since, 0.5):
+                            since = event.resource_version
+                            if event.resource == fake.resource.qualified and event.namespace == namespace \
+                                    and match(event.object):
+                                self._event(event.type, event.object)
+                                if event.type == "DELETED" or (fields and (event.object.get("status") or {})
+                                                               .get("phase") in FINAL):
+                                    return
+                except (BrokenPipeError, ConnectionResetError, errors.Gone):
+                    return
+
+            def _event(self, kind, workflow):
+                self.wfile.write((json.dumps({"result": {"type": kind, "object": workflow}}) + "\n").encode())
+                self.wfile.flush()
+
+            def do_DELETE(self):
+                self._route("DELETE")
+
+            def do_PUT(self):
+                self._route("PUT")
+
+        return Handler
