@@ -30,7 +30,7 @@ WORKER_DASHBOARD_PORT = 8788
 
 # least privilege for a workflow whose steps create DaskJobs (../shared/FACTS.md)
 WORKFLOW_RULES = (
-    (DASK_GROUP, ("daskjobs", "daskclusters", "daskworkergroups"), ("create", "get", "list", "watch", "patch", "delete")),
+    (DASK_GROUP, ("daskjobs", "daskclusters", "daskworkergroups", "daskautoscalers"), ("create", "get", "list", "watch", "patch", "delete")),
     (ARGO_GROUP, ("workflowtaskresults",), ("create", "patch")),
 )
 

@@ -32,6 +32,8 @@ from .imports import Imported, cell_imports
 from .spec import ClusterSpec, check_name, parse_spec
 
 MAX_RETRIES = 20
+# in generated template and task names only, so they never collide with a step's
+GENERATED_NAME_MARK = "--"
 MAX_PARAMETER_CHARS = 16384
 # IPython puts these into builtins; a job's plain Python does not have them
 IPYTHON_ONLY = frozenset({"get_ipython", "display", "In", "Out", "__IPYTHON__"})
@@ -289,7 +291,16 @@ def check_step_name(name: str) -> str:
         raise ArgodasfError(str(error)) from None
     if not name[0].isalpha():
         raise ArgodasfError(f"the step name '{name}' must start with a letter")
+    if GENERATED_NAME_MARK in name:
+        raise ArgodasfError(f"the step name '{name}' holds '{GENERATED_NAME_MARK}', which only the names the "
+                            "workflow generates hold; use a single '-'")
     return name
+
+
+def check_adapt_retries(name: str, adapt, retries: int) -> None:
+    if adapt is not None and retries:
+        raise ArgodasfError(f"step '{name}' has both adapt and --retries: its DaskAutoscaler can name only the "
+                            "first attempt's cluster; give it a fixed --workers N, or --retries 0")
 
 
 def check_size(code: str) -> None:
@@ -333,6 +344,7 @@ def make_step(
     spec = cluster if cluster is not None else parse_spec(settings().cluster, where="the argodasf.cluster config")
     if overrides:
         spec = spec.with_changes(**{key: value for key, value in overrides.items() if value is not None})
+    check_adapt_retries(name, spec.adapt, retries)
     free = free_names(code)
     parameters = parameters_from(free, values or {}, {names.client, names.executor}, names.cluster,
                                  where, step=name)
@@ -391,7 +403,7 @@ def parameter_environment(step: Step, parameters: Mapping[str, Any] | None = Non
     """Environment variables that hand parameter values to the runner."""
     values = dict(step.parameters)
     values.update(parameters or {})
-    return {runtime.parameter_env(name): runtime.encode_text(runtime.parameter_text(values[name]))
+    return {runtime.parameter_env(name): runtime.encode_text(runtime.argo_parameter_text(values[name]))
             for name in step.parameters}
 
 

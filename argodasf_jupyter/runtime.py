@@ -161,6 +161,10 @@ class DaskExecutor:
 # that Argo fills in; without them the defaults recorded at promotion apply.
 
 PARAMETER_ENV_PREFIX = "ARGODASF_PARAM_"
+# Argo resolves {{...}} inside workflow parameter values (argoproj/argo-workflows#4805):
+# such a value travels base64-encoded behind this prefix (as does one that starts
+# with the prefix, so that decoding is never ambiguous)
+ENCODED_PARAMETER_PREFIX = "argodasf-base64:"
 MARKER_SUFFIX = ".argodasf-complete"
 
 
@@ -182,6 +186,21 @@ def parameter_text(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def argo_parameter_text(value) -> str:
+    """parameter_text in a form Argo's substitution leaves alone."""
+    text = parameter_text(value)
+    if "{{" in text or text.startswith(ENCODED_PARAMETER_PREFIX):
+        return ENCODED_PARAMETER_PREFIX + encode_text(text)
+    return text
+
+
+def from_argo_parameter_text(text: str) -> str:
+    """The inverse of argo_parameter_text."""
+    if text.startswith(ENCODED_PARAMETER_PREFIX):
+        return decode_text(text[len(ENCODED_PARAMETER_PREFIX):])
+    return text
+
+
 def parameter_value(text: str, default):
     """The inverse of parameter_text, guided by the default's type."""
     if isinstance(default, str):
@@ -197,7 +216,10 @@ def parameter_values(step: dict, environ=None) -> dict:
     values = {}
     for name, default in step.get("parameters", {}).items():
         encoded = environ.get(parameter_env(name))
-        values[name] = default if encoded is None else parameter_value(decode_text(encoded), default)
+        if encoded is None:
+            values[name] = default
+        else:
+            values[name] = parameter_value(from_argo_parameter_text(decode_text(encoded)), default)
     return values
 
 

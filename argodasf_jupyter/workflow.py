@@ -14,7 +14,6 @@ exactly the same workflow.
 from __future__ import annotations
 
 import hashlib
-import keyword
 import os
 import subprocess
 import time
@@ -29,7 +28,9 @@ from .draft import Draft
 from .errors import ArgodasfError
 from .promote import Step
 
-DAG_NAME = "main"
+# generated names hold promote.GENERATED_NAME_MARK, which no step name holds
+ENTRYPOINT = "argodasf--dag"
+AUTOSCALER_SUFFIX = "--autoscaler"
 LABEL_DRAFT = "argodasf.io/draft"
 LABEL_WORKFLOW = "argodasf.io/workflow"
 LABEL_STEP = "argodasf.io/step"
@@ -118,16 +119,38 @@ def dask_job_manifest(step: Step, name: str, parameter_env: Mapping[str, str], s
     return manifests.dask_job(spec, name, container, service_account=service_account, labels=labels)
 
 
+def parameter_expression(name: str) -> str:
+    """The runner's value of input ``name``: base64 inside Argo, so that no value can
+    break the manifest's YAML. The manifest is YAML text inside the template's JSON, and
+    YAML may single-quote it (doubling any ' in it) while JSON escapes any "; Argo
+    undoes only the JSON escapes, so the expression holds no ' at all."""
+    return f'{{{{=sprig.b64enc(inputs.parameters["{name}"])}}}}'
+
+
 def _argo_parameter_env(step: Step) -> dict[str, str]:
-    # base64 inside Argo so that no value can break the manifest's YAML
-    return {runtime.parameter_env(name): f"{{{{=sprig.b64enc(inputs.parameters['{name}'])}}}}" for name in step.parameters}
+    return {runtime.parameter_env(name): parameter_expression(name) for name in step.parameters}
+
+
+def _labels(step: Step) -> dict[str, str]:
+    return {LABEL_WORKFLOW: "{{workflow.name}}", LABEL_STEP: step.name}
 
 
 def step_manifest(step: Step, service_account: Optional[str] = None) -> dict:
     """The DaskJob of a step as it appears in the workflow (Argo fills the {{...}})."""
     name = job_name("{{workflow.name}}", step.name, step.retries)
-    labels = {LABEL_WORKFLOW: "{{workflow.name}}", LABEL_STEP: step.name}
-    return dask_job_manifest(step, name, _argo_parameter_env(step), service_account, labels)
+    return dask_job_manifest(step, name, _argo_parameter_env(step), service_account, _labels(step))
+
+
+def autoscaler_manifest(step: Step) -> Optional[dict]:
+    """The DaskAutoscaler that makes the operator adapt the cluster of a step's DaskJob
+    (a DaskJob has no adapt field), or None for a fixed number of workers."""
+    adapt = step.cluster_spec().adapt
+    if step.kind != "dasf" or adapt is None:
+        return None
+    promote.check_adapt_retries(step.name, adapt, step.retries)
+    autoscaler = manifests.dask_autoscaler(job_name("{{workflow.name}}", step.name), adapt.minimum, adapt.maximum)
+    autoscaler["metadata"]["labels"].update(_labels(step))
+    return autoscaler
 
 
 # -- the plan: Hera calls, built into objects or written as Python ------------------------
@@ -154,13 +177,23 @@ class Plan:
     workflow: Optional[Call] = None
 
 
-def _variable(step_name: str) -> str:
-    name = step_name.replace("-", "_")
-    return f"{name}_step" if keyword.iskeyword(name) or name in ("dag", "workflow") else name
+def _variable(template_name: str) -> str:
+    # '-' -> '_' is one-to-one on Argo names (they hold no '_'); the suffix keeps
+    # keywords and the script's own names (workflow, DAG, ...) out of reach
+    return template_name.replace("-", "_") + "_template"
+
+
+def _constant(template_name: str) -> str:
+    return template_name.replace("-", "_").upper() + "_MANIFEST"
 
 
 def _retry(step: Step) -> dict:
     return {"retry_strategy": Call("RetryStrategy", {"limit": step.retries})} if step.retries else {}
+
+
+def _autoscaler_template(name: str, manifest_ref: Ref) -> Call:
+    # created, not waited for: the operator adopts it into the job's cluster
+    return Call("Resource", {"name": name, "action": "create", "manifest": manifest_ref, "set_owner_reference": True})
 
 
 def _dasf_template(step: Step, manifest_ref: Ref) -> Call:
@@ -201,32 +234,48 @@ def plan(draft: Draft, namespace: Optional[str] = None, parameters: Mapping[str,
     names = parameter_names(draft)
     tasks = []
     for step in steps:
+        promote.check_step_name(step.name)  # drafts saved before the rule
         variable = _variable(step.name)
+        upstream = list(dependencies[step.name])
         if step.kind == "dasf":
-            constant = f"{variable.upper()}_MANIFEST"
-            result.constants[constant] = yaml.safe_dump(step_manifest(step, service_account), sort_keys=False, width=10**6)
+            constant = _constant(step.name)
+            result.constants[constant] = manifest_text(step_manifest(step, service_account))
             result.templates[variable] = _dasf_template(step, Ref(constant))
+            autoscaler = autoscaler_manifest(step)
+            if autoscaler is not None:
+                name = step.name + AUTOSCALER_SUFFIX
+                result.constants[_constant(name)] = manifest_text(autoscaler)
+                result.templates[_variable(name)] = _autoscaler_template(name, Ref(_constant(name)))
+                tasks.append(Call("Task", {"name": name, "template": Ref(_variable(name)),
+                                           **({"dependencies": upstream} if upstream else {})}))
+                upstream = [name]
         else:
             result.templates[variable] = _container_template(step)
         task = {"name": step.name, "template": Ref(variable)}
-        if dependencies[step.name]:
-            task["dependencies"] = list(dependencies[step.name])
+        if upstream:
+            task["dependencies"] = upstream
         if step.parameters:
             task["arguments"] = [Call("Parameter", {"name": name, "value": f"{{{{workflow.parameters.{global_name}}}}}"})
                                  for name, global_name in names[step.name].items()]
         tasks.append(Call("Task", task))
-    result.templates["dag"] = Call("DAG", {"name": DAG_NAME, "tasks": tasks})
+    result.templates[_variable(ENTRYPOINT)] = Call("DAG", {"name": ENTRYPOINT, "tasks": tasks})
     result.workflow = Call("Workflow", {
         "generate_name": f"{draft.name}-",
         **({"namespace": namespace} if namespace else {}),
-        "entrypoint": DAG_NAME,
+        "entrypoint": ENTRYPOINT,
         "labels": {LABEL_DRAFT: draft.name},
         **({"service_account_name": service_account} if service_account else {}),
-        **({"arguments": [Call("Parameter", {"name": name, "value": runtime.parameter_text(value)})
+        **({"arguments": [Call("Parameter", {"name": name, "value": runtime.argo_parameter_text(value)})
                           for name, value in values.items()]} if values else {}),
         "templates": [Ref(name) for name in result.templates],
     })
     return result
+
+
+def manifest_text(manifest: dict) -> str:
+    # with escapes for non-ASCII text PyYAML would double-quote an expression and
+    # escape its quotes, which Argo's expression compiler then sees (see parameter_expression)
+    return yaml.safe_dump(manifest, sort_keys=False, width=10**6, allow_unicode=True)
 
 
 def _instantiate(value, defined: dict):

@@ -241,7 +241,7 @@ def test_rbac_least_privilege():
     dask_verbs = {"create", "get", "list", "watch", "patch", "delete"}
     expected = {
         ("kubernetes.dask.org", resource, verb)
-        for resource in ("daskjobs", "daskclusters", "daskworkergroups")
+        for resource in ("daskjobs", "daskclusters", "daskworkergroups", "daskautoscalers")
         for verb in dask_verbs
     } | {("argoproj.io", "workflowtaskresults", verb) for verb in ("create", "patch")}
     assert granted == expected

@@ -73,7 +73,7 @@ def test_dasf_step_is_a_resource_template_creating_a_daskjob(draft):
     runner = pod["containers"][0]
     assert runner["image"] == "example.org/dasf:1"
     env = {item["name"]: item["value"] for item in runner["env"]}
-    assert env["ARGODASF_PARAM_input_path"] == "{{=sprig.b64enc(inputs.parameters['input_path'])}}"
+    assert env["ARGODASF_PARAM_input_path"] == "{{=sprig.b64enc(inputs.parameters[\"input_path\"])}}"
     assert env["OMP_NUM_THREADS"] == "1"
     # the shared volume reaches the runner and the workers
     assert runner["volumeMounts"] == [{"name": "shared", "mountPath": "/shared"}]
@@ -87,10 +87,12 @@ def test_container_step_and_the_dag(draft):
     assert stage["container"]["image"] == "alpine:3"
     assert stage["activeDeadlineSeconds"] == 3600
     assert stage["retryStrategy"] == {"limit": 1}
-    tasks = {task["name"]: task for task in templates(document)["main"]["dag"]["tasks"]}
+    tasks = {task["name"]: task for task in templates(document)[workflow.ENTRYPOINT]["dag"]["tasks"]}
     assert "dependencies" not in tasks["stage"]
     assert tasks["envelope"]["dependencies"] == ["stage"]
-    assert tasks["report"]["dependencies"] == ["envelope"]
+    # report adapts: its DaskAutoscaler is created first, after report's own upstream
+    assert tasks["report--autoscaler"]["dependencies"] == ["envelope"]
+    assert tasks["report"]["dependencies"] == ["report--autoscaler"]
     assert tasks["report"]["arguments"] == {"parameters": [{"name": "input_path", "value": "{{workflow.parameters.input_path}}"}]}
     assert document["spec"]["arguments"]["parameters"] == [{"name": "input_path", "value": "/shared/in.zarr"},
                                                          {"name": "axis", "value": "-1"}]
@@ -156,7 +158,7 @@ def test_a_name_with_different_defaults_becomes_one_parameter_per_step(draft):
     assert workflow.workflow_parameters(draft) == {"input_path": "/shared/in.zarr", "envelope-axis": -1, "other-axis": 0}
     document = workflow.to_dict(draft)
     validate_workflow(document)
-    tasks = {task["name"]: task for task in templates(document)["main"]["dag"]["tasks"]}
+    tasks = {task["name"]: task for task in templates(document)[workflow.ENTRYPOINT]["dag"]["tasks"]}
     assert tasks["other"]["arguments"]["parameters"] == [{"name": "axis", "value": "{{workflow.parameters.other-axis}}"}]
     assert workflow.resolve_parameters(draft, {"other-axis": "5"})["other-axis"] == 5
 
