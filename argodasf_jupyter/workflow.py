@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping, Optional
 
 import yaml
 
-from . import images, manifests, promote, runtime
+from . import images, manifests, promote, runtime, storage
 from .config import settings
 from .draft import Draft
 from .errors import ArgodasfError
@@ -192,7 +192,8 @@ def _retry(step: Step) -> dict:
 
 
 def _autoscaler_template(name: str, manifest_ref: Ref) -> Call:
-    # created, not waited for: the operator adopts it into the job's cluster
+    # created, not waited for: the operator adopts it into the job's cluster, which
+    # deletes it when the job ends
     return Call("Resource", {"name": name, "action": "create", "manifest": manifest_ref, "set_owner_reference": True})
 
 
@@ -210,6 +211,16 @@ def _dasf_template(step: Step, manifest_ref: Ref) -> Call:
     })
 
 
+def _storage(spec) -> dict:
+    fields = manifests.storage_fields(spec)
+    return {key: value for key, value in {
+        "volumes": manifests.pod_volumes(spec),
+        "volume_mounts": fields.get("volumeMounts"),
+        "working_dir": fields.get("workingDir"),
+        "env_from": [Call("SecretEnvFrom", {"name": name}) for name in spec.env_from_secrets],
+    }.items() if value}
+
+
 def _container_template(step: Step) -> Call:
     delivery = promote.runner_container(step)
     return Call("Container", {
@@ -217,6 +228,7 @@ def _container_template(step: Step) -> Call:
         "image": step.image,
         "command": delivery["command"],
         "args": delivery["args"],
+        **_storage(step.cluster_spec()),
         "active_deadline_seconds": step.deadline,
         **_retry(step),
     })
@@ -226,6 +238,7 @@ def plan(draft: Draft, namespace: Optional[str] = None, parameters: Mapping[str,
          service_account: Optional[str] = None) -> Plan:
     """Describe the workflow of ``draft`` (parameter values default to the draft's)."""
     steps = draft.order()
+    storage.check_edges(draft.steps)
     values = dict(workflow_parameters(draft))
     values.update(parameters or {})
     service_account = service_account or settings().workflow.service_account
@@ -246,9 +259,10 @@ def plan(draft: Draft, namespace: Optional[str] = None, parameters: Mapping[str,
                 name = step.name + AUTOSCALER_SUFFIX
                 result.constants[_constant(name)] = manifest_text(autoscaler)
                 result.templates[_variable(name)] = _autoscaler_template(name, Ref(_constant(name)))
+                # beside the job, not before it: the operator looks up the cluster and its scheduler
+                # pod on creation, and retries a failed look-up only after a minute
                 tasks.append(Call("Task", {"name": name, "template": Ref(_variable(name)),
                                            **({"dependencies": upstream} if upstream else {})}))
-                upstream = [name]
         else:
             result.templates[variable] = _container_template(step)
         task = {"name": step.name, "template": Ref(variable)}

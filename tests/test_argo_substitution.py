@@ -13,8 +13,7 @@ import yaml
 from argodasf_jupyter import promote, runtime, workflow
 from argodasf_jupyter.draft import Draft
 from argodasf_jupyter.spec import parse_spec
-
-WORKFLOW_NAME = "tricky-x7k2p"
+from workflow_fixtures import WORKFLOW_NAME, argo_run
 NASTY = "it's \"quoted\" {{workflow.name}} {{inputs.parameters.path}} '' \\n\nnew line é ✓ }}{{="
 VALUES = {
     "path": NASTY,
@@ -36,26 +35,6 @@ def draft(tmp_path):
                                 cluster=parse_spec({"adapt": {"minimum": 1, "maximum": 3}})))
     draft.add(promote.make_step("stage", "echo \"{{workflow.name}}\" > x\n", container="alpine:3", after=["dag"]))
     return draft
-
-
-def argo_run(engine, document: dict) -> dict:
-    """What each task's template becomes when Argo runs ``document``: workflow parameter
-    values resolved (Argo resolves tags inside them), task arguments bound to the
-    template's inputs, and the template substituted; unresolvable tags fail."""
-    names = {"workflow.name": WORKFLOW_NAME}
-    resolved = {}
-    for parameter in document["spec"].get("arguments", {}).get("parameters", []):
-        value = engine.substitute_object({"value": parameter["value"]}, names, allow_unresolved=True)["value"]
-        resolved[f"workflow.parameters.{parameter['name']}"] = value
-    templates = {template["name"]: template for template in document["spec"]["templates"]}
-    dag = templates[document["spec"]["entrypoint"]]["dag"]
-    results = {}
-    for task in dag["tasks"]:
-        arguments = engine.substitute_object(task.get("arguments", {}), {**names, **resolved})
-        inputs = {f"inputs.parameters.{item['name']}": item["value"] for item in arguments.get("parameters", [])}
-        results[task["name"]] = engine.substitute_object(templates[task["template"]],
-                                                         {**names, **inputs, "retries": "0"})
-    return results
 
 
 def runner_values(template: dict, step: promote.Step) -> dict:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import dask
 import pytest
+import yaml
 
 from argodasf_jupyter import promote, workflow
+from argodasf_jupyter.draft import Draft
 from argodasf_jupyter.spec import parse_spec
 from kube.harness import FakeKubernetes
-from workflow_fixtures import DASF_LIKE_PIPELINE
+from workflow_fixtures import DASF_LIKE_PIPELINE, argo_run
 
 pytestmark = [pytest.mark.kube, pytest.mark.timeout(300)]
 
@@ -86,3 +91,70 @@ def test_promoted_steps_reach_successful_and_failed(fake_kubernetes):
     assert "pipeline logged RuntimeError" in pipeline_log and "the pipeline returned normally" in pipeline_log
     assert "DASF task 'attribute' failed" in pipeline_log
     fk.wait_for(lambda: fk.objects("daskclusters") == [], timeout=60)
+
+
+BUSY = """
+import time
+
+def work(i):
+    time.sleep(0.5)
+    return i
+
+futures = client.map(work, range(5000))
+seen, deadline = set(), time.time() + 150
+while time.time() < deadline:
+    seen.add(len(client.scheduler_info()["workers"]))
+    if max(seen) >= 3:
+        break
+    time.sleep(0.5)
+client.cancel(futures)
+print("workers seen", sorted(seen))
+"""
+
+
+def test_an_adapting_step_moves_its_workers_within_the_range(fake_kubernetes, argo_templates, tmp_path):
+    """The step's DaskJob and DaskAutoscaler as Argo creates them from the exported workflow:
+    the operator scales the job's cluster up from the minimum and never past the maximum."""
+    import threading
+
+    fk = fake_kubernetes
+    step = promote.make_step("elastic", BUSY, cluster=parse_spec({"adapt": {"minimum": 1, "maximum": 3}}))
+    ran = argo_run(argo_templates, workflow.to_dict(Draft("adapt", str(tmp_path / "adapt.json"), [step])))
+    job = yaml.safe_load(ran["elastic"]["resource"]["manifest"])
+    autoscaler = yaml.safe_load(ran["elastic--autoscaler"]["resource"]["manifest"])
+    name = job["metadata"]["name"]
+    assert autoscaler["spec"] == {"cluster": name, "minimum": 1, "maximum": 3}
+    assert job["spec"]["cluster"]["spec"]["worker"]["replicas"] == 1
+
+    replicas, done = [], threading.Event()
+
+    def watch():
+        while not done.is_set():
+            group = fk.get("daskworkergroups", f"{name}-default")
+            if group:
+                replicas.append(group["spec"]["worker"]["replicas"])
+            done.wait(0.5)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    fk.create(job)
+    fk.create(autoscaler)  # Argo runs both tasks at once
+
+    def status():
+        return (fk.get("daskjobs", name) or {}).get("status", {}).get("jobStatus")
+
+    try:
+        fk.wait_for(lambda: status() in ("Successful", "Failed"), timeout=240,
+                    message=lambda: f"job {status()}; replicas {sorted(set(replicas))}; operator: "
+                                    + fk.operator_log()[-1500:])
+    finally:
+        done.set()
+        watcher.join()
+    log = fk.pod_log(f"{name}-runner")
+    assert status() == "Successful", log[-1500:]
+    seen = re.search(r"workers seen (\[[\d, ]+\])", log)
+    assert seen and max(json.loads(seen.group(1))) == 3, log[-800:]
+    assert max(replicas) == 3 and min(replicas) >= 1, replicas
+    # adopted by the job's cluster, the autoscaler goes with it
+    fk.wait_for(lambda: fk.objects("daskautoscalers") == [], timeout=60,
+                message=lambda: f"autoscalers left: {fk.objects('daskautoscalers')}")
