@@ -194,3 +194,29 @@ def test_import_analysis_is_cheap_after_the_first_call():
     for _ in range(10):
         imports.cell_imports(ast.parse(cell))
     assert (time.perf_counter() - started) / 10 < 0.05
+
+
+def test_preflight_groups_steps_by_image_with_their_pins_and_reads_one_line_per_problem():
+    from argodasf_jupyter import preflight
+
+    steps = [envelope_step(), promote.make_step("plain", "import numpy\n"),
+             promote.make_step("other", "import numpy\n", cluster=parse_spec({"image": "python:3.11"}))]
+    groups = {group.image: group for group in preflight.image_groups(steps)}
+    default = f"ghcr.io/dask/dask:{dask.__version__}-py{PYTHON}"
+    assert groups[default].steps == ["envelope", "plain"]
+    assert groups[default].pins == f"scipy=={version('scipy')} zarr=={version('zarr')}"
+    assert {item.module for item in groups[default].imports} == {"dask", "distributed", "numpy", "scipy", "zarr"}
+    pod = preflight.probe_pod(groups[default], "ns", 60)
+    (container,) = pod["spec"]["containers"]
+    assert "command" not in container and container["args"][:2] == ["python", "-c"]
+    assert {"name": "EXTRA_PIP_PACKAGES", "value": groups[default].pins} in container["env"]
+
+    check = groups["python:3.11"]
+    found = {"numpy": {"error": "ModuleNotFoundError: No module named 'numpy'"},
+             "dask": {"version": "2020.1.0"}, "distributed": {"version": version("distributed")}}
+    preflight._read(check, "pip says hello\n" + preflight.MARK + json.dumps(found) + "\n")
+    assert check.problems == [f"dask is 2020.1.0 there but {version('dask')} in the kernel",
+                              "import numpy fails: ModuleNotFoundError: No module named 'numpy'"]
+    silent = preflight.ImageCheck("x", ["s"], [])
+    preflight._read(silent, "exec: python: not found\n")
+    assert silent.problems == ["the preflight pod stopped before importing anything: exec: python: not found"]
