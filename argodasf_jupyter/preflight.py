@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 from . import images
+from .config import settings
 from .errors import ArgodasfError
 from .imports import Imported, describe
 
@@ -143,6 +144,11 @@ def _read(check: ImageCheck, log: str) -> None:
 
 def check(steps: Iterable, namespace: Optional[str] = None, timeout: float = 300) -> list[ImageCheck]:
     """Run one preflight pod per distinct image of ``steps``, one after the other."""
+    return run(image_groups(steps), namespace, timeout)
+
+
+def run(results: list[ImageCheck], namespace: Optional[str] = None, timeout: float = 300) -> list[ImageCheck]:
+    """Run the preflight pod of each image check, filling in what it found."""
     import kr8s
 
     try:
@@ -150,7 +156,6 @@ def check(steps: Iterable, namespace: Optional[str] = None, timeout: float = 300
     except ValueError as error:  # kr8s: "Unable to find valid credentials"
         raise NoKubernetes(f"cannot run the image preflight: {error} for Kubernetes (KUBECONFIG)") from None
     api.timeout = REQUEST_TIMEOUT
-    results = image_groups(steps)
     for result in results:
         started = time.perf_counter()
         try:
@@ -162,6 +167,28 @@ def check(steps: Iterable, namespace: Optional[str] = None, timeout: float = 300
             _read(result, log)
         result.seconds = time.perf_counter() - started
     return results
+
+
+def cluster_image(spec, steps=(), namespace: Optional[str] = None, timeout: float = 120) -> ImageCheck:
+    """The preflight of a cluster's image (what %dasf_doctor shows): dask and
+    distributed, and what the draft's steps import, with the pins they would get."""
+    image = images.image_of(spec)
+    imported = [describe("dask"), describe("distributed")]
+    for step in steps:
+        imported += [item for item in step.imports if item not in imported]
+    added = images.provision(image, imported) if settings().workflow.install_missing else None
+    result = ImageCheck(image, [f"cluster {spec.name}"], imported, images.pip_packages(added) if added else "")
+    return run([result], namespace, timeout)[0]
+
+
+def as_check(result: ImageCheck):
+    """A preflight result as a %dasf_doctor finding."""
+    from .doctor import Check
+
+    name = f"image {result.image}"
+    if result.problems:
+        return Check(name, False, "; ".join(result.problems), "set `image:` to an image that has them")
+    return Check(name, True, result.lines()[0].split(": ", 1)[1])
 
 
 def report(results: list[ImageCheck]) -> str:

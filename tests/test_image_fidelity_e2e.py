@@ -127,3 +127,11 @@ def test_check_reports_what_each_image_lacks(fake_kubernetes):
     assert "import scipy fails: ModuleNotFoundError: No module named 'scipy'" in off.problems
     fk.wait_for(lambda: not [pod for pod in fk.objects("pods", fk.namespace)
                              if pod["metadata"]["name"].startswith("argodasf-preflight-")], timeout=30)
+
+
+def test_doctor_shows_what_the_current_clusters_image_holds(fake_kubernetes):
+    bare = preflight.as_check(preflight.cluster_image(parse_spec({"name": "seismic", "image": "python:3.11"})))
+    assert bare.ok is False and bare.name == "image python:3.11"
+    assert "import distributed fails: ModuleNotFoundError: No module named 'distributed'" in bare.detail
+    good = preflight.as_check(preflight.cluster_image(parse_spec({"name": "seismic"})))
+    assert good.ok is True and f"distributed {importlib.metadata.version('distributed')}" in good.detail
