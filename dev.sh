@@ -41,9 +41,12 @@ case "${1:-}" in
         venv .venv
         # the labextension's own unit tests (jest); node modules come from the lock file
         (cd labextension && PATH="$PWD/../.venv/bin:$PATH" jlpm install --immutable && PATH="$PWD/../.venv/bin:$PATH" jlpm test)
+        # the fake kubelet's stand-in for the dask image of this dask release (built once, cached under build/)
+        PYTHONPATH=tests .venv/bin/python -m kube.fakekube.images
         .venv/bin/python -m pytest
         # DASF's environment: the same package on dask/distributed 2025.7.0
         venv .venv-dask-$DASF_DASK "dask[array]==$DASF_DASK" "distributed==$DASF_DASK"
+        PYTHONPATH=tests .venv-dask-$DASF_DASK/bin/python -m kube.fakekube.images
         .venv-dask-$DASF_DASK/bin/python -m pytest -m "not browser"
         ;;
     *)

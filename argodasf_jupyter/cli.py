@@ -165,10 +165,12 @@ def _write(draft, output: str | None) -> None:
         sys.stdout.write(workflow.to_yaml(draft))
 
 
-def _submit(draft, params) -> None:
-    from . import argo
+def _submit(draft, params, check: bool = True) -> None:
+    from . import argo, preflight
     from .workflow import parse_assignments
 
+    if check:
+        preflight.before_submit(draft.order())
     record = argo.submit(draft, parse_assignments(params))
     print(f"submitted workflow {record['name']} to namespace {record['namespace']}: {record['url']}")
 
@@ -187,7 +189,7 @@ def cmd_promote(args) -> None:
     if args.output or not args.submit:
         _write(draft, args.output)
     if args.submit:
-        _submit(draft, args.param)
+        _submit(draft, args.param, not args.no_check)
 
 
 def cmd_render(args) -> None:
@@ -195,7 +197,7 @@ def cmd_render(args) -> None:
 
 
 def cmd_submit(args) -> None:
-    _submit(_load(args.source), args.param)
+    _submit(_load(args.source), args.param, not args.no_check)
 
 
 def cmd_rbac(args) -> None:
@@ -225,6 +227,7 @@ def parser() -> argparse.ArgumentParser:
     promote.add_argument("-o", "--output", help="write YAML (.yaml) or a Hera script (.py) instead of printing YAML")
     promote.add_argument("--submit", action="store_true", help="submit it to the Argo Server (ARGO_SERVER, ARGO_TOKEN...)")
     promote.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
+    promote.add_argument("--no-check", action="store_true", help="--submit: skip the image preflight")
     promote.add_argument("--execute", action="store_true",
                          help="run the notebook in a fresh kernel first and promote from its live values")
     promote.add_argument("--cell-timeout", type=int, default=600, metavar="SECONDS", help="with --execute")
@@ -238,6 +241,7 @@ def parser() -> argparse.ArgumentParser:
     submit = commands.add_parser("submit", help="submit a saved draft or notebook to the Argo Server")
     submit.add_argument("source", help="a .dasf-workflow.json draft or a .ipynb")
     submit.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
+    submit.add_argument("--no-check", action="store_true", help="skip the image preflight")
     submit.set_defaults(run=cmd_submit)
 
     rbac = commands.add_parser("rbac", help="ServiceAccount, Role and RoleBinding the workflows need")

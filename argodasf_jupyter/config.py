@@ -57,6 +57,7 @@ class WorkflowSettings(_Section):
     active_deadline: int = Field(3600, ge=1)
     service_account: Optional[str] = None
     max_cell_bytes: int = Field(1048576, ge=1024)
+    install_missing: bool = True
 
 
 class ArgoSettings(_Section):
@@ -72,6 +73,7 @@ class ArgoSettings(_Section):
 class Settings(_Section):
     cluster: dict[str, Any] = Field(default_factory=dict)
     gpu_image: Optional[str] = None
+    images: dict[str, list[str]] = Field(default_factory=dict)
     names: Names = Names()
     local: LocalSettings = LocalSettings()
     kubernetes: KubernetesSettings = KubernetesSettings()

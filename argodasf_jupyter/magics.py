@@ -216,4 +216,10 @@ class DasfMagics(Magics):
         args = parse_line(self.dasf_doctor, line)
         if args is None:
             return None
-        return CheckList(run_checks(namespace=args.namespace))
+        checks = run_checks(namespace=args.namespace)
+        current = self.session.current
+        if current is not None and current.backend == "kubernetes":  # what its image holds
+            from .preflight import as_check, cluster_image
+
+            checks.append(as_check(cluster_image(current.spec, namespace=args.namespace)))
+        return CheckList(checks)

@@ -25,9 +25,10 @@ from typing import Any, Callable, Literal, Mapping, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import runtime
+from . import images, runtime
 from .config import settings
 from .errors import ArgodasfError
+from .imports import Imported, cell_imports
 from .spec import ClusterSpec, check_name, parse_spec
 
 MAX_RETRIES = 20
@@ -69,6 +70,7 @@ class Step(BaseModel):
     image: Optional[str] = None
     local_command: Optional[str] = None
     names: dict[str, str] = Field(default_factory=lambda: {"client": "client", "executor": "executor"})
+    imports: list[Imported] = Field(default_factory=list)  # what the cell imports, as the kernel has it
 
     def cluster_spec(self) -> ClusterSpec:
         return parse_spec(self.cluster, where=f"the cluster of step '{self.name}'")
@@ -347,11 +349,15 @@ def make_step(
     if overrides:
         spec = spec.with_changes(**{key: value for key, value in overrides.items() if value is not None})
     check_adapt_retries(name, spec.adapt, retries)
-    parameters = parameters_from(free_names(code), values or {}, {names.client, names.executor}, names.cluster,
+    free = free_names(code)
+    parameters = parameters_from(free, values or {}, {names.client, names.executor}, names.cluster,
                                  where, step=name)
     # where the interactive cluster ran is not where the job runs: the workflow's namespace is
     shape = spec.model_dump(mode="json", exclude_unset=True, exclude={"name", "namespace", "backend", "keep", "connect"})
-    return Step(cluster=shape, parameters=parameters, names={"client": names.client, "executor": names.executor}, **common)
+    imported = cell_imports(ast.parse(code), {key: values[key] for key in free if key in (values or {})})
+    images.check_promotable(spec, imported, name)
+    return Step(cluster=shape, parameters=parameters, names={"client": names.client, "executor": names.executor},
+                imports=imported, **common)
 
 
 # -- the step script and how it is delivered ------------------------------------------
@@ -393,7 +399,8 @@ def runner_container(step: Step, python: str = "python") -> dict:
         encoded = base64.b64encode(step.code.encode("utf-8")).decode("ascii")
         return {"command": ["sh", "-c", SHELL_BOOTSTRAP, "argodasf"], "args": _chunks(encoded)}
     packed = base64.b64encode(zlib.compress(render_script(step).encode("utf-8"), 9)).decode("ascii")
-    return {"command": [python, "-c", PYTHON_BOOTSTRAP], "args": _chunks(packed)}
+    # args, not command: the image's entrypoint (which installs EXTRA_PIP_PACKAGES) must run
+    return {"args": [python, "-c", PYTHON_BOOTSTRAP, *_chunks(packed)]}
 
 
 def parameter_environment(step: Step, parameters: Mapping[str, Any] | None = None) -> dict[str, str]:

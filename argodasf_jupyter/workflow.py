@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping, Optional
 
 import yaml
 
-from . import manifests, promote, runtime, storage
+from . import images, manifests, promote, runtime, storage
 from .config import settings
 from .draft import Draft
 from .errors import ArgodasfError
@@ -119,7 +119,8 @@ def dask_job_manifest(step: Step, name: str, parameter_env: Mapping[str, str], s
     parameter variables (Argo expressions in a workflow, values elsewhere)."""
     container = dict(promote.runner_container(step, python=python))
     container["env"] = [{"name": key, "value": value} for key, value in parameter_env.items()]
-    return manifests.dask_job(step.cluster_spec(), name, container, service_account=service_account, labels=labels)
+    spec = images.provisioned(step.cluster_spec(), step.imports, step.name)
+    return manifests.dask_job(spec, name, container, service_account=service_account, labels=labels)
 
 
 def parameter_expression(name: str) -> str:

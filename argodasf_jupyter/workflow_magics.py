@@ -18,7 +18,7 @@ from IPython.display import display
 from .errors import ArgodasfError
 from .magics import check_both, one_line_errors, parse_line
 
-COMMANDS = ("show", "export", "remove", "clear", "run", "submit", "status", "logs", "list")
+COMMANDS = ("show", "export", "remove", "clear", "run", "submit", "status", "logs", "list", "check")
 OVERRIDE_FLAGS = {"workers": "workers", "threads": "threads_per_worker", "memory": "memory_limit",
                   "cpu": "cpu", "image": "image", "gpu": "gpu"}
 
@@ -179,6 +179,7 @@ class WorkflowMagics(Magics):
     @magic_arguments.argument("--param", action="append", default=[], metavar="NAME=VALUE",
                               help="run/submit: override a workflow parameter")
     @magic_arguments.argument("--watch", action="store_true", help="submit: follow the workflow until it ends")
+    @magic_arguments.argument("--no-check", action="store_true", help="submit: skip the image preflight")
     @magic_arguments.argument("-h", "--help", action="store_true", help="show this help")
     @line_magic("dasf_workflow")
     @no_var_expand
@@ -236,12 +237,20 @@ class WorkflowMagics(Magics):
         if failed:
             print(f"local run failed at step {', '.join(failed)}", file=sys.stderr)
 
+    def _check(self, args):
+        from . import preflight
+
+        self._arity(args, 0, 0, "check")
+        print(preflight.report(preflight.check(self.draft.order())))
+
     def _submit(self, args):
-        from . import argo
+        from . import argo, preflight
         from .workflow import parse_assignments
         from .workflow_widgets import StatusView
 
-        self._arity(args, 0, 0, "submit [--param NAME=VALUE] [--watch]")
+        self._arity(args, 0, 0, "submit [--param NAME=VALUE] [--watch] [--no-check]")
+        if not args.no_check:
+            preflight.before_submit(self.draft.order())
         record = argo.submit(self.draft, parse_assignments(args.param))
         self.session.submitted.append({key: record[key] for key in ("name", "namespace", "submitted_at")})
         self._publish()

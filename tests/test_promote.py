@@ -141,10 +141,11 @@ def script_from_manifest(step) -> str:
     template = next(item for item in document["spec"]["templates"] if item["name"] == step.name)
     job = yaml.safe_load(template["resource"]["manifest"])
     container = job["spec"]["job"]["spec"]["containers"][0]
-    assert container["command"][:3] == ["python", "-c", promote.PYTHON_BOOTSTRAP]
-    for part in container["command"] + container["args"]:
+    assert "command" not in container  # the image's entrypoint runs
+    assert container["args"][:3] == ["python", "-c", promote.PYTHON_BOOTSTRAP]
+    for part in container["args"]:
         assert "{{" not in part and "$(" not in part  # nothing Argo or the kubelet would rewrite
-    return zlib.decompress(base64.b64decode("".join(container["args"]))).decode("utf-8")
+    return zlib.decompress(base64.b64decode("".join(container["args"][3:]))).decode("utf-8")
 
 
 def embedded_code(script: str) -> str:
@@ -172,7 +173,7 @@ def test_runner_command_executes_the_exact_code(tmp_path, scheduler_address):
     )
     step = promote.make_step("tricky", payload)
     container = promote.runner_container(step, python=sys.executable)
-    result = subprocess.run(container["command"] + container["args"], capture_output=True, text=True, timeout=120,
+    result = subprocess.run(container["args"], capture_output=True, text=True, timeout=120,
                             env={"DASK_SCHEDULER_ADDRESS": scheduler_address, "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     assert "sum 3" in result.stdout

@@ -260,5 +260,5 @@ except Exception as error:
 
 def test_local_run_uses_the_current_interpreter_not_the_manifest_python(tmp_path):
     job = workflow.dask_job_manifest(promote.make_step("s", "pass\n"), "local-s-abcde", {}, python=sys.executable)
-    assert job["spec"]["job"]["spec"]["containers"][0]["command"][0] == sys.executable
+    assert job["spec"]["job"]["spec"]["containers"][0]["args"][0] == sys.executable
     daskjob_validator().validate(job)

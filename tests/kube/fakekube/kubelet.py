@@ -18,6 +18,7 @@ import time
 from contextlib import suppress
 
 from .controllers import Controller
+from .images import ImagePullError, Images
 from .network import NODE_IP
 from .resources import PODS
 from .store import now
@@ -37,19 +38,6 @@ def expand(text, env):
         return env.get(match.group(1), match.group(0))
 
     return _VARIABLE.sub(replace, text)
-
-
-def entrypoint(argv):
-    """Run the image's programs with this interpreter; the legacy dask-scheduler and
-    dask-worker entrypoints became `dask scheduler` / `dask worker`."""
-    head, rest = argv[0], argv[1:]
-    if head in ("python", "python3"):
-        return [sys.executable, *rest]
-    if head in ("dask-scheduler", "dask-worker"):
-        return [sys.executable, "-m", "dask", head.split("-")[1], *rest]
-    if head == "dask":
-        return [sys.executable, "-m", "dask", *rest]
-    return argv
 
 
 def _die_with_parent():
@@ -77,19 +65,22 @@ def terminate(processes, grace):
 
 
 class Container:
-    def __init__(self, spec, env, log_path, workdir):
+    def __init__(self, spec, env, log_path, workdir, image):
         self.spec = spec
         self.env = env
         self.log_path = log_path
         self.workdir = workdir
-        argv = [expand(str(word), env) for word in spec.get("command", []) + spec.get("args", [])]
-        self.argv = entrypoint(argv) if argv else []
         self.process = None
         self.restarts = 0
         self.state = {"waiting": {"reason": "ContainerCreating"}}
         self.last_state = {}
         self.ready = False
         self.start_at = time.monotonic()  # None once it will never run again
+        if isinstance(image, ImagePullError):
+            self.argv, self.start_at = [], None
+            self.state = {"waiting": {"reason": "ErrImagePull", "message": str(image)}}
+        else:
+            self.argv = image.argv(*([expand(str(word), env) for word in spec.get(key, [])] for key in ("command", "args")))
         self.probe_at = 0.0
 
     def sync(self, restart_policy, pod_ip, spawned):
@@ -240,6 +231,7 @@ class Kubelet(Controller):
             "FAKEKUBE_HOSTS": str(hosts_path),
         }
         self._pods = {}  # (namespace, name) -> PodRuntime
+        self.images = Images()
         self._terminations = []  # threads ending the processes of deleted pods
         self.spawned = set()  # every process group ever started, to check none is left
 
@@ -282,16 +274,22 @@ class Kubelet(Controller):
                 **current, "spec": {**current["spec"], "nodeName": NODE_NAME}})
         ip = self._addresses.allocate()
         workdir = self._root / "pods" / meta["namespace"] / meta["name"]
-        containers = [
-            Container(spec, self._env(pod, spec, ip, workdir),
-                      self.log_path(meta["namespace"], meta["name"], spec["name"]), workdir)
-            for spec in pod["spec"]["containers"]
-        ]
+        containers = []
+        for spec in pod["spec"]["containers"]:
+            image = self._pull(spec)
+            containers.append(Container(spec, self._env(pod, spec, ip, workdir, getattr(image, "env", {})),
+                                        self.log_path(meta["namespace"], meta["name"], spec["name"]), workdir, image))
         return PodRuntime(pod, ip, containers)
 
-    def _env(self, pod, container, ip, workdir):
+    def _pull(self, container):
+        try:
+            return self.images.resolve(container.get("image", ""))
+        except ImagePullError as error:
+            return error
+
+    def _env(self, pod, container, ip, workdir, image_env):
         meta = pod["metadata"]
-        env = {**self._base_env, "HOME": str(workdir), "HOSTNAME": meta["name"],
+        env = {**self._base_env, **image_env, "HOME": str(workdir), "HOSTNAME": meta["name"],
                "FAKEKUBE_POD_IP": ip, "FAKEKUBE_POD_NAMESPACE": meta["namespace"]}
         fields = {"metadata.name": meta["name"], "metadata.namespace": meta["namespace"],
                   "status.podIP": ip, "spec.nodeName": NODE_NAME}
