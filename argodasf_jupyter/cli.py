@@ -1,6 +1,6 @@
 """The `argodasf` command: workflows from saved notebooks, without a kernel.
 
-    argodasf promote NOTEBOOK.ipynb [-o wf.yaml|wf.py] [--submit] [--param NAME=VALUE]
+    argodasf promote NOTEBOOK.ipynb [--execute] [-o wf.yaml|wf.py] [--submit] [--param NAME=VALUE]
     argodasf render DRAFT.json|NOTEBOOK.ipynb [-o wf.yaml|wf.py]
     argodasf submit DRAFT.json|NOTEBOOK.ipynb [--param NAME=VALUE]
     argodasf rbac --namespace NS [--service-account SA]
@@ -8,7 +8,9 @@
 
 Without a kernel nothing runs: a `%%dasf_workflow` cell's outside names take their
 values from literal assignments in earlier cells (`input_path = "/data/in.zarr"`),
-and its cluster shape from the last `%%dasf_cluster` cell before it.
+and its cluster shape from the last `%%dasf_cluster` cell before it. With
+`promote --execute` the notebook runs in a fresh kernel first, as JupyterLab's Run All
+would, and its cells promote themselves from the live values.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def _stand_in(node) -> object:
         return type("class", (), {})
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return lambda: None
-    return type("value computed when the notebook runs", (), {})()
+    return type("value computed when the notebook runs (promote --execute runs it first)", (), {})()
 
 
 def _record_bindings(source: str, number: int, values: dict, where: dict) -> None:
@@ -149,8 +151,17 @@ def _submit(draft, params) -> None:
     print(f"submitted workflow {record['name']} to namespace {record['namespace']}: {record['url']}")
 
 
+def _progress(number: int, total: int, first_line: str, seconds: float) -> None:
+    print(f"[{number}/{total}] {first_line}  ({seconds:.1f} s)", file=sys.stderr)
+
+
 def cmd_promote(args) -> None:
-    draft = draft_from_notebook(args.notebook)
+    if args.execute:
+        from .notebook_run import execute_and_collect_draft
+
+        draft = execute_and_collect_draft(args.notebook, cell_timeout=args.cell_timeout, on_cell=_progress)
+    else:
+        draft = draft_from_notebook(args.notebook)
     if args.output or not args.submit:
         _write(draft, args.output)
     if args.submit:
@@ -192,6 +203,9 @@ def parser() -> argparse.ArgumentParser:
     promote.add_argument("-o", "--output", help="write YAML (.yaml) or a Hera script (.py) instead of printing YAML")
     promote.add_argument("--submit", action="store_true", help="submit it to the Argo Server (ARGO_SERVER, ARGO_TOKEN...)")
     promote.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
+    promote.add_argument("--execute", action="store_true",
+                         help="run the notebook in a fresh kernel first and promote from its live values")
+    promote.add_argument("--cell-timeout", type=int, default=600, metavar="SECONDS", help="with --execute")
     promote.set_defaults(run=cmd_promote)
 
     render = commands.add_parser("render", help="the workflow of a saved draft or notebook, as YAML or Hera .py")

@@ -1,0 +1,82 @@
+"""A DASF step's own output, read from its DaskJob's runner pod on the fake
+Kubernetes API with the real Dask operator (not Argo's resource pod)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import dask
+import pytest
+
+from argodasf_jupyter import promote, step_logs, workflow
+from argodasf_jupyter.errors import ArgodasfError
+from argodasf_jupyter.spec import parse_spec
+from kube.harness import FakeKubernetes
+
+pytestmark = [pytest.mark.kube, pytest.mark.timeout(300)]
+
+SLOW_THEN_FAILS = """
+print("first line from the step", flush=True)
+import time
+time.sleep(4)
+print("second line from the step", flush=True)
+raise ValueError("no traces in " + label)
+"""
+
+
+@pytest.fixture
+def fake_kubernetes(tmp_path, monkeypatch):
+    monkeypatch.setattr(dask.config, "PATH", str(tmp_path / "home" / ".config" / "dask"))
+    with FakeKubernetes(tmp_path / "kube") as fk:
+        yield fk
+
+
+def test_follow_streams_the_runner_log_while_the_step_runs(fake_kubernetes):
+    from kr8s.objects import new_class
+
+    fk = fake_kubernetes
+    step = promote.make_step("attribute", SLOW_THEN_FAILS, values={"label": "/data"},
+                             cluster=parse_spec({"workers": 1}))
+    name = workflow.job_name("wf-logs1", step.name)
+    labels = {step_logs.LABEL_WORKFLOW: "wf-logs1", step_logs.LABEL_STEP: step.name}
+    env = promote.parameter_environment(step, None)
+    new_class("DaskJob", "kubernetes.dask.org/v1", asyncio=False)(
+        workflow.dask_job_manifest(step, name, env, labels=labels)).create()
+
+    def job_status():
+        return (fk.get("daskjobs", name) or {}).get("status", {}).get("jobStatus")
+
+    seen = []
+    follower = threading.Thread(target=step_logs.follow, args=("wf-logs1", "attribute",
+                                                               lambda line: seen.append((line, job_status()))))
+    follower.start()
+    follower.join(timeout=200)
+    assert not follower.is_alive(), "follow did not end with the runner pod"
+    lines = [line for line, _ in seen]
+    assert "first line from the step" in lines and "second line from the step" in lines
+    status_at_first_line = dict(seen)["first line from the step"]
+    assert status_at_first_line not in ("Successful", "Failed"), "the first line came only after the step ended"
+
+    fk.wait_for(lambda: job_status() == "Failed", timeout=60, message=lambda: f"job status {job_status()}")
+    log = step_logs.read("wf-logs1", "attribute")
+    assert log.startswith(f"==> {name}-runner <==")
+    summary = step_logs.failure_summary(log).splitlines()
+    assert "ValueError: no traces in /data" in summary and "first line from the step" not in summary
+    with pytest.raises(ArgodasfError, match="no scheduler pod for step 'attribute' of workflow 'wf-logs1' yet"):
+        step_logs.read("wf-logs1", "attribute", component="scheduler")  # the operator removed the cluster
+
+
+def test_failure_summary_keeps_the_end_of_the_last_traceback():
+    log = "\n".join(["starting", "Traceback (most recent call last):", '  File "a.py", line 1', "KeyError: 'x'",
+                     "retrying", "Traceback (most recent call last):", '  File "b.py", line 9, in step',
+                     "    raise ValueError(msg)", "ValueError: bad trace header", "step 'x' failed"])
+    summary = step_logs.failure_summary(log, lines=3)
+    assert summary.splitlines() == ["    raise ValueError(msg)", "ValueError: bad trace header", "step 'x' failed"]
+    assert "KeyError" not in step_logs.failure_summary(log)
+    assert step_logs.failure_summary("no traceback\nat all") == "no traceback\nat all"
+
+
+def test_unknown_component_is_one_line():
+    with pytest.raises(ArgodasfError, match="unknown log component 'driver'; use one of: runner, scheduler, worker"):
+        step_logs.step_pods("wf", "s", component="driver")
