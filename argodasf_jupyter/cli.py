@@ -109,7 +109,7 @@ def draft_from_notebook(notebook: str):
                            timeout=args.timeout)
             if args.container:
                 step = promote.make_step(args.name, body, container=args.container, local_command=args.local_command,
-                                         **options)
+                                         cluster=cluster, **options)
             else:
                 step = promote.make_step(args.name, body, values=values, where=where.get, cluster=cluster,
                                          overrides=cluster_overrides(args), **options)

@@ -84,12 +84,27 @@ def _mount(volume: Volume) -> dict:
     return _compact({"name": volume.name, "mountPath": volume.mount_path, "readOnly": volume.read_only or None})
 
 
+def storage_fields(spec: ClusterSpec) -> dict:
+    """What every container of the spec's pods gets to reach the data between steps:
+    the volumes' mounts, the working directory on a volume, Secrets as environment."""
+    working = spec.working_volume
+    return _compact({
+        "volumeMounts": [_mount(volume) for volume in spec.volumes],
+        "workingDir": working.mount_path if working is not None else None,
+        "envFrom": [{"secretRef": {"name": name}} for name in spec.env_from_secrets],
+    })
+
+
+def pod_volumes(spec: ClusterSpec) -> list[dict]:
+    return [_volume(volume) for volume in spec.volumes]
+
+
 def _pod_spec(spec: ClusterSpec, containers: list[dict], service_account: Optional[str] = None, **extra) -> dict:
     """Pod fields every pod of a cluster shares: volumes, placement, identity."""
     return _compact(
         {
             "containers": containers,
-            "volumes": [_volume(volume) for volume in spec.volumes],
+            "volumes": pod_volumes(spec),
             "nodeSelector": dict(spec.node_selector),
             "tolerations": [dict(toleration) for toleration in spec.tolerations],
             "serviceAccountName": service_account or spec.service_account,
@@ -105,7 +120,7 @@ def _container(spec: ClusterSpec, name: str, image: str, args: list[str], **extr
             "image": image,
             "args": args,
             "env": _env(spec.env),
-            "volumeMounts": [_mount(volume) for volume in spec.volumes],
+            **storage_fields(spec),
             **extra,
         }
     )
@@ -238,11 +253,13 @@ def dask_job(
     fail the job rather than loop forever.
     """
     runner = dict(container)
+    storage = storage_fields(spec)
     runner.update(
+        storage,
         name="job",
         image=container.get("image") or spec.image or default_image(gpu=bool(spec.gpus_per_worker)),
         env=_merged_env(spec, container.get("env")),
-        volumeMounts=list(container.get("volumeMounts", [])) + [_mount(volume) for volume in spec.volumes],
+        volumeMounts=list(container.get("volumeMounts", [])) + storage.get("volumeMounts", []),
     )
     return {
         "apiVersion": API_VERSION,

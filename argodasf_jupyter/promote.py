@@ -31,6 +31,8 @@ from .errors import ArgodasfError
 from .spec import ClusterSpec, check_name, parse_spec
 
 MAX_RETRIES = 20
+# what a container step takes from the cluster spec
+STORAGE_KEYS = {"volumes", "env_from_secrets"}
 # in generated template and task names only, so they never collide with a step's
 GENERATED_NAME_MARK = "--"
 MAX_PARAMETER_CHARS = 16384
@@ -336,10 +338,12 @@ def make_step(
         raise ArgodasfError(f"--timeout {timeout} must be a positive number of seconds")
     common = dict(name=name, code=code, inputs=list(inputs), outputs=list(outputs), after=list(after),
                   retries=retries, timeout=timeout)
-    if container is not None:
-        return Step(kind="container", image=container, local_command=local_command, **common)
-    names = settings().names
     spec = cluster if cluster is not None else parse_spec(settings().cluster, where="the argodasf.cluster config")
+    if container is not None:
+        # a container step shares the cluster's way to the data: volumes and Secrets
+        storage = spec.model_dump(mode="json", exclude_unset=True, include=STORAGE_KEYS)
+        return Step(kind="container", image=container, local_command=local_command, cluster=storage, **common)
+    names = settings().names
     if overrides:
         spec = spec.with_changes(**{key: value for key, value in overrides.items() if value is not None})
     check_adapt_retries(name, spec.adapt, retries)

@@ -73,6 +73,8 @@ class Volume(_Strict):
     claim: Optional[str] = Field(None, description="PersistentVolumeClaim name (e.g. a ReadWriteMany claim)")
     source: Optional[dict[str, Any]] = Field(None, description="any other Kubernetes volume source, e.g. {emptyDir: {}}")
     read_only: bool = Field(False, description="mount read-only")
+    # -- storage between pods --
+    working_dir: bool = Field(False, description="the containers' working directory: relative paths land on it")
 
     @field_validator("name")
     @classmethod
@@ -116,6 +118,25 @@ class ClusterSpec(_Strict):
     idle_timeout: Optional[int] = _field("idle_timeout", ge=0)
     keep: bool = _field("keep")
     connect: bool = _field("connect")
+
+    # -- storage between pods: every pod has its own filesystem --
+    env_from_secrets: list[str] = _field("env_from_secrets")
+
+    @field_validator("env_from_secrets")
+    @classmethod
+    def _secret_names(cls, value):
+        return [check_name(name, "secret name") for name in value]
+
+    @model_validator(mode="after")
+    def _one_working_dir(self):
+        chosen = [volume.name for volume in self.volumes if volume.working_dir]
+        if len(chosen) > 1:
+            raise ValueError(f"volumes {', '.join(chosen)} are all working_dir; mark only one")
+        return self
+
+    @property
+    def working_volume(self) -> Optional[Volume]:
+        return next((volume for volume in self.volumes if volume.working_dir), None)
 
     @field_validator("name")
     @classmethod

@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping, Optional
 
 import yaml
 
-from . import manifests, promote, runtime
+from . import manifests, promote, runtime, storage
 from .config import settings
 from .draft import Draft
 from .errors import ArgodasfError
@@ -210,6 +210,16 @@ def _dasf_template(step: Step, manifest_ref: Ref) -> Call:
     })
 
 
+def _storage(spec) -> dict:
+    fields = manifests.storage_fields(spec)
+    return {key: value for key, value in {
+        "volumes": manifests.pod_volumes(spec),
+        "volume_mounts": fields.get("volumeMounts"),
+        "working_dir": fields.get("workingDir"),
+        "env_from": [Call("SecretEnvFrom", {"name": name}) for name in spec.env_from_secrets],
+    }.items() if value}
+
+
 def _container_template(step: Step) -> Call:
     delivery = promote.runner_container(step)
     return Call("Container", {
@@ -217,6 +227,7 @@ def _container_template(step: Step) -> Call:
         "image": step.image,
         "command": delivery["command"],
         "args": delivery["args"],
+        **_storage(step.cluster_spec()),
         "active_deadline_seconds": step.deadline,
         **_retry(step),
     })
@@ -226,6 +237,7 @@ def plan(draft: Draft, namespace: Optional[str] = None, parameters: Mapping[str,
          service_account: Optional[str] = None) -> Plan:
     """Describe the workflow of ``draft`` (parameter values default to the draft's)."""
     steps = draft.order()
+    storage.check_edges(draft.steps)
     values = dict(workflow_parameters(draft))
     values.update(parameters or {})
     service_account = service_account or settings().workflow.service_account

@@ -124,7 +124,7 @@ class WorkflowMagics(Magics):
     @one_line_errors
     def dasf_workflow_cell(self, line, cell):
         """Run the cell; when it succeeds, make it step NAME of the notebook's workflow draft."""
-        from . import promote
+        from . import promote, storage
 
         args = parse_line(self.dasf_workflow_cell, line)
         if args is None:
@@ -133,10 +133,12 @@ class WorkflowMagics(Magics):
         options = dict(after=args.after, inputs=args.inputs, outputs=args.outputs, retries=args.retries,
                        timeout=args.timeout)
         if args.container:
+            current = self.session.current
             step = promote.make_step(args.name, cell, container=args.container, local_command=args.local_command,
-                                     **options)
+                                     cluster=current.spec if current is not None else None, **options)
         else:
             step = self._promote_dasf(args, cell, options)
+        storage.check_edges({**self.draft.steps, step.name: step})
         action = "replaced" if step.name in self.draft.steps else "promoted"
         self.draft.add(step)
         self._publish()

@@ -10,6 +10,7 @@ import pytest
 from argodasf_jupyter import argo, promote, workflow
 from argodasf_jupyter.draft import Draft
 from argodasf_jupyter.errors import ArgodasfError
+from argodasf_jupyter.spec import parse_spec
 from argodasf_jupyter.workflow_widgets import StatusView
 from argo.fake_server import StrictFakeArgo
 
@@ -30,9 +31,10 @@ def fake(monkeypatch):
 @pytest.fixture
 def draft(tmp_path):
     draft = Draft("seismic", str(tmp_path / "seismic.dasf-workflow.json"))
-    draft.add(promote.make_step("stage", "echo staged\n", container="alpine:3", outputs=["/shared/in"]))
+    shared = parse_spec({"volumes": [{"name": "shared", "claim": "seismic", "mount_path": "/shared"}]})
+    draft.add(promote.make_step("stage", "echo staged\n", container="alpine:3", cluster=shared, outputs=["/shared/in"]))
     draft.add(promote.make_step("envelope", "print(path)\n", values={"path": "/shared/in"}, inputs=["/shared/in"],
-                                retries=1))
+                                cluster=shared, retries=1))
     return draft
 
 

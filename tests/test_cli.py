@@ -22,7 +22,8 @@ def notebook(path, *sources) -> str:
 
 
 CELLS = (
-    "%%dasf_cluster seismic --workers 3\nbackend: local\nmemory_limit: 2GiB\n",
+    "%%dasf_cluster seismic --workers 3\nbackend: local\nmemory_limit: 2GiB\n"
+    "volumes: [{name: shared, claim: seismic, mount_path: /shared}]\n",
     "input_path = '/shared/in.zarr'\nchunks = [10, 10, -1]\n!ls\n",
     "%%dasf_workflow stage --container alpine:3 --outputs /shared/in.zarr\ncp -r /data /shared/in.zarr\n",
     ["%%dasf_workflow envelope --inputs /shared/in.zarr --retries 2\n", "import dask.array as da\n",

@@ -24,7 +24,7 @@ SPEC = parse_spec({"workers": 3, "memory_limit": "2GiB", "cpu": "1", "image": "e
 def draft(tmp_path):
     draft = Draft("seismic", str(tmp_path / "seismic.dasf-workflow.json"))
     draft.add(promote.make_step("stage", "cp -r /data/in.zarr /shared/in.zarr\n", container="alpine:3",
-                                outputs=["/shared/in.zarr"], retries=1))
+                                cluster=SPEC, outputs=["/shared/in.zarr"], retries=1))
     draft.add(promote.make_step("envelope", "print(input_path, axis)\n", values={"input_path": "/shared/in.zarr", "axis": -1},
                                 cluster=SPEC, inputs=["/shared/in.zarr"], outputs=["/shared/out.zarr"], retries=2,
                                 timeout=600))
@@ -85,6 +85,9 @@ def test_container_step_and_the_dag(draft):
     document = workflow.to_dict(draft)
     stage = templates(document)["stage"]
     assert stage["container"]["image"] == "alpine:3"
+    # the container step mounts the cluster spec's shared volume like the DaskJob's pods
+    assert stage["container"]["volumeMounts"] == [{"name": "shared", "mountPath": "/shared"}]
+    assert stage["volumes"] == [{"name": "shared", "persistentVolumeClaim": {"claimName": "seismic"}}]
     assert stage["activeDeadlineSeconds"] == 3600
     assert stage["retryStrategy"] == {"limit": 1}
     tasks = {task["name"]: task for task in templates(document)[workflow.ENTRYPOINT]["dag"]["tasks"]}

@@ -17,6 +17,8 @@ from argodasf_jupyter.session import current_session
 from argo.fake_server import StrictFakeArgo
 
 LOCAL = "backend: local\nmemory_limit: 1GiB\n"
+# relative paths in the steps' pods land on this claim (locally: the notebook's directory)
+SHARED = "volumes: [{name: data, claim: shared-data, mount_path: /data, working_dir: true}]\n"
 TOKEN = "magic-test-token"
 
 
@@ -54,7 +56,7 @@ def draft_steps(drafts) -> dict:
 
 
 def test_promote_show_export_run_and_edit_the_draft(shell, drafts):
-    run(shell, f"%%dasf_cluster seismic --workers 1\n{LOCAL}")
+    run(shell, f"%%dasf_cluster seismic --workers 1\n{LOCAL}{SHARED}")
     run(shell, "factor = 3\nout_path = 'total.txt'")
     _, captured = run(shell, "%%dasf_workflow total --outputs total.txt --workers 2\n"
                              "import dask.array as da\n"
@@ -97,6 +99,16 @@ def test_promote_show_export_run_and_edit_the_draft(shell, drafts):
     assert isinstance(error, UsageError) and "did you mean 'total'" in str(error)
     run(shell, "%dasf_workflow clear")
     assert draft_steps(drafts) == {}
+
+
+def test_an_edge_on_a_pods_own_filesystem_is_refused_and_nothing_is_saved(shell, drafts):
+    run(shell, f"%%dasf_cluster seismic --workers 1\n{LOCAL}")
+    run(shell, "%%dasf_workflow stage --container alpine:3 --outputs staged.txt\necho staged > staged.txt\n")
+    error, _ = run_failing(shell, "%%dasf_workflow total --inputs staged.txt\nprint('would read staged.txt')\n")
+    assert isinstance(error, UsageError) and "\n" not in str(error)
+    assert str(error).startswith("step 'total' reads 'staged.txt', which step 'stage' writes, but each step runs "
+                                 "in pods of its own; put it on a shared volume")
+    assert list(draft_steps(drafts)) == ["stage"]
 
 
 def test_a_failing_cell_is_not_promoted(shell, drafts):
