@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from typing import Any, Callable, Mapping, Optional
 
@@ -19,7 +20,25 @@ import requests
 from .draft import Draft
 from .errors import ArgodasfError
 
-TIMEOUT = 10  # seconds for one call to the Argo Server
+# a Kubernetes object name (workflow names may hold dots); checked so a name can
+# only pick a workflow, never another path of the server
+WORKFLOW_NAME = r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?"
+BEARER = re.compile(r"(?i)\bbearer\s+[^\s\"'`,;}\]]+")
+
+
+def timeout() -> float:
+    """Seconds one call to the Argo Server may take (argodasf.argo.timeout)."""
+    from .config import settings
+
+    return settings().argo.timeout
+
+
+def check_workflow_name(name, what: str = "workflow name") -> str:
+    if not isinstance(name, str) or not re.fullmatch(WORKFLOW_NAME, name):
+        raise ArgodasfError(f"{what} {_scrub(repr(name))[:80]} is not a Kubernetes name: lowercase letters, "
+                            "digits, '-' and '.', starting and ending with a letter or digit")
+    return name
+
 FINAL_PHASES = ("Succeeded", "Failed", "Error")
 
 
@@ -38,7 +57,7 @@ class _Session(requests.Session):
     """Calls that time out instead of hanging the kernel."""
 
     def request(self, method, url, **kwargs):
-        kwargs.setdefault("timeout", TIMEOUT)
+        kwargs.setdefault("timeout", timeout())
         return super().request(method, url, **kwargs)
 
 
@@ -49,10 +68,10 @@ def _token() -> Optional[str]:
 def _scrub(text: str) -> str:
     token = _token()
     text = " ".join(str(text).split())  # one line
-    if token:
+    if token and token.split():
         for secret in (token, token.split()[-1]):
             text = text.replace(secret, "<token>")
-    return text
+    return BEARER.sub("Bearer <token>", text)
 
 
 def service(where=None, session: Optional[requests.Session] = None):
@@ -60,6 +79,7 @@ def service(where=None, session: Optional[requests.Session] = None):
     from hera.workflows.service import WorkflowsService  # heavy: import on first use
 
     where = where or target()
+    check_workflow_name(where.namespace, "the Argo namespace")
     return WorkflowsService(host=where.host, verify_ssl=where.verify_ssl, token=_token(), namespace=where.namespace,
                             session=session or _Session())
 
@@ -73,7 +93,8 @@ def explain(error: Exception, where, doing: str) -> ArgodasfError:
         text = (f"{doing}: TLS verification failed for {host}; set ARGO_INSECURE_SKIP_VERIFY=true for a "
                 "self-signed certificate, or ARGO_SECURE=false for plain HTTP")
     elif isinstance(error, requests.Timeout):
-        text = f"{doing}: the Argo Server at {host} did not answer within {TIMEOUT}s; try again later"
+        text = (f"{doing}: the Argo Server at {host} did not answer within {timeout():g} s; try again later, "
+                "or raise argodasf.argo.timeout")
     elif isinstance(error, requests.ConnectionError):
         text = f"{doing}: cannot reach the Argo Server at {host}; check ARGO_SERVER and that the server runs"
     elif isinstance(error, hera_errors.Unauthorized):
@@ -89,19 +110,21 @@ def explain(error: Exception, where, doing: str) -> ArgodasfError:
         text = f"{doing}: the Argo Server rejected the workflow (400): {error}"
     elif isinstance(error, hera_errors.HeraException):
         text = f"{doing}: the Argo Server at {host} failed: {error}"
-    else:
-        text = f"{doing}: {type(error).__name__}: {error}"
+    elif isinstance(error, requests.RequestException) and not isinstance(error, ValueError):
+        text = f"{doing}: the request to the Argo Server at {host} failed ({type(error).__name__})"
+    else:  # the answer did not parse as what Argo sends; its text could quote anything
+        kind = "JSONDecodeError" if isinstance(error, ValueError) and "JSON" in type(error).__name__ else type(error).__name__
+        text = (f"{doing}: the Argo Server at {host} gave an answer that is not Argo's ({kind}); "
+                "check ARGO_SERVER and ARGO_BASE_HREF")
     return ArgodasfError(_scrub(text))
 
 
 def _call(doing: str, method: str, where=None, session=None, **kwargs):
-    from hera.exceptions import HeraException
-
     where = where or target()
     with service(where, session) as client:
         try:
             return getattr(client, method)(**kwargs)
-        except (HeraException, requests.RequestException) as error:
+        except Exception as error:  # every failure of the server or its answer: one line
             raise explain(error, where, doing) from None
 
 
@@ -126,6 +149,7 @@ def status(name: str, where=None, session=None) -> dict:
     """Phase and per-step phases of a workflow (the sidebar's summary format)."""
     from .server.argo_proxy import summary
 
+    check_workflow_name(name)
     where = where or target()
     return summary(_call(f"reading workflow '{name}'", "get_workflow", where, session, name=name,
                          namespace=where.namespace), where)
@@ -150,12 +174,17 @@ def logs(name: str, step: Optional[str] = None, where=None, session=None, tail: 
     Argo answers newline-delimited JSON, which hera's workflow_logs cannot parse,
     so this call uses the service's session directly.
     """
+    from urllib.parse import quote
+
+    check_workflow_name(name)
+    if step is not None:
+        check_workflow_name(step, "step name")
     where = where or target()
     doing = f"reading the logs of '{name}'"
     with service(where, session) as client:
         try:
             response = client.session.get(
-                f"{where.host}/api/v1/workflows/{where.namespace}/{name}/log",
+                f"{where.host}/api/v1/workflows/{quote(where.namespace, safe='')}/{quote(name, safe='')}/log",
                 params={"logOptions.container": "main", "logOptions.tailLines": str(tail)},
                 headers={"Authorization": client.token} if client.token else {}, verify=where.verify_ssl)
             if not response.ok:
@@ -164,13 +193,26 @@ def logs(name: str, step: Optional[str] = None, where=None, session=None, tail: 
                 raise exception_from_server_response(response)
         except Exception as error:
             raise explain(error, where, doing) from None
-    lines = []
     prefix = f"{name}-{step}-" if step else ""
-    for line in response.text.splitlines():
-        result = json.loads(line).get("result") if line.strip() else None
-        if result and (result.get("podName") or "").startswith(prefix):
-            lines.append(result.get("content", ""))
-    return "\n".join(lines)
+    return "\n".join(_scrub_lines(content for pod, content in _log_entries(response.text) if pod.startswith(prefix)))
+
+
+def _log_entries(text: str):
+    """(pod, content) of each line of Argo's newline-delimited JSON log answer;
+    lines that are not log entries are skipped."""
+    for line in text.splitlines():
+        try:
+            result = json.loads(line).get("result")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(result, dict):
+            yield str(result.get("podName") or ""), str(result.get("content") or "")
+
+
+def _scrub_lines(lines):
+    token = _token()
+    for line in lines:
+        yield line.replace(token, "<token>") if token else line
 
 
 def watch(name: str, on_update: Callable[[dict], Any], interval: float = 2.0, timeout: Optional[float] = None,

@@ -30,13 +30,28 @@ DEFAULT_SERVICE_ACCOUNT = "argodasf-workflow"
 
 
 def _cells(notebook: str) -> list[str]:
+    """The sources of a notebook's code cells (nbformat 4: 'cells', each with a 'source')."""
     try:
         with open(notebook, encoding="utf-8") as stream:
-            cells = json.load(stream)["cells"]
-    except (OSError, ValueError, KeyError) as error:
-        raise ArgodasfError(f"cannot read notebook {notebook}: {error}") from None
-    return ["".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            for cell in cells if cell.get("cell_type") == "code"]
+            data = json.load(stream)
+    except OSError as error:
+        raise ArgodasfError(f"cannot read notebook {notebook} ({error.strerror})") from None
+    except ValueError as error:
+        raise ArgodasfError(f"notebook {notebook} is not JSON ({str(error).splitlines()[0]})") from None
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if not isinstance(cells, list):
+        raise ArgodasfError(f"notebook {notebook} has no list of cells; is it a .ipynb file (nbformat 4)?")
+    sources = []
+    for number, cell in enumerate(cells, start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list) and all(isinstance(line, str) for line in source):
+            source = "".join(source)
+        if not isinstance(source, str):
+            raise ArgodasfError(f"notebook {notebook}: the source of cell {number} is not text")
+        sources.append(source)
+    return sources
 
 
 def _split_magic(source: str, magic: str) -> tuple[str, str] | None:
@@ -82,16 +97,23 @@ def _record_bindings(source: str, number: int, values: dict, where: dict) -> Non
             where[name] = f"cell {number}"
 
 
+def _magic_args(magic, line: str, number: int):
+    from .magics import split_line
+
+    try:
+        return split_line(magic, line)
+    except ArgodasfError as error:
+        raise ArgodasfError(f"cell {number}: {error}") from None
+
+
 def draft_from_notebook(notebook: str):
     """The workflow Draft of a saved notebook's %%dasf_workflow cells (not saved)."""
-    from IPython.core import magic_arguments
-
     from . import promote
     from .config import settings
     from .draft import Draft, draft_name, draft_path
     from .magics import DasfMagics, values_from
     from .spec import parse_spec
-    from .workflow_magics import WorkflowMagics, cluster_overrides, unquoted
+    from .workflow_magics import WorkflowMagics, cluster_overrides
 
     values: dict = {}
     where: dict = {}
@@ -100,11 +122,11 @@ def draft_from_notebook(notebook: str):
     for number, source in enumerate(_cells(notebook), start=1):
         if (found := _split_magic(source, "dasf_cluster")) is not None:
             line, body = found
-            args = magic_arguments.parse_argstring(DasfMagics.dasf_cluster, line)
+            args = _magic_args(DasfMagics.dasf_cluster, line, number)
             cluster = parse_spec(values_from(args, body), base=settings().cluster, where=f"the cluster of cell {number}")
         elif (found := _split_magic(source, "dasf_workflow")) is not None:
             line, body = found
-            args = unquoted(magic_arguments.parse_argstring(WorkflowMagics.dasf_workflow_cell, line))
+            args = _magic_args(WorkflowMagics.dasf_workflow_cell, line, number)
             options = dict(after=args.after, inputs=args.inputs, outputs=args.outputs, retries=args.retries,
                            timeout=args.timeout)
             if args.container:
@@ -191,7 +213,7 @@ def cmd_rbac(args) -> None:
 def cmd_doctor(args) -> int:
     from .doctor import main as doctor_main
 
-    return doctor_main(args.rest)
+    return doctor_main(args.doctor_args)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -223,14 +245,19 @@ def parser() -> argparse.ArgumentParser:
     rbac.add_argument("--service-account", default=DEFAULT_SERVICE_ACCOUNT)
     rbac.set_defaults(run=cmd_rbac)
 
+    # doctor parses its own flags (--namespace, --help): see main
     doctor = commands.add_parser("doctor", help="check kubeconfig, CRDs, RBAC, operator and Argo", add_help=False)
-    doctor.add_argument("rest", nargs=argparse.REMAINDER)
     doctor.set_defaults(run=cmd_doctor)
     return main_parser
 
 
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+    main_parser = parser()
+    args, rest = main_parser.parse_known_args(argv)
+    if args.command == "doctor":
+        args.doctor_args = rest
+    elif rest:
+        main_parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         return args.run(args) or 0
     except ArgodasfError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 import os
 from typing import Any, Optional
 
@@ -33,6 +34,13 @@ class Names(_Section):
     client: str = "client"
     executor: str = "executor"
 
+    @field_validator("cluster", "client", "executor")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not value.isidentifier() or keyword.iskeyword(value):
+            raise ValueError(f"names: {value!r} is not a Python name")
+        return value
+
 
 class LocalSettings(_Section):
     max_workers: int = Field(64, ge=1)
@@ -41,6 +49,7 @@ class LocalSettings(_Section):
 
 class KubernetesSettings(_Section):
     startup_timeout: int = Field(300, ge=1)
+    request_timeout: float = Field(10, gt=0, le=3600)
 
 
 class WorkflowSettings(_Section):
@@ -57,6 +66,7 @@ class ArgoSettings(_Section):
     insecure_skip_verify: bool = False
     base_href: str = ""
     ui_url: Optional[str] = None
+    timeout: float = Field(10, gt=0, le=3600)
 
 
 class Settings(_Section):

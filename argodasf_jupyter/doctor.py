@@ -21,7 +21,7 @@ from .manifests import DASK_GROUP
 DASK_RESOURCES = ("daskclusters", "daskworkergroups", "daskjobs", "daskautoscalers")
 OPERATOR_SELECTOR = "app.kubernetes.io/name=dask-kubernetes-operator"
 OPERATOR_INSTALL = "helm install dask-kubernetes-operator dask/dask-kubernetes-operator -n dask-operator --create-namespace"
-TIMEOUT = 10
+CHECK_ROUNDS = 8  # sequential request rounds of the Kubernetes checks
 
 # (API group, resource, verbs, what needs them)
 PERMISSIONS = (
@@ -59,20 +59,29 @@ def run_checks(namespace: Optional[str] = None, argo: Optional[bool] = None) -> 
 
 
 def _run(coroutine):
-    """Run a coroutine on a fresh loop of its own thread (a notebook's loop is busy)."""
+    """Run a coroutine on a fresh loop of its own thread (a notebook's loop is busy),
+    bounded as a few rounds of requests."""
+    from .kube_api import request_timeout
+
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+        try:
+            return pool.submit(asyncio.run, asyncio.wait_for(coroutine, CHECK_ROUNDS * request_timeout())).result()
+        except (TimeoutError, asyncio.TimeoutError):
+            return [Check("Kubernetes API", None, f"the API server did not answer all checks within "
+                          f"{CHECK_ROUNDS * request_timeout():g} s", "check the server; raise argodasf.kubernetes.request-timeout")]
 
 
 # -- Kubernetes ------------------------------------------------------------------------
 async def _kubernetes_checks(namespace: Optional[str]) -> list[Check]:
-    import kr8s.asyncio
+    from .kube_api import bounded_api
 
     checks = []
     try:
-        api = await kr8s.asyncio.api()
+        api = await bounded_api()
         version = await api.version()
-    except ValueError:
+    except ValueError as error:
+        if "valid credentials" not in str(error):
+            return [_unanswered(error)]
         return [
             Check(
                 "Kubernetes credentials",
@@ -82,14 +91,7 @@ async def _kubernetes_checks(namespace: Optional[str]) -> list[Check]:
             )
         ]
     except Exception as error:
-        return [
-            Check(
-                "Kubernetes credentials",
-                False,
-                f"credentials found but the API server did not answer ({_reason(error)})",
-                "check the server address and your network; refresh an expired token",
-            )
-        ]
+        return [_unanswered(error)]
     namespace = namespace or api.namespace
     context = getattr(api.auth, "active_context", None)
     where = f"context '{context}'" if context else "in-cluster service account"
@@ -105,12 +107,36 @@ async def _kubernetes_checks(namespace: Optional[str]) -> list[Check]:
     return checks
 
 
+def _unanswered(error) -> Check:
+    return Check("Kubernetes credentials", False, f"credentials found but the API server did not answer ({_reason(error)})",
+                 "check the server address and your network; refresh an expired token")
+
+
 def _status(error) -> Optional[int]:
     return getattr(getattr(error, "response", None), "status_code", None)
 
 
+def _json_object(response) -> dict:
+    """A JSON object answer, or {} for anything else (a proxy's page, a list)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _listed(value) -> list:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def _reason(error) -> str:
     """A short cause for an error; never a response body (it may echo credentials)."""
+    import httpx
+
+    from .kube_api import request_timeout
+
+    if isinstance(error, (httpx.TimeoutException, asyncio.TimeoutError)):
+        return f"no answer within {request_timeout():g} s"
     status = _status(error)
     return f"HTTP {status}" if status else type(error).__name__
 
@@ -137,7 +163,7 @@ async def _check_crds(api) -> Check:
     name = "Dask operator CRDs"
     try:
         async with api.call_api("GET", version="", base="/apis", url=f"{DASK_GROUP}/v1") as response:
-            served = {resource["name"] for resource in response.json().get("resources", [])}
+            served = {resource.get("name") for resource in _listed(_json_object(response).get("resources"))}
     except kr8s.ServerError as error:
         if _status(error) != 404:
             return Check(name, None, f"could not list {DASK_GROUP}/v1 ({_reason(error)})")
@@ -221,8 +247,9 @@ async def _allowed(api, namespace: str, group: str, resource: str, verb: str) ->
         async with api.call_api(
             "POST", version="authorization.k8s.io/v1", url="selfsubjectaccessreviews", content=json.dumps(review)
         ) as response:
-            return bool(response.json().get("status", {}).get("allowed"))
-    except (kr8s.ServerError, httpx.TransportError):
+            status = _json_object(response).get("status")
+            return status.get("allowed") is True if isinstance(status, dict) else None
+    except (kr8s.ServerError, httpx.TransportError, ValueError):
         return None  # undecided: the checklist says it could not ask
 
 
@@ -273,7 +300,7 @@ def check_argo(server: Optional[ArgoServer]) -> Check:
         token = server.token
         headers["Authorization"] = token if token.lower().startswith("bearer ") else f"Bearer {token}"
     try:
-        response = requests.get(f"{server.url}/api/v1/version", headers=headers, verify=not server.insecure_skip_verify, timeout=TIMEOUT)
+        response = requests.get(f"{server.url}/api/v1/version", headers=headers, verify=not server.insecure_skip_verify, timeout=settings().argo.timeout)
     except requests.RequestException as error:
         return Check(
             name, False, f"cannot reach {server.url} ({type(error).__name__})",
@@ -287,8 +314,10 @@ def check_argo(server: Optional[ArgoServer]) -> Check:
     if not response.ok:
         return Check(name, False, f"{server.url}/api/v1/version answered HTTP {response.status_code}", "check ARGO_SERVER and ARGO_BASE_HREF")
     try:
-        version = response.json().get("version", "?")
-    except ValueError:
+        version = response.json()["version"]
+        if not isinstance(version, str) or server.token and server.token in version:
+            raise TypeError(version)
+    except (ValueError, TypeError, KeyError):
         return Check(name, False, f"{server.url} did not answer like an Argo Server", "check ARGO_SERVER and ARGO_BASE_HREF")
     return Check(name, True, f"Argo Workflows {version} at {server.url}")
 

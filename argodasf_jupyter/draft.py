@@ -1,29 +1,41 @@
 """The workflow draft: the notebook's promoted steps and the edges between them.
 
-A draft is a JSON file kept beside the notebook (or in argodasf.workflow.draft-dir),
-rewritten atomically on every change so a kernel restart loses nothing. Edges come
-from --after and from matching one step's --inputs with another's --outputs.
+A draft is a JSON file kept beside the notebook (or in argodasf.workflow.draft-dir).
+Every change is a locked read-modify-write: under an exclusive lock on the draft's
+directory the file is read again, changed, and replaced atomically, so kernels that
+share a notebook merge their steps instead of overwriting each other's, and a
+kernel restart loses nothing. The file is validated on every load (a versioned
+model), so a hand-edited or hostile draft cannot reach the export.
+Edges come from --after and from matching one step's --inputs with another's --outputs.
 """
 
 from __future__ import annotations
 
+import fcntl
+import glob
 import graphlib
 import json
+import keyword
 import os
 import re
 import tempfile
-from typing import Optional
+import time
+from contextlib import contextmanager, suppress
+from typing import Literal, Optional
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .config import settings
 from .errors import ArgodasfError, closest
-from .promote import Step
+from .promote import Step, check_step_name
+from .spec import check_name
 
 VERSION = 1
 SUFFIX = ".dasf-workflow.json"
 # the workflow's generateName prefix; Kubernetes adds 5 characters (see workflow.job_name)
 MAX_DRAFT_NAME = 20
+MAX_STEP_TIMEOUT = 30 * 24 * 3600
+LOCK_TIMEOUT = 30.0  # seconds to wait for another kernel's change to the same draft
 
 
 def draft_name(stem: str) -> str:
@@ -32,6 +44,64 @@ def draft_name(stem: str) -> str:
     if not name or not name[0].isalpha():
         name = f"wf-{name}"[:MAX_DRAFT_NAME].strip("-")
     return name
+
+
+def check_draft_name(name: str) -> str:
+    """A draft name becomes the workflow's generateName: a short Kubernetes name."""
+    if not isinstance(name, str) or len(name) > MAX_DRAFT_NAME or not re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", name):
+        raise ValueError(f"the draft name {name!r} must be at most {MAX_DRAFT_NAME} lowercase letters, digits "
+                         "and '-', starting with a letter")
+    return name
+
+
+def check_step(step: Step) -> Step:
+    """What the draft accepts of a step: Kubernetes names (they reach Argo, the export
+    and file paths), paths that are not a whole filesystem, a bounded deadline."""
+    check_step_name(step.name)
+    for upstream in step.after:
+        try:
+            check_name(upstream, "--after step name")
+        except ValueError as error:
+            raise ArgodasfError(str(error)) from None
+    for flag, paths in (("--inputs", step.inputs), ("--outputs", step.outputs)):
+        for path in paths:
+            if not path.strip() or _normal(path) in ("/", ".") or path.rstrip("/").endswith("://"):
+                raise ArgodasfError(f"{flag} '{path}' names no particular file or directory; give the path it "
+                                    "reads or writes, e.g. /shared/out.zarr")
+    for name in [*step.parameters, *step.names.values()]:
+        if not name.isidentifier() or keyword.iskeyword(name):
+            raise ArgodasfError(f"step '{step.name}' uses {name!r} as a variable name, which Python cannot")
+    if step.timeout is not None and not 1 <= step.timeout <= MAX_STEP_TIMEOUT:
+        raise ArgodasfError(f"--timeout {step.timeout} is out of range; use 1..{MAX_STEP_TIMEOUT} seconds (30 days)")
+    return step
+
+
+class DraftFile(BaseModel):
+    """What a draft file holds (version 1)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1] = VERSION
+    name: str
+    steps: list[Step]
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_draft_name(value)
+
+    @field_validator("steps")
+    @classmethod
+    def _steps(cls, steps: list[Step]) -> list[Step]:
+        for step in steps:
+            check_step(step)
+        return steps
+
+
+def _first_problem(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "the file"
+    return f"{where}: {first['msg'].removeprefix('Value error, ')}"
 
 
 def draft_path(notebook: Optional[str] = None) -> str:
@@ -55,56 +125,143 @@ class Draft:
     """Ordered steps of one workflow, persisted at ``path``."""
 
     def __init__(self, name: str, path: str, steps: Optional[list[Step]] = None):
-        self.name = name
+        try:
+            self.name = check_draft_name(name)
+        except ValueError as error:
+            raise ArgodasfError(str(error)) from None
         self.path = path
-        self.steps: dict[str, Step] = {step.name: step for step in steps or []}
+        self.steps: dict[str, Step] = {step.name: check_step(step) for step in steps or []}
 
     # -- persistence -------------------------------------------------------------------
     @classmethod
     def load(cls, path: str, name: Optional[str] = None) -> "Draft":
         """The draft at ``path``, or an empty one when there is none yet."""
-        default_name = name or draft_name(os.path.basename(path).removesuffix(SUFFIX))
-        if not os.path.exists(path):
-            return cls(default_name, path)
-        try:
-            with open(path, encoding="utf-8") as stream:
-                data = json.load(stream)
-            steps = [Step.model_validate(item) for item in data.get("steps", [])]
-        except (OSError, ValueError, ValidationError) as error:
-            first = str(error).splitlines()[0]
-            raise ArgodasfError(f"the workflow draft {path} cannot be read ({first}); fix or delete it") from None
-        return cls(data.get("name") or default_name, path, steps)
+        draft = cls(name or draft_name(os.path.basename(path).removesuffix(SUFFIX)), path)
+        draft.refresh()
+        return draft
 
-    def save(self) -> None:
+    def refresh(self) -> None:
+        """Take the steps (and name) from the file, which other kernels may have changed."""
+        stored = self._read()
+        if stored is not None:
+            self.name, self.steps = stored.name, {step.name: step for step in stored.steps}
+
+    def _read(self) -> Optional[DraftFile]:
+        try:
+            with open(self.path, "rb") as stream:
+                text = stream.read()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise ArgodasfError(f"the workflow draft {self.path} cannot be read ({error.strerror}); "
+                                "check its permissions") from None
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            data.setdefault("name", self.name)
+            if data.get("version", VERSION) != VERSION:
+                raise ValueError(f"version {data['version']!r} is not {VERSION}")
+            return DraftFile.model_validate(data)
+        except ValidationError as error:
+            problem = _first_problem(error)
+        except ValueError as error:  # JSON syntax, encoding, shape
+            problem = str(error).splitlines()[0]
+        raise ArgodasfError(f"the workflow draft {self.path} cannot be read ({problem}); fix or delete it")
+
+    @contextmanager
+    def _locked(self):
+        """Exclusive lock on the draft's directory: one writer at a time, across processes."""
         directory = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(directory, exist_ok=True)
-        record = {"version": VERSION, "name": self.name, "steps": [step.model_dump() for step in self.steps.values()]}
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".draft-", suffix=".tmp")
+        try:
+            os.makedirs(directory, exist_ok=True)
+            handle = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as error:
+            raise ArgodasfError(f"cannot use the draft directory {directory} ({error.strerror}); "
+                                "set argodasf.workflow.draft-dir to a writable directory") from None
+        try:
+            deadline = time.monotonic() + LOCK_TIMEOUT
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise ArgodasfError(f"the workflow draft {self.path} stayed locked by another process for "
+                                            f"{LOCK_TIMEOUT:g} s; try again") from None
+                    time.sleep(0.01)
+            yield
+        finally:
+            os.close(handle)  # releases the lock
+
+    def _temporary_prefix(self) -> str:
+        return f".{os.path.basename(self.path)}."
+
+    def _write(self, name: str, steps: dict[str, Step]) -> None:
+        """Replace the file atomically; call with the lock held."""
+        directory = os.path.dirname(os.path.abspath(self.path))
+        # only a writer holding the lock makes temporary files: any left is a killed writer's
+        for stale in glob.glob(os.path.join(glob.escape(directory), glob.escape(self._temporary_prefix()) + "*.tmp")):
+            with suppress(FileNotFoundError):
+                os.unlink(stale)
+        record = DraftFile(name=name, steps=list(steps.values())).model_dump(mode="json")
+        try:
+            handle, temporary = tempfile.mkstemp(dir=directory, prefix=self._temporary_prefix(), suffix=".tmp")
+        except OSError as error:
+            raise ArgodasfError(f"cannot write the workflow draft {self.path} ({error.strerror}); "
+                                "set argodasf.workflow.draft-dir to a writable directory") from None
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 json.dump(record, stream, indent=1, ensure_ascii=False)
+                stream.flush()
+                os.fsync(stream.fileno())
             os.replace(temporary, self.path)
+        except OSError as error:
+            with suppress(FileNotFoundError):
+                os.unlink(temporary)
+            raise ArgodasfError(f"cannot write the workflow draft {self.path} ({error.strerror}); "
+                                "the draft is unchanged") from None
         except BaseException:
-            os.unlink(temporary)
+            with suppress(FileNotFoundError):
+                os.unlink(temporary)
             raise
+
+    def _change(self, change) -> None:
+        """Locked read-modify-write: ``change(steps)`` edits a fresh copy of the file's
+        steps; memory follows only once the file holds the result."""
+        with self._locked():
+            self.refresh()
+            steps = dict(self.steps)
+            change(steps)
+            self._write(self.name, steps)
+            self.steps = steps
+
+    def save(self) -> None:
+        """Write the draft as it is in memory (the CLI's rendered drafts, tests)."""
+        with self._locked():
+            self._write(self.name, self.steps)
 
     # -- changes -------------------------------------------------------------------------
     def add(self, step: Step) -> None:
         """Add or replace a step; the draft must stay a valid DAG."""
-        candidate = dict(self.steps)
-        candidate[step.name] = step
-        self._check(candidate)
-        self.steps = candidate
-        self.save()
+        check_step(step)
+
+        def change(steps):
+            steps[step.name] = step
+            self._check(steps)
+
+        self._change(change)
 
     def remove(self, name: str) -> None:
-        self.step(name)
-        del self.steps[name]
-        self.save()
+        def change(steps):
+            if name not in steps:
+                raise ArgodasfError(self._unknown(name, steps))
+            del steps[name]
+
+        self._change(change)
 
     def clear(self) -> None:
-        self.steps = {}
-        self.save()
+        self._change(lambda steps: steps.clear())
 
     def step(self, name: str) -> Step:
         if name not in self.steps:

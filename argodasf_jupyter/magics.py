@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import functools
+import shlex
 
 from IPython.core import magic_arguments
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.display import display
 
 from .cluster_keys import option_help
@@ -48,22 +49,41 @@ def with_flag_suggestion(message: str, parser) -> str:
     return f"{message}; did you mean {suggestion}?" if suggestion else message
 
 
-def parse_line(magic, line: str):
-    """Parsed arguments, or None after printing the help when --help was given."""
+def split_line(magic, line: str):
+    """The arguments of a magic line, split as a POSIX shell does (quotes removed,
+    nothing expanded); a mistake is an ArgodasfError."""
     try:
-        args = magic_arguments.parse_argstring(magic, line)
+        words = shlex.split(line)
+    except ValueError as error:  # e.g. "No closing quotation"
+        raise ArgodasfError(f"the magic line cannot be split ({error}); check its quotes") from None
+    try:
+        return magic.parser.parse_args(words)
     except UsageError as error:
-        raise UsageError(with_flag_suggestion(str(error), magic.parser)) from None
-    if getattr(args, "help", False):
+        raise ArgodasfError(with_flag_suggestion(str(error), magic.parser)) from None
+
+
+def parse_line(magic, line: str):
+    """Parsed arguments, or None after printing the help when -h/--help was given."""
+    try:
+        asks_help = any(word in ("-h", "--help") for word in shlex.split(line))
+    except ValueError:
+        asks_help = False
+    if asks_help:
         print(magic.__doc__)
         return None
-    return args
+    return split_line(magic, line)
+
+
+def check_both(args) -> None:
+    if args.workers is not None and args.adapt is not None:
+        raise ArgodasfError("give either --workers or --adapt, not both")
 
 
 def values_from(args, cell: str | None) -> dict:
     """The cell's YAML body with the magic-line flags laid over it."""
     from .spec import load_yaml_mapping, parse_adapt_flag
 
+    check_both(args)
     values = load_yaml_mapping(cell or "", "the %%dasf_cluster cell body")
     if args.name:
         values["name"] = args.name
@@ -112,12 +132,16 @@ class DasfMagics(Magics):
     @magic_arguments.argument("--ui", action="store_true", help="show a form that creates the cluster")
     @magic_arguments.argument("-h", "--help", action="store_true", help="show this help")
     @line_cell_magic
+    @no_var_expand
     @one_line_errors
     def dasf_cluster(self, line, cell=None):
         """Create (or reuse, or reshape) a Dask cluster and its DASF executor."""
         args = parse_line(self.dasf_cluster, line)
         if args is None:
             return None
+        from .session import names_for
+
+        names_for(args.prefix)  # a bad --as is refused before anything is created
         values = values_from(args, cell)
         if args.ui:
             return self._show_form(values, args.prefix)
@@ -150,6 +174,7 @@ class DasfMagics(Magics):
         display(form)
 
     @line_magic
+    @no_var_expand
     def dasf_clusters(self, line=""):
         """List the clusters of this kernel."""
         from .widgets import ClusterTable
@@ -161,6 +186,7 @@ class DasfMagics(Magics):
     @magic_arguments.argument("--all", action="store_true", help="close every cluster of this kernel")
     @magic_arguments.argument("-h", "--help", action="store_true", help="show this help")
     @line_magic
+    @no_var_expand
     @one_line_errors
     def dasf_close(self, line=""):
         """Close clusters by name, or all of them."""
@@ -180,6 +206,7 @@ class DasfMagics(Magics):
     @magic_arguments.argument("--namespace", help="Kubernetes namespace to check (default: the kubeconfig's)")
     @magic_arguments.argument("-h", "--help", action="store_true", help="show this help")
     @line_magic
+    @no_var_expand
     @one_line_errors
     def dasf_doctor(self, line=""):
         """Check Kubernetes credentials, the Dask CRDs and operator, permissions and the Argo Server."""

@@ -3,7 +3,9 @@
 A kernel writes one JSON file, ``<runtime dir>/argodasf/kernel-<pid>.json``, with
 its clusters and its workflow draft; the server extension lists the files and
 drops those whose process is gone. Files are replaced atomically, so a reader
-never sees half a file. Nothing secret is written here.
+never sees half a file, and a file that does not hold a record of this format is
+skipped. Nothing secret is written here; still, the directories are made 0700 (as
+Jupyter makes its runtime directory, whose mode it then keeps) and the files 0600.
 
 Format (version 1)::
 
@@ -21,8 +23,25 @@ import os
 import re
 import tempfile
 import time
+from contextlib import suppress
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 VERSION = 1
+MAX_PID = 2**31 - 1  # what os.kill accepts
+
+
+class KernelRecord(BaseModel):
+    """What the server trusts of a kernel's file; other keys pass through."""
+
+    model_config = ConfigDict(extra="allow")
+
+    pid: int = Field(gt=0, le=MAX_PID)
+    kernel_id: Optional[str] = None
+    clusters: list[dict[str, Any]] = Field(default_factory=list)
+    draft: Optional[dict[str, Any]] = None
+    submitted: list[dict[str, Any]] = Field(default_factory=list)
 
 
 def registry_dir() -> str:
@@ -42,10 +61,18 @@ def kernel_id() -> str | None:
         return None
 
 
+def _private_directory(directory: str) -> None:
+    """Make ``directory`` and a missing parent 0700 (the parent is Jupyter's runtime directory)."""
+    parent = os.path.dirname(os.path.abspath(directory))
+    if not os.path.isdir(parent):
+        os.makedirs(parent, mode=0o700, exist_ok=True)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+
+
 def publish(clusters: list[dict], draft: dict | None = None, submitted: list[dict] | None = None,
             directory: str | None = None) -> str:
     directory = directory or registry_dir()
-    os.makedirs(directory, exist_ok=True)
+    _private_directory(directory)
     record = {
         "version": VERSION,
         "pid": os.getpid(),
@@ -57,9 +84,13 @@ def publish(clusters: list[dict], draft: dict | None = None, submitted: list[dic
     }
     path = os.path.join(directory, f"kernel-{os.getpid()}.json")
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".kernel-", suffix=".tmp")
-    with os.fdopen(handle, "w") as stream:
-        json.dump(record, stream)
-    os.replace(temporary, path)
+    try:
+        with os.fdopen(handle, "w") as stream:  # mkstemp makes it 0600
+            json.dump(record, stream)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
     return path
 
 
@@ -90,12 +121,13 @@ def read_all(directory: str | None = None) -> list[dict]:
             continue
         path = os.path.join(directory, entry)
         try:
-            with open(path) as stream:
-                record = json.load(stream)
-        except (OSError, ValueError):
+            with open(path, "rb") as stream:
+                record = KernelRecord.model_validate(json.load(stream))
+        except (OSError, ValueError, ValidationError):  # half-written by hand, or not ours
             continue
-        if not _alive(int(record.get("pid", -1))):
-            os.remove(path)
+        if not _alive(record.pid):
+            with suppress(FileNotFoundError):
+                os.remove(path)
             continue
-        records.append(record)
+        records.append(record.model_dump())
     return records

@@ -8,6 +8,8 @@ server's sidebar reads, and closes what it owns when the kernel exits.
 from __future__ import annotations
 
 import atexit
+import keyword
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -253,19 +255,38 @@ class Session:
             time.sleep(WATCH_INTERVAL)
 
     def shutdown(self) -> None:
-        """At kernel exit: close owned clusters unless kept; withdraw from the registry."""
+        """At kernel exit: close owned clusters unless kept; withdraw from the registry.
+        A cluster that cannot be closed any more (credentials gone, server down) is
+        reported in one line, not a traceback, and the others are still closed."""
         try:
-            self.close_all(include_kept=False)
+            for name, managed in list(self.clusters.items()):
+                try:
+                    if managed.spec.keep:
+                        managed.client.close()
+                    else:
+                        self.close(name)
+                except Exception as error:
+                    reason = str(error) if isinstance(error, ArgodasfError) else type(error).__name__
+                    print(f"argodasf: cluster '{name}' could not be closed at exit ({reason})", file=sys.stderr)
         finally:
             registry.withdraw(self.registry_dir)
 
 
-def bind_names(user_ns: dict, managed: ManagedCluster, prefix: str | None = None) -> dict[str, str]:
-    """Put cluster, client and executor into a namespace; returns the names used."""
+def names_for(prefix: str | None = None) -> dict[str, str]:
+    """The user-namespace names of cluster, client and executor (PREFIX_... with --as)."""
     names = settings().names
     chosen = {"cluster": names.cluster, "client": names.client, "executor": names.executor}
-    if prefix:
+    if prefix is not None:
         chosen = {role: f"{prefix}_{name}" for role, name in chosen.items()}
+        if not all(name.isidentifier() and not keyword.iskeyword(name) for name in chosen.values()):
+            raise ArgodasfError(f"--as {prefix!r} makes names Python cannot use ({', '.join(chosen.values())}); "
+                                "use letters, digits and '_', starting with a letter")
+    return chosen
+
+
+def bind_names(user_ns: dict, managed: ManagedCluster, prefix: str | None = None) -> dict[str, str]:
+    """Put cluster, client and executor into a namespace; returns the names used."""
+    chosen = names_for(prefix)
     for role, name in chosen.items():
         user_ns[name] = getattr(managed, role)
     return chosen

@@ -14,7 +14,7 @@ from typing import Any, Literal, Optional, Union, get_args
 
 import yaml
 from dask.utils import parse_bytes
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
 from .cluster_keys import KEYS
 from .errors import ArgodasfError, validation_message
@@ -25,17 +25,27 @@ NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 MAX_NAME_LENGTH = 53
 MAX_WORKERS = 1000
 MIN_MEMORY = parse_bytes("128MiB")
+MAX_MEMORY = parse_bytes("1PiB")  # more than any node has: a typo, not a size
+MAX_CPU = 1024
+# a Kubernetes CPU quantity: cores (2, 0.5) or millicores (500m)
+CPU_PATTERN = re.compile(r"^(?:[0-9]{1,4}(?:\.[0-9]{1,3})?|[0-9]{1,7}m)$")
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
+
+
+def shown(text: str, limit: int = 80) -> str:
+    """``text`` as a message quotes it: on one line (escapes for line breaks), cut when long."""
+    text = text if text.isprintable() else repr(text)[1:-1]
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def check_name(name: str, what: str = "cluster name") -> str:
     if not isinstance(name, str) or not name:
         raise ValueError(f"the {what} must be a non-empty string")
     if len(name) > MAX_NAME_LENGTH:
-        raise ValueError(f"the {what} '{name}' has {len(name)} characters; use at most {MAX_NAME_LENGTH}")
+        raise ValueError(f"the {what} '{shown(name)}' has {len(name)} characters; use at most {MAX_NAME_LENGTH}")
     if not NAME_PATTERN.match(name):
         raise ValueError(
-            f"the {what} '{name}' is not a valid Kubernetes name; use lowercase letters, "
+            f"the {what} '{shown(name)}' is not a valid Kubernetes name; use lowercase letters, "
             "digits and '-', starting and ending with a letter or digit"
         )
     return name
@@ -55,8 +65,8 @@ class _Strict(BaseModel):
 class Adapt(_Strict):
     """Adaptive scaling range."""
 
-    minimum: int = Field(0, ge=0, le=MAX_WORKERS, description="fewest workers")
-    maximum: int = Field(..., ge=1, le=MAX_WORKERS, description="most workers")
+    minimum: StrictInt = Field(0, ge=0, le=MAX_WORKERS, description="fewest workers")
+    maximum: StrictInt = Field(..., ge=1, le=MAX_WORKERS, description="most workers")
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -100,9 +110,9 @@ class ClusterSpec(_Strict):
 
     name: str = _field("name")
     backend: Literal["auto", "local", "kubernetes"] = _field("backend")
-    workers: Optional[int] = _field("workers", ge=0, le=MAX_WORKERS)
+    workers: Optional[StrictInt] = _field("workers", ge=0, le=MAX_WORKERS)
     adapt: Optional[Adapt] = _field("adapt")
-    threads_per_worker: int = _field("threads_per_worker", ge=1, le=256)
+    threads_per_worker: StrictInt = _field("threads_per_worker", ge=1, le=256)
     memory_limit: str = _field("memory_limit")
     cpu: Optional[str] = _field("cpu")
     image: Optional[str] = _field("image")
@@ -115,7 +125,7 @@ class ClusterSpec(_Strict):
     tolerations: list[dict[str, Any]] = _field("tolerations")
     service_account: Optional[str] = _field("service_account")
     scheduler_service_type: Literal[SERVICE_TYPES] = _field("scheduler_service_type")  # type: ignore[valid-type]
-    idle_timeout: Optional[int] = _field("idle_timeout", ge=0)
+    idle_timeout: Optional[StrictInt] = _field("idle_timeout", ge=0, le=10**8)
     keep: bool = _field("keep")
     connect: bool = _field("connect")
 
@@ -151,16 +161,38 @@ class ClusterSpec(_Strict):
     @field_validator("memory_limit", mode="before")
     @classmethod
     def _memory(cls, value):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        elif isinstance(value, float) and value.is_integer():
             value = str(int(value))
         if value == "auto":
             return value
-        try:
-            size = parse_bytes(value)
-        except (ValueError, TypeError):
-            raise ValueError(f"memory_limit '{value}' is not a size; write it like 4GiB, 512MiB or 'auto'") from None
+        size = None
+        if isinstance(value, str):
+            try:
+                size = parse_bytes(value)
+            except (ValueError, TypeError, OverflowError):
+                pass
+        if not isinstance(size, int):
+            shown = value if isinstance(value, (str, int, float)) else type(value).__name__
+            raise ValueError(f"memory_limit '{shown}' is not a size; write it like 4GiB, 512MiB or 'auto'")
         if size < MIN_MEMORY:
             raise ValueError(f"memory_limit '{value}' is below 128MiB; a Dask worker needs more")
+        if size > MAX_MEMORY:
+            raise ValueError(f"memory_limit '{value}' is above 1PiB; write the size of one worker, e.g. 4GiB")
+        return value
+
+    @field_validator("cpu", mode="before")
+    @classmethod
+    def _cpu(cls, value):
+        if value is None:
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = f"{value:g}"
+        if not isinstance(value, str) or not CPU_PATTERN.match(value) or not 0 < _cores(value) <= MAX_CPU:
+            shown = value if isinstance(value, str) else type(value).__name__
+            raise ValueError(f"cpu '{shown}' is not a CPU amount; write cores (2, 0.5) or millicores (500m), "
+                             f"at most {MAX_CPU} cores")
         return value
 
     @field_validator("gpu")
@@ -202,6 +234,10 @@ class ClusterSpec(_Strict):
         return parse_spec(changes, base=self)
 
 
+def _cores(quantity: str) -> float:
+    return int(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+
+
 def fields_of(model: type[BaseModel], loc: tuple[str, ...]) -> list[str]:
     """Valid keys at a nested location of a model (for 'did you mean')."""
     for part in loc:
@@ -215,10 +251,24 @@ def fields_of(model: type[BaseModel], loc: tuple[str, ...]) -> list[str]:
     return list(model.model_fields)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"the key '{key}' is given twice",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def load_yaml_mapping(text: str, where: str) -> dict:
     """Parse a cell body as a YAML mapping (empty body -> {})."""
     try:
-        data = yaml.safe_load(text) if text and text.strip() else {}
+        data = yaml.load(text, Loader=_UniqueKeyLoader) if text and text.strip() else {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""

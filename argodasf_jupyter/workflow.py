@@ -92,7 +92,11 @@ def resolve_parameters(draft: Draft, overrides: Mapping[str, str] | None = None)
         if name not in values:
             known = ", ".join(values) or "none"
             raise ArgodasfError(f"unknown parameter '{name}'; the workflow's parameters are: {known}")
-        values[name] = runtime.parameter_value(text, values[name])
+        value = runtime.parameter_value(text, values[name])
+        if type(value) is not type(values[name]) and not (type(values[name]) is float and type(value) is int):
+            raise ArgodasfError(f"--param {name}={text}: the default of '{name}' is {values[name]!r}; "
+                                f"give a value of type {type(values[name]).__name__}")
+        values[name] = value
     return values
 
 
@@ -388,8 +392,12 @@ def export(draft: Draft, path: str, **options) -> str:
         text = to_python(draft, **options)
     else:
         raise ArgodasfError(f"cannot export to '{path}'; use a .yaml or a .py file name")
-    with open(path, "w", encoding="utf-8") as stream:
-        stream.write(text)
+    try:
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text)
+    except OSError as error:
+        raise ArgodasfError(f"cannot write '{path}' ({error.strerror}); give a file path in an existing, "
+                            "writable directory") from None
     return path
 
 

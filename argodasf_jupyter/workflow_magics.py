@@ -12,11 +12,11 @@ import os
 import sys
 
 from IPython.core import magic_arguments
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.display import display
 
 from .errors import ArgodasfError
-from .magics import one_line_errors, parse_line
+from .magics import check_both, one_line_errors, parse_line
 
 COMMANDS = ("show", "export", "remove", "clear", "run", "submit", "status", "logs", "list")
 OVERRIDE_FLAGS = {"workers": "workers", "threads": "threads_per_worker", "memory": "memory_limit",
@@ -42,23 +42,10 @@ def defined_in(shell, name: str) -> str | None:
     return None
 
 
-def unquoted(args):
-    """IPython's argument splitting keeps quotes ('echo a > b' stays quoted); drop them."""
-    def strip(value):
-        if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            return value[1:-1]
-        if isinstance(value, list):
-            return [strip(item) for item in value]
-        return value
-
-    for key, value in vars(args).items():
-        setattr(args, key, strip(value))
-    return args
-
-
 def cluster_overrides(args) -> dict:
     from .spec import parse_adapt_flag
 
+    check_both(args)
     overrides = {key: getattr(args, flag) for flag, key in OVERRIDE_FLAGS.items() if getattr(args, flag) is not None}
     if args.adapt is not None:
         overrides.update(adapt=parse_adapt_flag(args.adapt), workers=None)
@@ -74,6 +61,7 @@ class WorkflowMagics(Magics):
     def __init__(self, shell=None):
         super().__init__(shell)
         self._draft = None
+        self._followed = {}  # workflow name -> the StatusView whose thread polls it
 
     # -- state -------------------------------------------------------------------------
     @property
@@ -89,8 +77,8 @@ class WorkflowMagics(Magics):
         notebook = notebook_path(self.shell.user_ns)
         path = draft_path(notebook)
         if self._draft is None or self._draft.path != path:
-            name = draft_name(os.path.splitext(os.path.basename(notebook))[0]) if notebook else None
-            self._draft = Draft.load(path, name)
+            self._draft = Draft(draft_name(os.path.splitext(os.path.basename(notebook or "workflow"))[0]), path)
+        self._draft.refresh()  # other kernels may have changed the file
         return self._draft
 
     def _publish(self) -> None:
@@ -121,6 +109,7 @@ class WorkflowMagics(Magics):
     @magic_arguments.argument("--gpu", type=int, nargs="?", const=1, help="GPUs per worker (bare flag: 1)")
     @magic_arguments.argument("-h", "--help", action="store_true", help="show this help")
     @cell_magic("dasf_workflow")
+    @no_var_expand
     @one_line_errors
     def dasf_workflow_cell(self, line, cell):
         """Run the cell; when it succeeds, make it step NAME of the notebook's workflow draft."""
@@ -129,7 +118,7 @@ class WorkflowMagics(Magics):
         args = parse_line(self.dasf_workflow_cell, line)
         if args is None:
             return None
-        unquoted(args)
+        check_both(args)
         options = dict(after=args.after, inputs=args.inputs, outputs=args.outputs, retries=args.retries,
                        timeout=args.timeout)
         if args.container:
@@ -192,6 +181,7 @@ class WorkflowMagics(Magics):
     @magic_arguments.argument("--watch", action="store_true", help="submit: follow the workflow until it ends")
     @magic_arguments.argument("-h", "--help", action="store_true", help="show this help")
     @line_magic("dasf_workflow")
+    @no_var_expand
     @one_line_errors
     def dasf_workflow_line(self, line=""):
         """Act on the workflow draft (show, export, remove, clear, run --local) or on
@@ -199,7 +189,6 @@ class WorkflowMagics(Magics):
         args = parse_line(self.dasf_workflow_line, line)
         if args is None:
             return None
-        unquoted(args)
         return getattr(self, f"_{args.command}")(args)
 
     def _arity(self, args, least: int, most: int, usage: str) -> list[str]:
@@ -258,7 +247,7 @@ class WorkflowMagics(Magics):
         self._publish()
         print(f"submitted workflow {record['name']} to namespace {record['namespace']}: {record['url']}")
         if args.watch:
-            display(StatusView(name=record["name"]).follow(lambda: argo.status(record["name"])))
+            display(self._follow(StatusView(name=record["name"]), record["name"]))
 
     def _last_submitted(self) -> str:
         if not self.session.submitted:
@@ -270,9 +259,18 @@ class WorkflowMagics(Magics):
         from .workflow_widgets import StatusView
 
         targets = self._arity(args, 0, 1, "status [NAME]")
-        name = targets[0] if targets else self._last_submitted()
+        name = argo.check_workflow_name(targets[0]) if targets else self._last_submitted()
+        following = self._followed.get(name)
+        if following is not None and not following.finished:
+            return following  # one poller per workflow, however often its status is asked
         view = StatusView(argo.status(name))
-        return view if view.finished else view.follow(lambda: argo.status(name))
+        return view if view.finished else self._follow(view, name)
+
+    def _follow(self, view, name: str):
+        from . import argo
+
+        self._followed[name] = view
+        return view.follow(lambda: argo.status(name))
 
     def _logs(self, args):
         from . import argo
@@ -289,3 +287,11 @@ class WorkflowMagics(Magics):
             print(f"no workflows of draft '{self.draft.name}' on the Argo Server")
         for item in items:
             print(f"{item['name']:<32} {item['phase']:<10} {item['created_at'] or '-'}  {item['ui_url']}")
+
+
+# both magics are named dasf_workflow; their methods cannot be: show the magic's name in help and errors
+for _method, _prog in ((WorkflowMagics.dasf_workflow_cell, "%%dasf_workflow"),
+                       (WorkflowMagics.dasf_workflow_line, "%dasf_workflow")):
+    _method.__doc__ = _method.__doc__.replace(f"%{_method.__name__}", _prog)
+    _method.parser.prog = _prog
+del _method, _prog

@@ -96,7 +96,7 @@ def _free_port() -> int:
     (500, "failed: Server returned status code 500"),
     (503, "failed: Server returned status code 503"),
     ("down", "cannot reach the Argo Server at http://127.0.0.1:"),
-    ("timeout", "did not answer within 0.3s"),
+    ("timeout", "did not answer within 0.3 s"),
     ("bad token", "rejected the credentials (401)"),
 ])
 def test_every_fault_is_one_line_without_the_token_and_keeps_the_draft(fake, draft, monkeypatch, fault, expected):
@@ -104,7 +104,7 @@ def test_every_fault_is_one_line_without_the_token_and_keeps_the_draft(fake, dra
     if fault == "down":
         monkeypatch.setenv("ARGO_SERVER", f"127.0.0.1:{_free_port()}")
     elif fault == "timeout":
-        monkeypatch.setattr(argo, "TIMEOUT", 0.3)
+        monkeypatch.setattr(argo, "timeout", lambda: 0.3)
         fake.delay = 1.0
     elif fault == "bad token":
         monkeypatch.setenv("ARGO_TOKEN", "wrong-" + TOKEN)

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 import dask.config
 
-from .. import manifests
+from .. import kube_api, manifests
 from ..config import settings
 from ..errors import ArgodasfError
 from ..spec import ClusterSpec
@@ -27,6 +27,7 @@ from . import kubernetes_available
 # Seconds for the operator to act on a new DaskCluster; dask-kubernetes' own setting.
 RESOURCE_TIMEOUT_KEY = "kubernetes.resource-timeout"
 POLL_INTERVAL = 0.1
+DELETE_SETTLE = 2.0  # seconds a deleted DaskCluster must stay absent
 OPERATOR_INSTALL = "helm install dask-kubernetes-operator dask/dask-kubernetes-operator -n dask-operator --create-namespace"
 
 # KubeCluster's startup log lines -> the phases the widget shows
@@ -92,8 +93,13 @@ def _kube_cluster_class():
             super()._log(log)
 
         async def _start(self):
-            # upstream waits for the scheduler pod, service and comm without a bound
-            await asyncio.wait_for(super()._start(), self._startup_timeout)
+            # upstream waits for the scheduler pod, service and comm without a bound,
+            # and sends requests without a timeout unless its client has one
+            async def bounded_start():
+                await kube_api.bounded_api()
+                await super(ReportingKubeCluster, self)._start()
+
+            await asyncio.wait_for(bounded_start(), self._startup_timeout)
 
         async def _wait_for_controller(self):
             # The operator has acted once it sets any phase. Upstream waits for
@@ -108,6 +114,14 @@ def _kube_cluster_class():
                     return
                 await asyncio.sleep(0.25)
             raise TimeoutError(f"DaskCluster {self.name} not acted upon after {self._resource_timeout} s")
+
+        def close(self, timeout=None):
+            try:
+                return super().close(timeout=timeout or 3600)
+            finally:
+                # closed or not, dask-kubernetes' exit-time reaper must not try again
+                # (it would print a traceback once credentials or server are gone)
+                type(self)._instances.discard(self)
 
         def _abandon(self):
             """After a failed start: stop our threads and forget the instance, so
@@ -148,12 +162,16 @@ def namespace_of(spec: ClusterSpec) -> str:
     """The spec's namespace, else the kubeconfig's (or the pod's) default one."""
     if spec.namespace:
         return spec.namespace
-    import kr8s
 
-    try:
-        return kr8s.api().namespace
-    except ValueError:
-        raise ArgodasfError(NO_CREDENTIALS) from None
+    async def default_namespace(api):
+        return api.namespace
+
+    with _kubernetes_errors(spec.name, "(the kubeconfig's default)", _Phases(_quiet)):
+        return kube_api.run(default_namespace)
+
+
+def _quiet(phase: str) -> None:
+    pass
 
 
 def start(spec: ClusterSpec, progress: Callable[[str], None]) -> object:
@@ -187,11 +205,19 @@ def start(spec: ClusterSpec, progress: Callable[[str], None]) -> object:
                 with suppress(Exception):
                     cluster.close(timeout=30)
                 raise
+    except ArgodasfError as error:
+        if created and not _delete_cluster(spec.name, namespace):
+            raise ArgodasfError(f"{error}; {_left_behind(spec.name, namespace)}") from None
+        raise
     except BaseException:
         if created:
             _delete_cluster(spec.name, namespace)
         raise
     return cluster
+
+
+def _left_behind(name: str, namespace: str) -> str:
+    return f"the DaskCluster it created could not be deleted: kubectl delete daskcluster {name} -n {namespace}"
 
 
 def attach(spec: ClusterSpec, progress: Callable[[str], None]) -> object:
@@ -265,25 +291,46 @@ def _refuse_existing(spec: ClusterSpec, namespace: str) -> None:
 
 
 # -- Kubernetes calls ----------------------------------------------------------------
-def _get_cluster(name: str, namespace: str):
+async def _fetch_cluster(api, name: str, namespace: str):
     import kr8s
 
     # a GET by name: kr8s' get() would retry a missing object for two seconds
-    cluster = _dask_cluster_class()(name, namespace=namespace)
+    cluster = _dask_cluster_class(asynchronous=True)(name, namespace=namespace, api=api)
     try:
-        cluster.refresh()
+        await cluster.refresh()
     except kr8s.NotFoundError:
         return None
     return cluster
 
 
-def _delete_cluster(name: str, namespace: str) -> None:
-    """Best effort: remove a DaskCluster this call created (its pods and services
-    follow through owner references)."""
-    with suppress(Exception):
-        cluster = _get_cluster(name, namespace)
-        if cluster is not None:
-            cluster.delete()
+def _get_cluster(name: str, namespace: str):
+    """The DaskCluster's object (its ``raw`` dict), or None when there is none."""
+    return kube_api.run(_fetch_cluster, name, namespace)
+
+
+async def _delete_until_gone(api, name: str, namespace: str) -> None:
+    # A create that a timeout cancelled may still be on its way to the server, and
+    # land after a first delete: the cluster counts as gone once absent for a while.
+    absent_since = None
+    while absent_since is None or time.monotonic() - absent_since < DELETE_SETTLE:
+        cluster = await _fetch_cluster(api, name, namespace)
+        if cluster is None:
+            absent_since = absent_since or time.monotonic()
+        else:
+            absent_since = None
+            if not cluster.raw["metadata"].get("deletionTimestamp"):
+                await cluster.delete()
+        await asyncio.sleep(POLL_INTERVAL)
+
+
+def _delete_cluster(name: str, namespace: str) -> bool:
+    """Remove a DaskCluster this call created (its pods and services follow through
+    owner references); False when that could not be done."""
+    try:
+        kube_api.run(_delete_until_gone, name, namespace, bound=DELETE_SETTLE + 6 * kube_api.request_timeout())
+    except Exception:
+        return False
+    return True
 
 
 def _wait_for_workers(cluster, wanted: int, phases: _Phases, name: str, namespace: str) -> None:
@@ -311,12 +358,12 @@ def _request_target(response) -> tuple[str, str]:
         group, rest = (parts[1] if len(parts) > 1 else ""), parts[3:]
     if rest[:1] == ["namespaces"] and len(rest) > 2:
         rest = rest[2:]
-    resource = rest[0] if rest else "?"
+    resource = rest[0] if rest else urlparse(str(request.url)).path
     if len(rest) > 2:  # a subresource such as pods/log or daskclusters/scale
         resource = f"{resource}/{rest[2]}"
     verb = VERBS.get(request.method)
     if verb is None:
-        verb = "watch" if "watch" in request.url.params else ("get" if len(rest) > 1 else "list")
+        verb = "watch" if "watch" in request.url.params else ("list" if len(rest) == 1 else "get")
     return verb, f"{resource}.{group}" if group else resource
 
 
@@ -355,17 +402,18 @@ def _kubernetes_errors(name: str, namespace: str, phases: _Phases):
     except ValueError as error:
         # kr8s (inside KubeCluster too) says so when no kubeconfig or token is usable
         if "valid credentials" not in str(error):
-            raise
+            raise ArgodasfError(_unexpected(error, name)) from None
         raise ArgodasfError(NO_CREDENTIALS) from None
     except kr8s.ServerError as error:
         raise ArgodasfError(describe_api_error(error, name, namespace)) from None
+    except httpx.TimeoutException as error:
+        raise ArgodasfError(kube_api.UNANSWERED.format(timeout=kube_api.request_timeout())) from None
     except (httpx.TransportError, kr8s.APITimeoutError) as error:
-        host = getattr(getattr(getattr(error, "request", None), "url", None), "host", None) or "the configured server"
-        raise ArgodasfError(f"cannot reach the Kubernetes API server at {host}; check your network and kubeconfig") from None
+        raise ArgodasfError(f"cannot reach the Kubernetes API server at {_host(error)}; check your network and kubeconfig") from None
     except RuntimeError as error:
         # older dask-kubernetes reports a 404 on create this way
         if "Custom Resource Definitions" not in str(error):
-            raise
+            raise ArgodasfError(_unexpected(error, name)) from None
         raise ArgodasfError(f"the Dask operator's custom resources are not installed; install the operator: {OPERATOR_INSTALL}") from None
     except (TimeoutError, asyncio.TimeoutError):
         phase = phases.current or "creating"
@@ -377,3 +425,15 @@ def _kubernetes_errors(name: str, namespace: str, phases: _Phases):
         raise ArgodasfError(
             f"cluster '{name}' was not ready after {waited}, still '{phase}'; " + hint.format(name=name, namespace=namespace)
         ) from None
+    except Exception as error:  # a server that answers what no Kubernetes API would
+        raise ArgodasfError(_unexpected(error, name)) from None
+
+
+def _host(error) -> str:
+    return getattr(getattr(getattr(error, "request", None), "url", None), "host", None) or "the configured server"
+
+
+def _unexpected(error: Exception, name: str) -> str:
+    # the type only: a message could quote the server's answer, which may echo credentials
+    return (f"cannot use the kubeconfig or the Kubernetes API server's answer for cluster '{name}' "
+            f"({type(error).__name__}); check them with argodasf doctor")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
@@ -21,9 +22,9 @@ from .. import argo, registry
 from ..errors import ArgodasfError
 from . import argo_proxy, kernels
 
-# a Kubernetes object name; checked so a request can only pick a workflow, not a path
-WORKFLOW_NAME = r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?"
 LIST_LIMIT = 20  # newest workflows shown
+MAX_TAIL = 100000  # most log lines one request may ask for
+STATE_ARGO_WAIT = 2.0  # seconds /state waits for Argo before answering with the last list it had
 
 
 class _Handler(APIHandler):
@@ -33,13 +34,20 @@ class _Handler(APIHandler):
 
     async def from_argo(self, call, *args, **kwargs):
         """Run a blocking argo.py call off the event loop; its failure becomes an HTTP error."""
-        target = argo_proxy.argo_target()
+        target = _target()
         if target is None:
             raise tornado.web.HTTPError(503, "no Argo Server is configured (ARGO_SERVER or argodasf.argo.server)")
         try:
             return await asyncio.to_thread(call, *args, where=target, **kwargs)
         except ArgodasfError as error:  # one line, the token already scrubbed by argo.py
             raise tornado.web.HTTPError(_http_status(error), str(error)) from None
+
+
+def _target() -> argo_proxy.ArgoTarget | None:
+    try:
+        return argo_proxy.argo_target()
+    except ArgodasfError as error:  # the server's own configuration is wrong
+        raise tornado.web.HTTPError(503, str(error)) from None
 
 
 def _http_status(error: ArgodasfError) -> int:
@@ -71,7 +79,7 @@ class DraftsHandler(_Handler):
 class WorkflowsHandler(_Handler):
     @tornado.web.authenticated
     async def get(self):
-        target = argo_proxy.argo_target()
+        target = _target()
         workflows = await self.from_argo(argo.list_workflows) if target else []
         self.answer({"argo": _argo_info(target), "workflows": workflows[:LIST_LIMIT]})
 
@@ -86,29 +94,48 @@ class WorkflowLogsHandler(_Handler):
     @tornado.web.authenticated
     async def get(self, name: str):
         tail = self.get_query_argument("tail", "200")
-        if not tail.isdigit():
-            raise tornado.web.HTTPError(400, "tail must be a number of lines")
+        if not re.fullmatch(r"[0-9]{1,6}", tail) or not 0 < int(tail) <= MAX_TAIL:
+            raise tornado.web.HTTPError(400, f"tail must be a number of lines from 1 to {MAX_TAIL}")
         self.answer({"name": name, "logs": await self.from_argo(argo.logs, name, tail=int(tail))})
 
 
 class StateHandler(_Handler):
     """Everything the sidebar shows, so one refresh costs one request."""
 
+    _listing: asyncio.Task | None = None  # the Argo call in flight, shared by all requests
+    _last: list = []
+
     @tornado.web.authenticated
     async def get(self):
         records = registry.read_all()
-        target = argo_proxy.argo_target()
+        try:
+            target = _target()
+        except tornado.web.HTTPError as error:
+            target, problem = None, error.log_message
+        else:
+            problem = None
         body = {
             "clusters": kernels.clusters(records),
             "drafts": kernels.drafts(records),
             "argo": _argo_info(target),
             "workflows": [],
         }
+        if problem:
+            body["argo"]["error"] = problem
         if target is not None:
+            # the clusters must not wait on a slow Argo Server: answer with the last list after a short wait
+            cls = type(self)
+            if cls._listing is None or cls._listing.done():
+                cls._listing = asyncio.ensure_future(self.from_argo(argo.list_workflows))
+                # a failure after the wait is read here, so asyncio does not log it as unretrieved
+                cls._listing.add_done_callback(lambda task: task.cancelled() or task.exception())
             try:
-                body["workflows"] = (await self.from_argo(argo.list_workflows))[:LIST_LIMIT]
+                cls._last = (await asyncio.wait_for(asyncio.shield(cls._listing), STATE_ARGO_WAIT))[:LIST_LIMIT]
+            except asyncio.TimeoutError:
+                body["argo"]["error"] = "the Argo Server has not answered yet; showing the last list"
             except tornado.web.HTTPError as error:  # the sidebar still shows the clusters
                 body["argo"]["error"] = error.log_message
+            body["workflows"] = cls._last
         self.answer(body)
 
 
@@ -118,7 +145,7 @@ def route_table(base_url: str) -> list[tuple]:
         (url_path_join(api, "clusters"), ClustersHandler),
         (url_path_join(api, "drafts"), DraftsHandler),
         (url_path_join(api, "workflows"), WorkflowsHandler),
-        (url_path_join(api, "workflows", f"({WORKFLOW_NAME})"), WorkflowHandler),
-        (url_path_join(api, "workflows", f"({WORKFLOW_NAME})", "logs"), WorkflowLogsHandler),
+        (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})"), WorkflowHandler),
+        (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", "logs"), WorkflowLogsHandler),
         (url_path_join(api, "state"), StateHandler),
     ]
