@@ -202,3 +202,22 @@ def test_a_stopped_workflow_deletes_the_cluster(stack, tmp_path):
     assert wait(fk, name, timeout=120)["phase"] == "Failed"
     clusters_gone(fk)
     assert time.monotonic() - started < 120
+
+
+@pytest.mark.kube
+@pytest.mark.timeout(400)
+def test_a_retried_step_runs_again_on_the_same_cluster(stack, tmp_path):
+    fk = stack
+    # the first attempt fails; the scheduler, which outlives it, remembers the attempts
+    flaky = promote.make_step("flaky", "tries = client.get_metadata('tries', 0) + 1\n"
+                                       "client.set_metadata('tries', tries)\n"
+                                       "print('OUTPUT flaky', tries, flush=True)\n"
+                                       "assert tries > 1, 'first attempt fails'\n",
+                              cluster=parse_spec(SHAPE), retries=1)
+    draft = Draft("retries", str(tmp_path / "r.dasf-workflow.json"), [flaky])
+    draft.set_cluster("shared")
+    name = argo.submit(draft)["name"]
+    assert wait(fk, name)["phase"] == "Succeeded"
+    assert outputs(fk)["flaky"] == "2"
+    assert cluster_creates(fk) == 1
+    clusters_gone(fk)
