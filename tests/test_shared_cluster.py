@@ -130,12 +130,14 @@ def wait(fk, name, timeout=240):
     return argo.status(name)
 
 
+def output_lines(fk) -> list[tuple[str, str]]:
+    """(step, value) of every OUTPUT line in every pod's log."""
+    return sorted(match.groups() for path in (fk.root / "logs").glob("*/*/*.log")
+                  for match in re.finditer(r"^OUTPUT (\S+) (.*)$", path.read_text(errors="replace"), re.M))
+
+
 def outputs(fk) -> dict:
-    found = {}
-    for path in (fk.root / "logs").glob("*/*/*.log"):
-        for match in re.finditer(r"^OUTPUT (\S+) (.*)$", path.read_text(errors="replace"), re.M):
-            found[match.group(1)] = match.group(2)
-    return found
+    return dict(output_lines(fk))
 
 
 def cluster_creates(fk) -> int:
@@ -218,6 +220,6 @@ def test_a_retried_step_runs_again_on_the_same_cluster(stack, tmp_path):
     draft.set_cluster("shared")
     name = argo.submit(draft)["name"]
     assert wait(fk, name)["phase"] == "Succeeded"
-    assert outputs(fk)["flaky"] == "2"
+    assert output_lines(fk) == [("flaky", "1"), ("flaky", "2")]
     assert cluster_creates(fk) == 1
     clusters_gone(fk)
