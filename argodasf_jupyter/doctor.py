@@ -51,6 +51,14 @@ def run_checks(namespace: Optional[str] = None, argo: Optional[bool] = None) -> 
 
     ``argo``: check the Argo Server (default: when one is configured).
     """
+    if namespace is not None:
+        from .errors import ArgodasfError
+        from .spec import check_name
+
+        try:
+            check_name(namespace, "namespace")
+        except ValueError as error:
+            raise ArgodasfError(str(error)) from None
     checks = _run(_kubernetes_checks(namespace))
     server = argo_server()
     if argo or (argo is None and server):

@@ -204,9 +204,11 @@ class Draft:
         """Replace the file atomically; call with the lock held."""
         directory = os.path.dirname(os.path.abspath(self.path))
         # only a writer holding the lock makes temporary files: any left is a killed writer's
-        for stale in glob.glob(os.path.join(glob.escape(directory), glob.escape(self._temporary_prefix()) + "*.tmp")):
-            with suppress(FileNotFoundError):
-                os.unlink(stale)
+        # (".draft-*" is the name earlier versions gave them)
+        for pattern in (glob.escape(self._temporary_prefix()) + "*.tmp", ".draft-*.tmp"):
+            for stale in glob.glob(os.path.join(glob.escape(directory), pattern)):
+                with suppress(FileNotFoundError):
+                    os.unlink(stale)
         record = DraftFile(name=name, cluster=self.cluster, steps=list(steps.values())).model_dump(mode="json")
         try:
             handle, temporary = tempfile.mkstemp(dir=directory, prefix=self._temporary_prefix(), suffix=".tmp")
@@ -238,11 +240,6 @@ class Draft:
             change(steps)
             self._write(self.name, steps)
             self.steps = steps
-
-    def save(self) -> None:
-        """Write the draft as it is in memory (the CLI's rendered drafts, tests)."""
-        with self._locked():
-            self._write(self.name, self.steps)
 
     # -- changes -------------------------------------------------------------------------
     def add(self, step: Step) -> None:

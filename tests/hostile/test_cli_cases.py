@@ -76,6 +76,7 @@ CASES = [
     ("rbac-bad-namespace", {}, ["rbac", "--namespace", "Team_A"], 1, "argodasf: error: the namespace 'Team_A' is not a valid Kubernetes name; use lowercase letters, digits and '-', starting and ending with a letter or digit"),
     ("rbac-bad-account", {}, ["rbac", "--namespace", "team", "--service-account", "../sa"], 1, "argodasf: error: the service account '../sa' is not a valid Kubernetes name; use lowercase letters, digits and '-', starting and ending with a letter or digit"),
     ("doctor-unknown-flag", {}, ["doctor", "--namspace", "x"], 2, "argodasf doctor: error: unrecognized arguments: --namspace x"),
+    ("doctor-bad-namespace", {}, ["doctor", "--namespace", "Team_A"], 1, "argodasf: error: the namespace 'Team_A' is not a valid Kubernetes name; use lowercase letters, digits and '-', starting and ending with a letter or digit"),
     ("doctor-no-kubeconfig", {}, ["doctor", "--namespace", "team"], 1, "fix: set KUBECONFIG or create ~/.kube/config for your cluster, or use backend: local"),
 ]
 

@@ -51,6 +51,7 @@ INPUT_CASES = [
     ("body-list", "%%dasf_cluster\n[1, 2]", "the %%dasf_cluster cell body must be YAML 'key: value' lines, got a list"),
     ("close-unknown", "%dasf_close nosuch", "no cluster named 'nosuch' in this kernel (clusters: none)"),
     ("doctor-extra", "%dasf_doctor extra", "unrecognized arguments: extra"),
+    ("doctor-namespace", "%dasf_doctor --namespace ../x", f"the namespace '../x' {NAME_RULE}"),
     # %%dasf_workflow
     ("step-underscore", "%%dasf_workflow bad_name --container alpine:3\necho hi", f"the step name 'bad_name' {NAME_RULE}"),
     ("step-quotes", "%%dasf_workflow 'x\"\"\"' --container alpine:3\necho hi", f"the step name 'x\"\"\"' {NAME_RULE}"),
@@ -198,13 +199,14 @@ def test_bad_input(world, cell, expected, process_snapshot):
 
 
 @pytest.mark.parametrize("cell, command, fault", [case[1:] for case in ARGO_CASES], ids=[case[0] for case in ARGO_CASES])
-def test_faulty_argo(world, monkeypatch, cell, command, fault):
+def test_faulty_argo(world, monkeypatch, cell, command, fault, caplog):
     with FaultyServer(fault, delay=5) as server:
         monkeypatch.setenv("ARGO_SERVER", server.address)
         monkeypatch.setenv("ARGO_SECURE", "false")
         monkeypatch.setenv("ARGO_NAMESPACE", "team")
         monkeypatch.setenv("ARGO_TOKEN", TOKEN)
         outcome = run(world, cell, bound=5)
+        outcome.output += caplog.text
         outcome.message = outcome.message.replace(f"http://{server.address}", "{argo}")
         outcome.check(argo_expected(command, fault))
         assert server.requests, "the server was never asked"
@@ -220,19 +222,22 @@ def test_a_hostile_workflow_name_never_reaches_the_server(world, monkeypatch):
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_faulty_kubernetes_cluster(world, monkeypatch, tmp_path, fault, process_snapshot):
+def test_faulty_kubernetes_cluster(world, monkeypatch, tmp_path, fault, process_snapshot, caplog):
     before = process_snapshot()
     with FaultyServer(fault, delay=5) as server:
         monkeypatch.setenv("KUBECONFIG", kubeconfig(tmp_path / "kubeconfig", server.address))
-        run(world, "%%dasf_cluster --backend kubernetes\nimage: example.org/dask:1", bound=6).check(KUBE_MESSAGES[fault])
+        outcome = run(world, "%%dasf_cluster --backend kubernetes\nimage: example.org/dask:1", bound=6)
+        outcome.output += caplog.text
+        outcome.check(KUBE_MESSAGES[fault])
     assert process_snapshot() == before
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_faulty_kubernetes_doctor(world, monkeypatch, tmp_path, fault):
+def test_faulty_kubernetes_doctor(world, monkeypatch, tmp_path, fault, caplog):
     with FaultyServer(fault, delay=5) as server:
         monkeypatch.setenv("KUBECONFIG", kubeconfig(tmp_path / "kubeconfig", server.address))
         outcome = run(world, "%dasf_doctor", bound=12)
+        outcome.output += caplog.text
         first = [line for line in outcome.output.splitlines() if "Kubernetes credentials" in line][0]
         outcome.message = first.strip()
         outcome.check(f"[FAIL] Kubernetes credentials  credentials found but the API server did not answer ({DOCTOR_MESSAGES[fault]})")
