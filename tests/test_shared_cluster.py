@@ -8,10 +8,9 @@ import time
 
 import dask
 import pytest
-import requests
 import yaml
 
-from argodasf_jupyter import argo, promote, shared_cluster, workflow
+from argodasf_jupyter import argo, argo_control, promote, shared_cluster, workflow
 from argodasf_jupyter.draft import Draft
 from argodasf_jupyter.errors import ArgodasfError
 from argodasf_jupyter.spec import parse_spec
@@ -118,7 +117,6 @@ def stack(tmp_path, monkeypatch, argo_templates):
 
     monkeypatch.setattr(dask.config, "PATH", str(tmp_path / "home" / ".config" / "dask"))
     with argo_on_kubernetes(tmp_path / "kube", argo_templates) as (fk, server):
-        fk.argo_server = server
         yield fk
     fk.wait_for(lambda: fk.live_process_groups() == [], timeout=20,
                 message=lambda: f"pod processes left running: {fk.live_process_groups()}")
@@ -197,9 +195,7 @@ def test_a_stopped_workflow_deletes_the_cluster(stack, tmp_path):
     name = argo.submit(draft)["name"]
     fk.wait_for(lambda: "slow" in outputs(fk), timeout=180, message=lambda: str(argo.status(name)))
     assert fk.objects("daskclusters")
-    answer = requests.put(f"http://{fk.argo_server.address}/api/v1/workflows/default/{name}/stop",
-                          headers={"Authorization": f"Bearer {fk.argo_server.token}"}, json={}, timeout=30)
-    assert answer.status_code == 200, answer.text
+    argo_control.stop(name)
     started = time.monotonic()
     assert wait(fk, name, timeout=120)["phase"] == "Failed"
     clusters_gone(fk)
