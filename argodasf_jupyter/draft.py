@@ -83,6 +83,7 @@ class DraftFile(BaseModel):
 
     version: Literal[1] = VERSION
     name: str
+    cluster: Literal["per-step", "shared"] = "per-step"  # a DaskJob per DASF step, or one cluster (shared_cluster.py)
     steps: list[Step]
 
     @field_validator("name")
@@ -130,6 +131,7 @@ class Draft:
         except ValueError as error:
             raise ArgodasfError(str(error)) from None
         self.path = path
+        self.cluster = "per-step"
         self.steps: dict[str, Step] = {step.name: check_step(step) for step in steps or []}
 
     # -- persistence -------------------------------------------------------------------
@@ -145,6 +147,7 @@ class Draft:
         stored = self._read()
         if stored is not None:
             self.name, self.steps = stored.name, {step.name: step for step in stored.steps}
+            self.cluster = stored.cluster
 
     def _read(self) -> Optional[DraftFile]:
         try:
@@ -206,7 +209,7 @@ class Draft:
             for stale in glob.glob(os.path.join(glob.escape(directory), pattern)):
                 with suppress(FileNotFoundError):
                     os.unlink(stale)
-        record = DraftFile(name=name, steps=list(steps.values())).model_dump(mode="json")
+        record = DraftFile(name=name, cluster=self.cluster, steps=list(steps.values())).model_dump(mode="json")
         try:
             handle, temporary = tempfile.mkstemp(dir=directory, prefix=self._temporary_prefix(), suffix=".tmp")
         except OSError as error:
@@ -256,6 +259,15 @@ class Draft:
             del steps[name]
 
         self._change(change)
+
+    def set_cluster(self, mode: str) -> None:
+        """Choose "per-step" or "shared" (one Dask cluster for the whole workflow)."""
+        with self._locked():
+            self.refresh()
+            if mode not in ("per-step", "shared"):
+                raise ArgodasfError(f"cluster mode '{mode}' is unknown; use per-step or shared")
+            self.cluster = mode
+            self._write(self.name, self.steps)
 
     def clear(self) -> None:
         self._change(lambda steps: steps.clear())

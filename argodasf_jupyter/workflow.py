@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping, Optional
 
 import yaml
 
-from . import images, manifests, promote, runtime, storage
+from . import images, manifests, manifests, promote, runtime, shared_cluster, storage
 from .config import settings
 from .draft import Draft
 from .errors import ArgodasfError
@@ -287,7 +287,7 @@ def plan(draft: Draft, namespace: Optional[str] = None, parameters: Mapping[str,
                           for name, value in values.items()]} if values else {}),
         "templates": [Ref(name) for name in result.templates],
     })
-    return result
+    return shared_cluster.share(draft, result) if draft.cluster == "shared" else result
 
 
 def manifest_text(manifest: dict) -> str:

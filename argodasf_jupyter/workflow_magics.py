@@ -132,6 +132,7 @@ class WorkflowMagics(Magics):
         self.draft.add(step)
         self._publish()
         display(self._step_view(step, action))
+        self._shared_cluster_note()
         return None
 
     def _promote_dasf(self, args, cell: str, options: dict):
@@ -180,6 +181,8 @@ class WorkflowMagics(Magics):
                               help="run/submit: override a workflow parameter")
     @magic_arguments.argument("--watch", action="store_true", help="submit: follow the workflow until it ends")
     @magic_arguments.argument("--no-check", action="store_true", help="submit: skip the image preflight")
+    @magic_arguments.argument("--cluster", choices=("per-step", "shared"),
+                              help="save in the draft: a DaskJob per DASF step, or one Dask cluster for the workflow")
     @magic_arguments.argument("-h", "--help", action="store_true", help="show this help")
     @line_magic("dasf_workflow")
     @no_var_expand
@@ -190,7 +193,19 @@ class WorkflowMagics(Magics):
         args = parse_line(self.dasf_workflow_line, line)
         if args is None:
             return None
-        return getattr(self, f"_{args.command}")(args)
+        if args.cluster:
+            self.draft.set_cluster(args.cluster)
+        result = getattr(self, f"_{args.command}")(args)
+        if args.command in ("show", "export", "submit"):
+            self._shared_cluster_note()
+        return result
+
+    def _shared_cluster_note(self) -> None:
+        from .shared_cluster import describe
+
+        note = describe(self.draft)
+        if note:
+            print(note)
 
     def _arity(self, args, least: int, most: int, usage: str) -> list[str]:
         if not least <= len(args.targets) <= most:

@@ -176,3 +176,19 @@ def test_submit_and_status_against_a_fake_argo_server(shell, drafts, monkeypatch
 def test_command_errors_are_one_line(shell, drafts, line, expected):
     error, _ = run_failing(shell, line)
     assert isinstance(error, UsageError) and expected in str(error)
+
+
+def test_cluster_flag_saves_shared_mode_and_names_steps_of_another_shape(shell, drafts):
+    run(shell, f"%%dasf_cluster seismic --workers 1\n{LOCAL}")
+    run(shell, "%%dasf_workflow first\nprint(1)\n")
+    run(shell, "%%dasf_workflow second --after first --workers 2\nprint(2)\n")
+    _, captured = run(shell, "%dasf_workflow export wf.yaml --cluster shared")
+    with open(drafts / "workflow.dasf-workflow.json") as stream:
+        assert json.load(stream)["cluster"] == "shared"
+    assert "step second: cluster shape differs from the shared cluster's (that of step 'first')" in captured.stdout
+    document = yaml.safe_load((drafts / "wf.yaml").read_text())
+    assert document["spec"]["onExit"] == "argodasf--cluster-delete"
+    error, _ = run_failing(shell, "%dasf_workflow show --cluster one")
+    assert isinstance(error, UsageError) and "invalid choice: 'one'" in str(error)
+    _, captured = run(shell, "%dasf_workflow export wf.yaml --cluster per-step")
+    assert "differs" not in captured.stdout and "onExit" not in (drafts / "wf.yaml").read_text()

@@ -238,7 +238,7 @@ class Operation:
             node["inputs"] = {"parameters": [{"name": p["name"], "value": p["value"]}
                                              for p in processed["inputs"]["parameters"]]}
         self.executions.templates[node["id"]] = processed
-        if self.shutdown:
+        if self._stopping(node):
             self.nodes.mark(node, "Failed", f"Stopped with strategy '{self.shutdown}'")
         elif "resource" in processed:
             run, error = resource.start(self.api, self.workflow, processed)
@@ -246,6 +246,8 @@ class Operation:
             if error:
                 run.log.append(error)
                 self.nodes.mark(node, "Failed", error)
+            elif run.done:
+                self.nodes.mark(node, "Succeeded")
             else:
                 self.executions.resources[node["id"]] = run
                 self.nodes.mark(node, "Running")
@@ -261,7 +263,7 @@ class Operation:
         if template is None:  # the controller restarted: Argo would find the pod again; the fake cannot
             self.nodes.mark(node, "Error", "the controller lost track of this node")
             return
-        if self.shutdown:
+        if self._stopping(node):
             self._stop(node)
             return
         if node["id"] in self.executions.resources:
@@ -274,6 +276,10 @@ class Operation:
                 self.api.delete_pod(self.workflow["metadata"]["namespace"], pod)
         if phase != node["phase"]:
             self.nodes.mark(node, phase, message)
+
+    def _stopping(self, node) -> bool:
+        # Stop still runs the exit handler (Terminate never starts it)
+        return bool(self.shutdown) and not node["name"].startswith(f"{self.name}.onExit")
 
     def _stop(self, node) -> None:
         if node["id"] in self.executions.pods:

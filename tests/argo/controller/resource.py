@@ -23,6 +23,7 @@ class ResourceRun:
     resource: object = None  # the fake API's ResourceType
     namespace: str = ""
     name: str = ""
+    done: bool = False  # a delete has no conditions: its node succeeds once the delete returns
     started: float = field(default_factory=time.monotonic)
     log: list = field(default_factory=list)
 
@@ -37,8 +38,9 @@ def start(api, workflow: dict, template: dict) -> tuple[ResourceRun, str]:
     """Create the template's object; answers the run and an error message ('' if none)."""
     run = ResourceRun()
     spec = template["resource"]
-    if spec.get("action", "create") != "create":
-        return run, f"the fake controller only runs action 'create', not '{spec.get('action')}'"
+    action = spec.get("action", "create")
+    if action not in ("create", "delete"):
+        return run, f"the fake controller only runs actions 'create' and 'delete', not '{action}'"
     try:
         manifest = yaml.safe_load(spec["manifest"])
     except yaml.YAMLError as error:
@@ -56,6 +58,8 @@ def start(api, workflow: dict, template: dict) -> tuple[ResourceRun, str]:
                      f'namespace: "" from "manifest": no matches for kind "{manifest["kind"]}" in version '
                      f'"{manifest["apiVersion"]}"')
     namespace = manifest["metadata"].get("namespace") or workflow["metadata"]["namespace"]
+    if action == "delete":
+        return _delete(api, workflow, resource, namespace, manifest, spec.get("flags") or [])
     answer = api.as_service_account(workflow).post(api.url + api.collection_path(resource, namespace), json=manifest,
                                                    timeout=30)
     if answer.status_code >= 300:
@@ -98,3 +102,20 @@ def _bad(text: str) -> bool:
         return False
     except conditions.SelectorError:
         return True
+
+
+def _delete(api, workflow, resource, namespace, manifest, flags) -> tuple[ResourceRun, str]:
+    """`kubectl delete -f manifest`: done when the API accepts the delete; a missing
+    object fails the node unless --ignore-not-found is among the flags."""
+    run = ResourceRun(done=True)
+    name = manifest["metadata"]["name"]
+    answer = api.as_service_account(workflow).delete(
+        f"{api.url}{api.collection_path(resource, namespace)}/{name}", timeout=30)
+    qualified = f"{manifest['kind'].lower()}.{resource.group}"
+    if answer.status_code == 404 and "--ignore-not-found" in flags:
+        return run, ""
+    if answer.status_code >= 300:
+        return run, f'Error from server (NotFound): {qualified} "{name}" not found' if answer.status_code == 404 \
+            else f"Error from server: {answer.text}"
+    run.log.append(f'{qualified} "{name}" deleted')
+    return run, ""
