@@ -99,3 +99,14 @@ def read_all(directory: str | None = None) -> list[dict]:
             continue
         records.append(record)
     return records
+
+
+def fingerprint(directory: str | None = None) -> str:
+    """Changes whenever a kernel publishes or withdraws: the sidebar waits on it."""
+    directory = directory or registry_dir()
+    try:
+        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+    except OSError:
+        return ""
+    return ";".join(f"{entry.name}:{entry.stat().st_mtime_ns}" for entry in entries
+                    if entry.name.startswith("kernel-") and entry.name.endswith(".json"))

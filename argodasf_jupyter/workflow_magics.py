@@ -256,7 +256,8 @@ class WorkflowMagics(Magics):
         self._publish()
         print(f"submitted workflow {record['name']} to namespace {record['namespace']}: {record['url']}")
         if args.watch:
-            display(StatusView(name=record["name"]).follow(lambda: argo.status(record["name"])))
+            expected = [step.name for step in self.draft.order()]
+            display(StatusView(name=record["name"], expected=expected).follow(lambda: argo.status(record["name"])))
 
     def _last_submitted(self) -> str:
         if not self.session.submitted:

@@ -6,6 +6,8 @@
     GET workflows/<name>         one workflow with the phase of each step
     GET workflows/<name>/logs    the last log lines of its pods (?tail=200)
     GET state                    all of the above in one answer: the sidebar's refresh
+    GET changes?since=STAMP      answers once a kernel published after STAMP (or after
+                                 CHANGES_WAIT seconds): the sidebar's push channel
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from . import argo_proxy, kernels
 # a Kubernetes object name; checked so a request can only pick a workflow, not a path
 WORKFLOW_NAME = r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?"
 LIST_LIMIT = 20  # newest workflows shown
+CHANGES_WAIT = 25.0  # seconds a changes request is held open
+CHANGES_CHECK = 0.2  # seconds between looks at the registry
 
 
 class _Handler(APIHandler):
@@ -112,6 +116,21 @@ class StateHandler(_Handler):
         self.answer(body)
 
 
+class ChangesHandler(_Handler):
+    """Long poll: kernels publish on every change, and this answers as soon as one did."""
+
+    @tornado.web.authenticated
+    async def get(self):
+        since = self.get_query_argument("since", "")
+        waited = 0.0
+        stamp = registry.fingerprint()
+        while stamp == since and waited < CHANGES_WAIT:
+            await asyncio.sleep(CHANGES_CHECK)
+            waited += CHANGES_CHECK
+            stamp = registry.fingerprint()
+        self.answer({"stamp": stamp, "changed": stamp != since})
+
+
 def route_table(base_url: str) -> list[tuple]:
     api = url_path_join(base_url, "argodasf", "api")
     return [
@@ -121,4 +140,5 @@ def route_table(base_url: str) -> list[tuple]:
         (url_path_join(api, "workflows", f"({WORKFLOW_NAME})"), WorkflowHandler),
         (url_path_join(api, "workflows", f"({WORKFLOW_NAME})", "logs"), WorkflowLogsHandler),
         (url_path_join(api, "state"), StateHandler),
+        (url_path_join(api, "changes"), ChangesHandler),
     ]
