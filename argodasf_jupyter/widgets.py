@@ -149,6 +149,7 @@ class ClusterWidget(_WithTextFallback, w.VBox):
         self.header = w.HTML()
         self.message = w.HTML()
         adapt = managed.spec.adapt
+        self._requested = None if adapt else managed.spec.initial_workers
         self.workers_input = _number(managed.workers if adapt else managed.spec.initial_workers, "Workers", 0)
         self.scale_button = _button("Scale", "arrows-v", "Ask for exactly this many workers")
         self.adapt_minimum = _number(adapt.minimum if adapt else 1, "Adapt from", 0, width="9.5em")
@@ -185,6 +186,9 @@ class ClusterWidget(_WithTextFallback, w.VBox):
         self.header.value = cluster_html(managed, self.action)
         if managed.spec.adapt is not None:
             self.workers_input.value = min(managed.workers, MAX_WORKERS)  # what adapt chose, not a stale ask
+        elif managed.spec.initial_workers != self._requested:  # scaled elsewhere (a cell, the sidebar)
+            self.workers_input.value = managed.spec.initial_workers
+        self._requested = None if managed.spec.adapt else managed.spec.initial_workers
         closed = managed.status in ("closed", "closing")
         for control in (self.scale_button, self.adapt_button, self.close_button, self.workers_input,
                         self.adapt_minimum, self.adapt_maximum):

@@ -121,14 +121,14 @@ class ChangesHandler(_Handler):
 
     @tornado.web.authenticated
     async def get(self):
-        since = self.get_query_argument("since", "")
+        since = self.get_query_argument("since", None)  # absent: answer the current stamp at once
         waited = 0.0
         stamp = registry.fingerprint()
         while stamp == since and waited < CHANGES_WAIT:
             await asyncio.sleep(CHANGES_CHECK)
             waited += CHANGES_CHECK
             stamp = registry.fingerprint()
-        self.answer({"stamp": stamp, "changed": stamp != since})
+        self.answer({"stamp": stamp, "changed": since is not None and stamp != since})
 
 
 def route_table(base_url: str) -> list[tuple]:

@@ -20,7 +20,7 @@ export function fetchState(): Promise<IState> {
   return requestAPI<IState>('state');
 }
 
-/** Answers once a kernel published something after `since` (held open up to 25 s). */
-export function waitForChange(since: string): Promise<IChange> {
-  return requestAPI<IChange>('changes', URLExt.objectToQueryString({ since }));
+/** Answers once a kernel published something after `since` (held open up to 25 s); at once without it. */
+export function waitForChange(since: string | null): Promise<IChange> {
+  return requestAPI<IChange>('changes', since === null ? '' : URLExt.objectToQueryString({ since }));
 }

@@ -12,10 +12,11 @@ export interface ISidebarModelOptions {
   /** Seconds between refreshes while something is running. */
   intervalSeconds: number;
   /**
-   * Waits until a kernel publishes a change after `since` (a long poll); absent, the
-   * model refreshes only on demand and while busy.
+   * Waits until a kernel publishes a change after `since` (a long poll), or answers the
+   * current stamp at once when `since` is null; absent, the model refreshes only on
+   * demand and while busy.
    */
-  waitForChange?: (since: string) => Promise<IChange>;
+  waitForChange?: (since: string | null) => Promise<IChange>;
 }
 
 export interface IChange {
@@ -109,12 +110,12 @@ export class SidebarModel implements IDisposable {
       return;
     }
     this._following = true;
-    let since = '';
+    let since: string | null = null;
     try {
       while (this._visible && !this.isDisposed) {
         try {
           const change = await this._waitForChange(since);
-          if (change.changed && since) {
+          if (change.changed) {
             this.requestRefresh();
           }
           since = change.stamp;
@@ -141,7 +142,7 @@ export class SidebarModel implements IDisposable {
   }
 
   private _fetchState: () => Promise<IState>;
-  private _waitForChange: ((since: string) => Promise<IChange>) | null;
+  private _waitForChange: ((since: string | null) => Promise<IChange>) | null;
   private _following = false;
   private _poll: Poll;
   private _state: IState | null = null;

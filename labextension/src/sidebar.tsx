@@ -54,7 +54,7 @@ function ClusterRow(props: { cluster: ICluster; actions: ISidebarActions }) {
     cluster.memory ? formatBytes(cluster.memory) : null
   ].filter(Boolean);
   return (
-    <li className="argodasf-cluster" data-cluster={cluster.name} data-status={cluster.status}>
+    <li className="argodasf-cluster-row" data-cluster={cluster.name} data-status={cluster.status}>
       <div className="argodasf-row">
         <span className={`argodasf-dot argodasf-tone-${clusterTone(cluster.status)}`} />
         <span className="argodasf-name">{cluster.name}</span>

@@ -107,8 +107,8 @@ describe('SidebarModel push', () => {
       },
       intervalSeconds: 0.05,
       waitForChange: async since => {
-        if (since === '') {
-          return { stamp: stamps[0], changed: true };
+        if (since === null) {
+          return { stamp: stamps[0], changed: false };
         }
         await new Promise<void>(resolve => (release = resolve));
         return { stamp: stamps[1], changed: true };
