@@ -8,8 +8,8 @@ never sees half a file. Nothing secret is written here.
 Format (version 1)::
 
     {"version": 1, "pid": 123, "kernel_id": "..." | null, "updated": 1700000000.0,
-     "clusters": [{"name", "backend", "status", "workers", "dashboard_link",
-                   "owned", "keep", "scheduler_address", "shape": {...}}],
+     "clusters": [{"name", "backend", "status", "workers", "requested", "threads", "memory",
+                   "dashboard_link", "owned", "keep", "scheduler_address", "shape": {...}}],
      "draft": {"name", "path", "steps": [{"name", "kind", "after": [...]}]} | null,
      "submitted": [{"name", "namespace", "submitted_at"}]}
 """

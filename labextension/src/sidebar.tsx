@@ -271,6 +271,11 @@ function Body(props: { model: SidebarModel; actions: ISidebarActions }) {
         )}
       </Section>
       <Section title={draft ? `Draft: ${draft.name}` : 'Draft'}>
+        {draft?.path && (
+          <p className="argodasf-detail argodasf-draft-path" title={draft.path}>
+            {draft.path.split('/').pop()}
+          </p>
+        )}
         {draft?.steps.length ? (
           <DraftDag draft={draft} lastRun={lastRun(draft, state?.workflows ?? [])} />
         ) : (
