@@ -227,7 +227,7 @@ class ClusterForm(_WithTextFallback, w.VBox):
         self.gpu = w.Checkbox(value=bool(defaults.get("gpu", False)), description="GPU workers (dask-cuda)",
                               style={"description_width": "initial"})
         self.create_button = w.Button(description="Create", button_style="primary", icon="play",
-                                      layout=w.Layout(width="auto"))
+                                      layout=w.Layout(width="auto", align_self="flex-start"))
         self.message = w.HTML()
         self.create_button.on_click(lambda _: self.create())
         self.use_adapt.observe(lambda _: self._follow_choices(), "value")
