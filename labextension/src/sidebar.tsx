@@ -5,7 +5,7 @@ import React from 'react';
 import { layout, NODE_HEIGHT, NODE_WIDTH } from './dag';
 import { workflowLink } from './links';
 import { SidebarModel } from './model';
-import { clusterTone, duration, lastRun, phaseTone } from './status';
+import { clusterTone, duration, formatBytes, lastRun, phaseTone } from './status';
 import { ICluster, IDraft, IState, IWorkflow } from './types';
 
 export interface ISidebarActions {
@@ -103,18 +103,6 @@ function ClusterRow(props: { cluster: ICluster; actions: ISidebarActions }) {
       {problem && <div className="argodasf-error">{problem}</div>}
     </li>
   );
-}
-
-/** "1.5 GiB": binary units, as dask shows memory. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit ? value.toFixed(2) : value} ${units[unit]}`;
 }
 
 const KIND_LABELS: Record<string, string> = {

@@ -84,3 +84,15 @@ export function lastRun(draft: IDraft, workflows: IWorkflow[]): IWorkflow | null
   );
   return runs.sort((a, b) => (b.created_at ?? '').localeCompare(a.created_at ?? ''))[0] ?? null;
 }
+
+/** "1.5 GiB": binary units, as dask shows memory. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit ? value.toFixed(2) : value} ${units[unit]}`;
+}

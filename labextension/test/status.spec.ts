@@ -1,4 +1,4 @@
-import { clusterTone, duration, isActivePhase, isBusy, lastRun, phaseTone } from '../src/status';
+import { clusterTone, duration, isActivePhase, isBusy, formatBytes, lastRun, phaseTone } from '../src/status';
 import { ICluster, IState, IWorkflow } from '../src/types';
 
 const cluster = (fields: Partial<ICluster>): ICluster => ({
@@ -112,5 +112,13 @@ describe('lastRun', () => {
 
   it('ignores runs of other drafts, even ones whose name starts the same', () => {
     expect(lastRun(draft, [run('seismic-qc-ab12c', '2026-01-03T00:00:00Z'), run('other-ab12c', '')])).toBeNull();
+  });
+});
+
+describe('formatBytes', () => {
+  it('uses binary units as dask does', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(2 * 2 ** 30)).toBe('2.00 GiB');
+    expect(formatBytes(1.5 * 2 ** 20)).toBe('1.50 MiB');
   });
 });

@@ -107,6 +107,11 @@ def test_run_all_reaches_the_end_without_an_error(lab, page, name):
         page.locator(".argodasf-card[data-status='running']").last.wait_for()
         page.locator(".argodasf-card").last.scroll_into_view_if_needed()
         shoot(page, f"runall-{stem}-widget-light")
+        set_theme(page, "JupyterLab Dark")
+        shoot(page, f"runall-{stem}-widget-dark")
+        problems = low_contrast(page)
+        set_theme(page, "JupyterLab Light")
+        assert not problems, f"below {MIN_CONTRAST}:1 in the dark theme: {problems[:8]}"
     shut_down_kernels(lab)
 
 
