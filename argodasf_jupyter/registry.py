@@ -108,5 +108,12 @@ def fingerprint(directory: str | None = None) -> str:
         entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
     except OSError:
         return ""
-    return ";".join(f"{entry.name}:{entry.stat().st_mtime_ns}" for entry in entries
+    return ";".join(_stamp(entry) for entry in entries
                     if entry.name.startswith("kernel-") and entry.name.endswith(".json"))
+
+
+def _stamp(entry: os.DirEntry) -> str:
+    try:
+        return f"{entry.name}:{entry.stat().st_mtime_ns}"
+    except OSError:  # withdrawn between the listing and the look
+        return f"{entry.name}:gone"
