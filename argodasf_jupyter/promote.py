@@ -16,11 +16,13 @@ import json
 import math
 import os
 import pprint
+import re
 import subprocess
 import sys
 import symtable
 import tempfile
 import zlib
+from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -286,16 +288,17 @@ def parameters_from(free: Mapping[str, int], values: Mapping[str, Any], provided
 
 # -- making a step -------------------------------------------------------------------
 
+# one rule for Python and the labextension's promote dialog
+STEP_NAME_RULE = json.loads((Path(__file__).parent / "step_name.json").read_text())
+
+
 def check_step_name(name: str) -> str:
     try:
         check_name(name, "step name")
     except ValueError as error:
         raise ArgodasfError(str(error)) from None
-    if not name[0].isalpha():
-        raise ArgodasfError(f"the step name '{name}' must start with a letter")
-    if GENERATED_NAME_MARK in name:
-        raise ArgodasfError(f"the step name '{name}' holds '{GENERATED_NAME_MARK}', which only the names the "
-                            "workflow generates hold; use a single '-'")
+    if not re.match(STEP_NAME_RULE["pattern"], name):
+        raise ArgodasfError(f"the step name '{name}' is not valid; {STEP_NAME_RULE['hint']}")
     return name
 
 

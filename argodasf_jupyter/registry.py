@@ -10,8 +10,8 @@ Jupyter makes its runtime directory, whose mode it then keeps) and the files 060
 Format (version 1)::
 
     {"version": 1, "pid": 123, "kernel_id": "..." | null, "updated": 1700000000.0,
-     "clusters": [{"name", "backend", "status", "workers", "dashboard_link",
-                   "owned", "keep", "scheduler_address", "shape": {...}}],
+     "clusters": [{"name", "backend", "status", "workers", "requested", "threads", "memory",
+                   "dashboard_link", "owned", "keep", "scheduler_address", "shape": {...}}],
      "draft": {"name", "path", "steps": [{"name", "kind", "after": [...]}]} | null,
      "submitted": [{"name", "namespace", "submitted_at"}]}
 """
@@ -131,3 +131,21 @@ def read_all(directory: str | None = None) -> list[dict]:
             continue
         records.append(record.model_dump())
     return records
+
+
+def fingerprint(directory: str | None = None) -> str:
+    """Changes whenever a kernel publishes or withdraws: the sidebar waits on it."""
+    directory = directory or registry_dir()
+    try:
+        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+    except OSError:
+        return ""
+    return ";".join(_stamp(entry) for entry in entries
+                    if entry.name.startswith("kernel-") and entry.name.endswith(".json"))
+
+
+def _stamp(entry: os.DirEntry) -> str:
+    try:
+        return f"{entry.name}:{entry.stat().st_mtime_ns}"
+    except OSError:  # withdrawn between the listing and the look
+        return f"{entry.name}:gone"

@@ -54,6 +54,16 @@ class ManagedCluster:
             return 0
 
     @property
+    def resources(self) -> dict:
+        """Threads and memory limit summed over the live workers."""
+        try:
+            workers = self.cluster.scheduler_info.get("workers", {}).values()
+        except Exception:
+            workers = ()
+        return {"threads": sum(worker.get("nthreads", 0) for worker in workers),
+                "memory": sum(worker.get("memory_limit") or 0 for worker in workers)}
+
+    @property
     def dashboard_link(self) -> Optional[str]:
         try:
             return self.cluster.dashboard_link
@@ -91,6 +101,8 @@ class ManagedCluster:
             "backend": self.backend,
             "status": self.status,
             "workers": self.workers,
+            "requested": None if self.spec.adapt else self.spec.initial_workers,
+            **self.resources,
             "dashboard_link": self.dashboard_link,
             "owned": self.owned,
             "keep": self.spec.keep,
@@ -213,6 +225,21 @@ class Session:
             _forget_closed_scheduler()
             self.notify(managed)
             self.publish()
+
+    def scale(self, name: str, n: int) -> ManagedCluster:
+        """Scale a cluster of this kernel; widgets and the sidebar learn it at once."""
+        managed = self.get(name)
+        managed.scale(n)
+        self.notify(managed)
+        self.publish()
+        return managed
+
+    def adapt(self, name: str, minimum: int, maximum: int) -> ManagedCluster:
+        managed = self.get(name)
+        managed.adapt(minimum, maximum)
+        self.notify(managed)
+        self.publish()
+        return managed
 
     def close_all(self, include_kept: bool = True) -> list[str]:
         closed = []

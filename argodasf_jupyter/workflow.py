@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping, Optional
 
 import yaml
 
-from . import images, manifests, manifests, promote, runtime, shared_cluster, storage
+from . import images, manifests, promote, runtime, shared_cluster, storage
 from .config import settings
 from .draft import Draft
 from .errors import ArgodasfError

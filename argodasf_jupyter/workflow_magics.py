@@ -271,7 +271,8 @@ class WorkflowMagics(Magics):
         self._publish()
         print(f"submitted workflow {record['name']} to namespace {record['namespace']}: {record['url']}")
         if args.watch:
-            display(self._follow(StatusView(name=record["name"]), record["name"]))
+            expected = [step.name for step in self.draft.order()]
+            display(self._follow(StatusView(name=record["name"], expected=expected), record["name"]))
 
     def _last_submitted(self) -> str:
         if not self.session.submitted:

@@ -10,6 +10,7 @@ import html
 import re
 import threading
 import time
+from datetime import datetime, timezone
 from typing import Callable, Optional
 
 import ipywidgets as w
@@ -18,8 +19,9 @@ import yaml
 from .widgets import _WithTextFallback
 
 FINAL_PHASES = ("Succeeded", "Failed", "Error")
-PHASE_COLOURS = {"Succeeded": "#2e7d32", "Failed": "#c62828", "Error": "#c62828", "Running": "#1565c0",
-                 "Skipped": "#757575", "Omitted": "#757575", "Pending": "#757575"}
+# Argo phases -> the labextension's tones (theme colours; labextension/src/status.ts)
+PHASE_TONES = {"Succeeded": "succeeded", "Failed": "failed", "Error": "failed", "Running": "running",
+               "Skipped": "skipped", "Omitted": "skipped", "Pending": "pending"}
 _LONG_BASE64 = re.compile(r"[A-Za-z0-9+/=]{200,}")
 
 
@@ -30,14 +32,36 @@ def readable_yaml(data) -> str:
 
 
 def _table(header: tuple, rows: list[tuple]) -> str:
-    head = "".join(f"<th style='text-align:left'>{html.escape(str(cell))}</th>" for cell in header)
+    head = "".join(f"<th>{html.escape(str(cell))}</th>" for cell in header)
     body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
     return f"<table class='argodasf-workflow'><tr>{head}</tr>{body}</table>"
 
 
 def _phase(phase: str) -> str:
-    colour = PHASE_COLOURS.get(phase, "#000")
-    return f"<b style='color:{colour}'>{html.escape(phase)}</b>"
+    """The phase in the theme's text colour after a dot in the phase's tone."""
+    tone = PHASE_TONES.get(phase, "unknown")
+    return f"<span class='argodasf-phase-text argodasf-tone-{tone}' data-phase='{html.escape(phase)}'>{html.escape(phase)}</span>"
+
+
+def _seconds(started: Optional[str], finished: Optional[str]) -> Optional[float]:
+    """Seconds between two ISO times, or until now while still running."""
+    if not started:
+        return None
+    try:
+        start = datetime.fromisoformat(started.replace("Z", "+00:00"))
+        end = datetime.fromisoformat(finished.replace("Z", "+00:00")) if finished else datetime.now(timezone.utc)
+    except ValueError:
+        return None
+    return max(0.0, (end - start).total_seconds())
+
+
+def _duration(started: Optional[str], finished: Optional[str]) -> str:
+    seconds = _seconds(started, finished)
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    return f"{int(seconds // 60)}m {int(seconds % 60):02d}s"
 
 
 def _collapsible(title: str, text: str) -> w.Accordion:
@@ -128,11 +152,13 @@ class RunView(_WithTextFallback, w.VBox):
 
 
 class StatusView(_WithTextFallback, w.VBox):
-    """A submitted workflow's phase and its steps' phases; ``follow`` keeps it
-    updated from a background thread until the workflow ends."""
+    """A submitted workflow's phase, duration and message, and each step's; ``follow``
+    keeps it updated from a background thread until the workflow ends. Until Argo
+    reports its steps, the view lists the ``expected`` ones (the draft's) as Pending."""
 
-    def __init__(self, summary: Optional[dict] = None, name: str = ""):
+    def __init__(self, summary: Optional[dict] = None, name: str = "", expected: Optional[list[str]] = None):
         self.summary = summary or {"name": name, "phase": "Pending", "steps": []}
+        self.expected = list(expected or [])
         self.error: Optional[str] = None
         self._html = w.HTML(self.fallback_html())
         self._thread: Optional[threading.Thread] = None
@@ -146,7 +172,7 @@ class StatusView(_WithTextFallback, w.VBox):
     def finished(self) -> bool:
         return self.summary.get("phase") in FINAL_PHASES or self.error is not None
 
-    def follow(self, fetch: Callable[[], dict], interval: float = 2.0) -> "StatusView":
+    def follow(self, fetch: Callable[[], dict], interval: float = 1.0) -> "StatusView":
         def poll():
             while not self.finished:
                 try:
@@ -166,11 +192,24 @@ class StatusView(_WithTextFallback, w.VBox):
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def steps(self) -> list[dict]:
+        """Argo's steps, then the expected ones Argo has not started yet."""
+        reported = list(self.summary.get("steps", []))
+        known = {step["name"] for step in reported}
+        return reported + [{"name": name, "phase": "Pending", "started_at": None, "finished_at": None, "message": None}
+                           for name in self.expected if name not in known]
+
     def fallback_text(self) -> str:
         summary = self.summary
-        lines = [f"workflow {summary.get('name')}: {summary.get('phase')}"
+        took = _duration(summary.get("started_at"), summary.get("finished_at"))
+        lines = [f"workflow {summary.get('name')}: {summary.get('phase')} ({took})"
                  + (f"  {summary['ui_url']}" if summary.get("ui_url") else "")]
-        lines += [f"  {step['name']:<20} {step['phase']}" for step in summary.get("steps", [])]
+        if summary.get("message"):
+            lines.append(f"  {summary['message']}")
+        lines += [f"  {step['name']:<20} {step['phase']:<10} {_duration(step.get('started_at'), step.get('finished_at')):>7}"
+                  + (f"  {step['message']}" if step.get("message") else "") for step in self.steps()]
+        if not self.steps():
+            lines.append("  waiting for Argo to start the steps")
         if self.error:
             lines.append(f"  stopped following: {self.error}")
         return "\n".join(lines)
@@ -180,9 +219,24 @@ class StatusView(_WithTextFallback, w.VBox):
         link = summary.get("ui_url")
         title = html.escape(str(summary.get("name")))
         if link:
-            title = f"<a href='{html.escape(link)}' target='_blank'>{title}</a>"
-        rows = [(html.escape(step["name"]), _phase(step["phase"]), html.escape(step.get("message") or ""))
-                for step in summary.get("steps", [])]
-        error = f"<p style='color:#c62828'>stopped following: {html.escape(self.error)}</p>" if self.error else ""
-        return (f"<p>workflow {title}: {_phase(str(summary.get('phase')))}</p>"
-                + _table(("step", "phase", "message"), rows) + error)
+            title = f"<a class='argodasf-link' href='{html.escape(link)}' target='_blank' rel='noopener'>{title}</a>"
+        took = _duration(summary.get("started_at"), summary.get("finished_at"))
+        head = f"<p>workflow {title}: {_phase(str(summary.get('phase')))} \u00b7 {took}"
+        if summary.get("progress"):
+            head += f" \u00b7 {html.escape(str(summary['progress']))} steps"
+        head += "</p>"
+        if summary.get("message"):
+            head += f"<p class='argodasf-muted'>{html.escape(str(summary['message']))}</p>"
+        steps = self.steps()
+        if steps:
+            rows = [(html.escape(step["name"]), _phase(step["phase"]),
+                     _duration(step.get("started_at"), step.get("finished_at")), html.escape(step.get("message") or ""))
+                    for step in steps]
+            has_messages = any(row[3] for row in rows)
+            header = ("step", "phase", "duration") + (("message",) if has_messages else ())
+            body = _table(header, [row if has_messages else row[:3] for row in rows])
+        else:
+            body = "<p class='argodasf-muted'>waiting for Argo to start the steps\u2026</p>"
+        error = (f"<p class='argodasf-message-error'>stopped following: {html.escape(self.error)}</p>"
+                 if self.error else "")
+        return head + body + error

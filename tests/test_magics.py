@@ -125,7 +125,7 @@ def test_widget_buttons_scale_adapt_and_close(no_leftover_processes, shell):
     widget.scale_button.click()
     assert wait_for(lambda: len(shell.user_ns["cluster"].scheduler_info["workers"]) == 2)
     assert session.get("seismic").spec.workers == 2
-    assert wait_for(lambda: ">2</span> workers" in widget.header.value)
+    assert wait_for(lambda: ">2</span>/<span class='argodasf-target'>2</span>" in widget.header.value)
     widget.adapt_minimum.value, widget.adapt_maximum.value = 3, 2
     widget.adapt_button.click()
     assert "swap them" in widget.message.value

@@ -6,6 +6,8 @@
     GET workflows/<name>         one workflow with the phase of each step
     GET workflows/<name>/logs    the last log lines of its pods (?tail=200)
     GET state                    all of the above in one answer: the sidebar's refresh
+    GET changes?since=STAMP      answers once a kernel published after STAMP (or after
+                                 CHANGES_WAIT seconds): the sidebar's push channel
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from . import argo_proxy, kernels
 LIST_LIMIT = 20  # newest workflows shown
 MAX_TAIL = 100000  # most log lines one request may ask for
 STATE_ARGO_WAIT = 2.0  # seconds /state waits for Argo before answering with the last list it had
+CHANGES_WAIT = 25.0  # seconds a changes request is held open
+CHANGES_CHECK = 0.2  # seconds between looks at the registry
 
 
 class _Handler(APIHandler):
@@ -139,6 +143,21 @@ class StateHandler(_Handler):
         self.answer(body)
 
 
+class ChangesHandler(_Handler):
+    """Long poll: kernels publish on every change, and this answers as soon as one did."""
+
+    @tornado.web.authenticated
+    async def get(self):
+        since = self.get_query_argument("since", None)  # absent: answer the current stamp at once
+        waited = 0.0
+        stamp = registry.fingerprint()
+        while stamp == since and waited < CHANGES_WAIT:
+            await asyncio.sleep(CHANGES_CHECK)
+            waited += CHANGES_CHECK
+            stamp = registry.fingerprint()
+        self.answer({"stamp": stamp, "changed": since is not None and stamp != since})
+
+
 def route_table(base_url: str) -> list[tuple]:
     api = url_path_join(base_url, "argodasf", "api")
     return [
@@ -148,4 +167,5 @@ def route_table(base_url: str) -> list[tuple]:
         (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})"), WorkflowHandler),
         (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", "logs"), WorkflowLogsHandler),
         (url_path_join(api, "state"), StateHandler),
+        (url_path_join(api, "changes"), ChangesHandler),
     ]

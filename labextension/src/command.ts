@@ -1,28 +1,29 @@
 // "Promote cell to workflow step": ask for the step, add the %%dasf_workflow line, run the cell.
-import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 
-import { IPromoteValue, PromoteBody } from './dialog';
+import { IPromoteValue, PromoteBody, valueProblem } from './dialog';
 import { SidebarModel } from './model';
-import { promotedSource, proposal, stepNameProblem } from './promote';
+import { promotedSource, proposal } from './promote';
 
 export const PROMOTE_COMMAND = 'argodasf:promote-cell';
 
 async function askStep(proposed: IPromoteValue, knownSteps: string[]): Promise<IPromoteValue | null> {
+  // Enter accepts even while the name is invalid: the dialog then opens again with the
+  // same values and the problem shown under the field.
   for (;;) {
     const result = await showDialog({
       title: 'Promote cell to workflow step',
       body: new PromoteBody(proposed, knownSteps),
-      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Promote and run' })]
+      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Promote and run' })],
+      focusNodeSelector: '.argodasf-promote-name'
     });
     if (!result.button.accept || !result.value) {
       return null;
     }
-    const problem = [result.value.name, ...result.value.after].map(stepNameProblem).find(Boolean);
-    if (!problem) {
+    if (!valueProblem(result.value)) {
       return result.value;
     }
-    await showErrorMessage('Not a valid step name', problem);
     proposed = result.value;
   }
 }

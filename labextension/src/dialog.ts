@@ -1,12 +1,19 @@
 // The body of the "Promote cell to workflow step" dialog: a step name and the steps it runs after.
+// A name that breaks the step-name rule is explained under its field as it is typed, and
+// the accept button stays disabled until every name is valid.
 import { Dialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
-import { parseAfter } from './promote';
+import { parseAfter, stepNameProblem } from './promote';
 
 export interface IPromoteValue {
   name: string;
   after: string[];
+}
+
+/** The first problem of a dialog value, or null when it can be promoted. */
+export function valueProblem(value: IPromoteValue): string | null {
+  return [value.name, ...value.after].map(stepNameProblem).find(Boolean) ?? null;
 }
 
 export class PromoteBody extends Widget implements Dialog.IBodyWidget<IPromoteValue> {
@@ -19,11 +26,18 @@ export class PromoteBody extends Widget implements Dialog.IBodyWidget<IPromoteVa
       proposal.after.join(' '),
       'argodasf-promote-after'
     );
+    this._problem = document.createElement('p');
+    this._problem.className = 'argodasf-promote-problem';
+    this._problem.setAttribute('role', 'alert');
+    this.node.appendChild(this._problem);
     if (knownSteps.length) {
       const hint = document.createElement('p');
       hint.className = 'argodasf-hint';
       hint.textContent = `Steps in the draft: ${knownSteps.join(', ')}`;
       this.node.appendChild(hint);
+    }
+    for (const input of [this._name, this._after]) {
+      input.addEventListener('input', () => this._check());
     }
   }
 
@@ -34,6 +48,17 @@ export class PromoteBody extends Widget implements Dialog.IBodyWidget<IPromoteVa
   protected onAfterAttach(): void {
     this._name.focus();
     this._name.select();
+    this._check();
+  }
+
+  private _check(): void {
+    const problem = valueProblem(this.getValue());
+    this._problem.textContent = problem ?? '';
+    this._name.setAttribute('aria-invalid', String(!!problem));
+    const accept = this.node.closest('.jp-Dialog')?.querySelector<HTMLButtonElement>('.jp-mod-accept');
+    if (accept) {
+      accept.disabled = !!problem;
+    }
   }
 
   private _field(label: string, value: string, className: string): HTMLInputElement {
@@ -49,4 +74,5 @@ export class PromoteBody extends Widget implements Dialog.IBodyWidget<IPromoteVa
 
   private _name: HTMLInputElement;
   private _after: HTMLInputElement;
+  private _problem: HTMLParagraphElement;
 }

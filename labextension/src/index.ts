@@ -3,17 +3,21 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
-import { fetchState } from './api';
+import { fetchState, waitForChange } from './api';
 import { PROMOTE_COMMAND, promoteActiveCell } from './command';
 import { argodasfIcon } from './icon';
+import { clusterCall, runInOwner } from './kernel';
 import { dashboardBase } from './links';
 import { SidebarModel } from './model';
 import { Sidebar } from './sidebar';
 import { ICluster } from './types';
 
 const PLUGIN_ID = 'argodasf-jupyter:plugin';
-// dask-labextension's command: fills in its dashboard URL and opens its panes.
-const DASK_LAYOUT_COMMAND = 'dask:populate-and-launch-layout';
+// dask-labextension's commands: one fills in its dashboard URL (checked asynchronously),
+// the other opens its panes once that URL is known to be a live dashboard.
+const DASK_URL_COMMAND = 'dask:populate-dashboard-url';
+const DASK_LAYOUT_COMMAND = 'dask:launch-layout';
+const DASHBOARD_WAIT_MS = 10000;
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
@@ -29,21 +33,55 @@ const plugin: JupyterFrontEndPlugin<void> = {
   ) => {
     const settings = await settingRegistry.load(PLUGIN_ID);
     const setting = <T>(key: string) => settings.get(key).composite as T;
-    const model = new SidebarModel({ fetchState, intervalSeconds: setting<number>('refreshInterval') });
+    const model = new SidebarModel({
+      fetchState,
+      waitForChange,
+      intervalSeconds: setting<number>('refreshInterval')
+    });
     settings.changed.connect(() => {
       model.intervalSeconds = setting<number>('refreshInterval');
       model.requestRefresh();
     });
 
-    const openDashboard = (cluster: ICluster) => {
-      const url = dashboardBase(cluster.dashboard_link!);
-      if (app.commands.hasCommand(DASK_LAYOUT_COMMAND)) {
-        void app.commands.execute(DASK_LAYOUT_COMMAND, { url });
+    const openDashboard = async (cluster: ICluster) => {
+      const { commands } = app;
+      if (!commands.hasCommand(DASK_URL_COMMAND) || !commands.hasCommand(DASK_LAYOUT_COMMAND)) {
+        window.open(cluster.dashboard_link!, '_blank', 'noopener');
+        return;
+      }
+      // Launching the layout before dask-labextension has checked the URL opens
+      // nothing: wait until its layout command is enabled (the check passed).
+      await commands.execute(DASK_URL_COMMAND, { url: dashboardBase(cluster.dashboard_link!) });
+      const deadline = Date.now() + DASHBOARD_WAIT_MS;
+      while (!commands.isEnabled(DASK_LAYOUT_COMMAND) && Date.now() < deadline) {
+        await new Promise(resolve => setTimeout(resolve, 100));
+      }
+      if (commands.isEnabled(DASK_LAYOUT_COMMAND)) {
+        await commands.execute(DASK_LAYOUT_COMMAND);
       } else {
         window.open(cluster.dashboard_link!, '_blank', 'noopener');
       }
     };
-    const sidebar = new Sidebar(model, { openDashboard, argoUiUrl: () => setting<string>('argoUiUrl') });
+    const services = app.serviceManager;
+    const notebookOf = (cluster: ICluster) => {
+      for (const session of services.sessions.running()) {
+        if (session.kernel?.id === cluster.kernel_id) {
+          return session.path;
+        }
+      }
+      return null;
+    };
+    const inOwner = async (cluster: ICluster, code: string) => {
+      await runInOwner(services, cluster, code);
+      model.requestRefresh();
+    };
+    const sidebar = new Sidebar(model, {
+      openDashboard: cluster => void openDashboard(cluster),
+      argoUiUrl: () => setting<string>('argoUiUrl'),
+      notebookOf,
+      scaleCluster: (cluster, workers) => inOwner(cluster, clusterCall('scale', cluster.name, workers)),
+      closeCluster: cluster => inOwner(cluster, clusterCall('close', cluster.name))
+    });
     sidebar.id = 'argodasf-sidebar';
     sidebar.title.icon = argodasfIcon;
     sidebar.title.caption = 'Argo-DASF: clusters and workflows';

@@ -11,17 +11,33 @@ export interface ISidebarModelOptions {
   fetchState: () => Promise<IState>;
   /** Seconds between refreshes while something is running. */
   intervalSeconds: number;
+  /**
+   * Waits until a kernel publishes a change after `since` (a long poll), or answers the
+   * current stamp at once when `since` is null; absent, the model refreshes only on
+   * demand and while busy.
+   */
+  waitForChange?: (since: string | null) => Promise<IChange>;
 }
+
+export interface IChange {
+  stamp: string;
+  changed: boolean;
+}
+
+const RETRY_MS = 5000; // after a failed wait for a change
 
 /**
  * Refreshes cost one request each, and happen only
  * - on demand (`requestRefresh`: a cell ran, the notebook or kernel changed, a click), and
- * - every interval while the sidebar is visible and `isBusy(state)`.
- * While nothing runs the poll stands by and sends nothing.
+ * - every interval while the sidebar is visible and `isBusy(state)`, and
+ * - as soon as a kernel publishes a change (a held-open `waitForChange` request
+ *   answers), so clusters made from a form or scaled from a button show at once.
+ * While nothing runs the poll stands by and only the held-open request waits.
  */
 export class SidebarModel implements IDisposable {
   constructor(options: ISidebarModelOptions) {
     this._fetchState = options.fetchState;
+    this._waitForChange = options.waitForChange ?? null;
     this._poll = new Poll({
       name: 'argodasf:sidebar',
       factory: () => this._refresh(),
@@ -70,6 +86,7 @@ export class SidebarModel implements IDisposable {
     this._visible = value;
     if (value) {
       this.requestRefresh();
+      void this._followChanges();
     }
   }
 
@@ -87,6 +104,30 @@ export class SidebarModel implements IDisposable {
     Signal.clearData(this);
   }
 
+  /** One loop of held-open requests while the sidebar is visible. */
+  private async _followChanges(): Promise<void> {
+    if (!this._waitForChange || this._following) {
+      return;
+    }
+    this._following = true;
+    let since: string | null = null;
+    try {
+      while (this._visible && !this.isDisposed) {
+        try {
+          const change = await this._waitForChange(since);
+          if (change.changed) {
+            this.requestRefresh();
+          }
+          since = change.stamp;
+        } catch {
+          await new Promise(resolve => setTimeout(resolve, RETRY_MS));
+        }
+      }
+    } finally {
+      this._following = false;
+    }
+  }
+
   private async _refresh(): Promise<void> {
     this._wanted = false;
     try {
@@ -101,6 +142,8 @@ export class SidebarModel implements IDisposable {
   }
 
   private _fetchState: () => Promise<IState>;
+  private _waitForChange: ((since: string | null) => Promise<IChange>) | null;
+  private _following = false;
   private _poll: Poll;
   private _state: IState | null = null;
   private _error: string | null = null;

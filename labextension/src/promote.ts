@@ -2,9 +2,18 @@
 
 export const WORKFLOW_MAGIC = '%%dasf_workflow';
 
-// Step names become Kubernetes names (as cluster names do in spec.py).
-const NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const MAX_NAME_LENGTH = 53;
+interface IStepNameRule {
+  pattern: string;
+  max_length: number;
+  hint: string;
+}
+
+// The one step-name rule, shared with argodasf_jupyter/promote.py (the path is the
+// same from src/ under jest and from lib/ under webpack).
+declare const require: (path: string) => unknown;
+const RULE = require('../../argodasf_jupyter/step_name.json') as IStepNameRule;
+const NAME_PATTERN = new RegExp(RULE.pattern);
+export const MAX_NAME_LENGTH = RULE.max_length;
 
 /** Why a step name is not valid, or null when it is. */
 export function stepNameProblem(name: string): string | null {
@@ -12,10 +21,10 @@ export function stepNameProblem(name: string): string | null {
     return 'give the step a name';
   }
   if (name.length > MAX_NAME_LENGTH) {
-    return `use at most ${MAX_NAME_LENGTH} characters`;
+    return `'${name}' has ${name.length} characters; use at most ${MAX_NAME_LENGTH}`;
   }
   if (!NAME_PATTERN.test(name)) {
-    return "use lowercase letters, digits and '-', starting and ending with a letter or digit";
+    return `'${name}' is not a valid step name; ${RULE.hint}`;
   }
   return null;
 }

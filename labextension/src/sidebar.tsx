@@ -5,75 +5,215 @@ import React from 'react';
 import { layout, NODE_HEIGHT, NODE_WIDTH } from './dag';
 import { workflowLink } from './links';
 import { SidebarModel } from './model';
-import { clusterTone, duration, phaseTone } from './status';
+import { clusterTone, duration, formatBytes, lastRun, phaseTone } from './status';
 import { ICluster, IDraft, IState, IWorkflow } from './types';
 
 export interface ISidebarActions {
   openDashboard: (cluster: ICluster) => void;
   argoUiUrl: () => string;
+  /** The notebook whose kernel holds a cluster, or null when no open session has that kernel. */
+  notebookOf: (cluster: ICluster) => string | null;
+  /** Scale or close a cluster through the kernel that owns it; rejects with a one-line reason. */
+  scaleCluster: (cluster: ICluster, workers: number) => Promise<void>;
+  closeCluster: (cluster: ICluster) => Promise<void>;
+}
+
+const MAX_WORKERS = 1000;
+
+function workersText(cluster: ICluster): string {
+  const adapt = cluster.shape?.adapt;
+  const target = adapt ? `adaptive ${adapt.minimum}–${adapt.maximum}` : cluster.requested ?? '?';
+  return `/${target} ${cluster.workers === 1 && !adapt ? 'worker' : 'workers'}`;
 }
 
 function ClusterRow(props: { cluster: ICluster; actions: ISidebarActions }) {
   const { cluster, actions } = props;
-  const adapt = cluster.shape?.adapt;
+  const [wanted, setWanted] = React.useState(String(cluster.requested ?? cluster.workers));
+  const [busy, setBusy] = React.useState(false);
+  const [problem, setProblem] = React.useState<string | null>(null);
+  React.useEffect(() => setWanted(String(cluster.requested ?? cluster.workers)), [cluster.requested]);
+  const notebook = actions.notebookOf(cluster);
+  const controllable = !!cluster.kernel_id && cluster.owned !== false && cluster.status === 'running';
+  const act = async (action: () => Promise<void>) => {
+    setBusy(true);
+    setProblem(null);
+    try {
+      await action();
+    } catch (reason) {
+      setProblem(reason instanceof Error ? reason.message : String(reason));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const count = Number(wanted);
+  const countProblem =
+    Number.isInteger(count) && count >= 0 && count <= MAX_WORKERS ? null : `give a worker count from 0 to ${MAX_WORKERS}`;
+  const facts = [
+    cluster.backend,
+    cluster.threads !== undefined ? `${cluster.threads} ${cluster.threads === 1 ? 'thread' : 'threads'}` : null,
+    cluster.memory ? formatBytes(cluster.memory) : null
+  ].filter(Boolean);
   return (
-    <li className="argodasf-row" data-cluster={cluster.name}>
-      <span className={`argodasf-dot argodasf-tone-${clusterTone(cluster.status)}`} title={cluster.status} />
-      <span className="argodasf-name">{cluster.name}</span>
-      <span className="argodasf-detail">
-        {cluster.backend} · <span className="argodasf-workers">{cluster.workers}</span>{' '}
-        {cluster.workers === 1 ? 'worker' : 'workers'}
-        {adapt ? ` (${adapt.minimum}–${adapt.maximum})` : ''}
-      </span>
-      {cluster.dashboard_link && (
-        <button className="jp-Button argodasf-button" onClick={() => actions.openDashboard(cluster)}>
-          Dashboard
+    <li className="argodasf-cluster-row" data-cluster={cluster.name} data-status={cluster.status}>
+      <div className="argodasf-row">
+        <span className={`argodasf-dot argodasf-tone-${clusterTone(cluster.status)}`} />
+        <span className="argodasf-name">{cluster.name}</span>
+        <span className="argodasf-status">{cluster.status}</span>
+      </div>
+      <div className="argodasf-detail">
+        <span className="argodasf-workers">{cluster.workers}</span>
+        <span className="argodasf-target">{workersText(cluster)}</span> · {facts.join(' · ')}
+      </div>
+      <div className="argodasf-detail argodasf-owner" title={notebook ?? undefined}>
+        {notebook ? `from ${notebook}` : `kernel pid ${cluster.pid}`}
+      </div>
+      <div className="argodasf-actions">
+        {cluster.dashboard_link && (
+          <button className="argodasf-button" onClick={() => actions.openDashboard(cluster)}>
+            Dashboard
+          </button>
+        )}
+        <input
+          className="argodasf-scale-input"
+          type="number"
+          min={0}
+          max={MAX_WORKERS}
+          aria-label={`workers for ${cluster.name}`}
+          value={wanted}
+          disabled={!controllable || busy}
+          onChange={event => setWanted(event.target.value)}
+        />
+        <button
+          className="argodasf-button argodasf-scale"
+          disabled={!controllable || busy || !!countProblem}
+          title={countProblem ?? `Scale ${cluster.name} to ${wanted} workers (in its notebook's kernel)`}
+          onClick={() => act(() => actions.scaleCluster(cluster, count))}
+        >
+          Scale
         </button>
-      )}
+        <button
+          className="argodasf-button argodasf-close"
+          disabled={!controllable || busy}
+          title={controllable ? `Close ${cluster.name} (in its notebook's kernel)` : 'Only the kernel that owns it can close it'}
+          onClick={() => act(() => actions.closeCluster(cluster))}
+        >
+          Close
+        </button>
+      </div>
+      {problem && <div className="argodasf-error">{problem}</div>}
     </li>
   );
 }
 
-function DraftDag(props: { draft: IDraft }) {
+const KIND_LABELS: Record<string, string> = {
+  dasf: 'DASF step (DaskJob)',
+  container: 'container step'
+};
+
+function DraftDag(props: { draft: IDraft; lastRun: IWorkflow | null }) {
   const placed = layout(props.draft.steps);
+  const kinds = new Map(props.draft.steps.map(step => [step.name, step.kind ?? 'dasf']));
+  const phases = new Map((props.lastRun?.steps ?? []).map(step => [step.name, step]));
   const margin = 2;
+  const shownKinds = [...new Set(kinds.values())];
   return (
-    <svg
-      className="argodasf-dag"
-      viewBox={`${-margin} ${-margin} ${placed.width + 2 * margin} ${placed.height + 2 * margin}`}
-      width={placed.width + 2 * margin}
-      role="img"
-      aria-label={`draft ${props.draft.name}`}
-    >
-      {placed.edges.map(edge => (
-        <line key={`${edge.from}->${edge.to}`} className="argodasf-edge" x1={edge.x1} y1={edge.y1} x2={edge.x2} y2={edge.y2} />
-      ))}
-      {placed.steps.map(step => (
-        <g key={step.name} className="argodasf-step" data-step={step.name} transform={`translate(${step.x},${step.y})`}>
-          <rect width={NODE_WIDTH} height={NODE_HEIGHT} rx={4} />
-          <text x={NODE_WIDTH / 2} y={NODE_HEIGHT / 2} dominantBaseline="central" textAnchor="middle">
-            {step.name.length > 16 ? `${step.name.slice(0, 15)}…` : step.name}
-          </text>
-          <title>{step.name}</title>
-        </g>
-      ))}
-    </svg>
+    <>
+      <svg
+        className="argodasf-dag"
+        viewBox={`${-margin} ${-margin} ${placed.width + 2 * margin} ${placed.height + 2 * margin}`}
+        width={placed.width + 2 * margin}
+        role="img"
+        aria-label={`draft ${props.draft.name}`}
+      >
+        <defs>
+          <marker
+            id="argodasf-arrow"
+            className="argodasf-arrow"
+            viewBox="0 0 10 10"
+            refX="9"
+            refY="5"
+            markerWidth="7"
+            markerHeight="7"
+            orient="auto-start-reverse"
+          >
+            <path d="M0,0 L10,5 L0,10 z" />
+          </marker>
+        </defs>
+        {placed.edges.map(edge => (
+          <path
+            key={`${edge.from}->${edge.to}`}
+            className="argodasf-edge"
+            data-from={edge.from}
+            data-to={edge.to}
+            d={edge.path}
+            markerEnd="url(#argodasf-arrow)"
+          />
+        ))}
+        {placed.steps.map(step => {
+          const kind = kinds.get(step.name)!;
+          const run = phases.get(step.name);
+          const phase = run?.phase ?? 'not run';
+          const detail = run ? `${phase} ${duration(run.started_at, run.finished_at)}`.trim() : 'not run yet';
+          return (
+            <g
+              key={step.name}
+              className={`argodasf-step argodasf-kind-${kind} argodasf-tone-${run ? phaseTone(run.phase) : 'unknown'}`}
+              data-step={step.name}
+              data-kind={kind}
+              data-phase={phase}
+              transform={`translate(${step.x},${step.y})`}
+            >
+              <rect width={NODE_WIDTH} height={NODE_HEIGHT} rx={kind === 'dasf' ? 4 : 0} />
+              <text className="argodasf-kind-mark" x={8} y={NODE_HEIGHT / 2 - 6} dominantBaseline="central">
+                {kind === 'dasf' ? '◆' : '▢'}
+              </text>
+              <text x={20} y={NODE_HEIGHT / 2 - 6} dominantBaseline="central">
+                {step.name.length > 15 ? `${step.name.slice(0, 14)}…` : step.name}
+              </text>
+              <circle className="argodasf-step-dot" cx={11} cy={NODE_HEIGHT / 2 + 7} r={3.5} />
+              <text className="argodasf-step-phase" x={20} y={NODE_HEIGHT / 2 + 7} dominantBaseline="central">
+                {detail}
+              </text>
+              <title>{`${step.name}: ${KIND_LABELS[kind] ?? kind}; last run: ${detail}`}</title>
+            </g>
+          );
+        })}
+      </svg>
+      <p className="argodasf-legend">
+        {shownKinds.map(kind => (
+          <span key={kind}>
+            {kind === 'dasf' ? '◆' : '▢'} {KIND_LABELS[kind] ?? kind}
+          </span>
+        ))}
+        <span>{props.lastRun ? `last run: ${props.lastRun.name}` : 'not submitted yet'}</span>
+      </p>
+    </>
   );
 }
 
 function WorkflowRow(props: { workflow: IWorkflow; actions: ISidebarActions }) {
   const { workflow, actions } = props;
+  const took = duration(workflow.started_at, workflow.finished_at);
   return (
     <li className="argodasf-workflow" data-workflow={workflow.name} data-phase={workflow.phase}>
       <div className="argodasf-row">
         <span className={`argodasf-dot argodasf-tone-${phaseTone(workflow.phase)}`} />
-        <a className="argodasf-name" href={workflowLink(workflow, actions.argoUiUrl())} target="_blank" rel="noopener noreferrer">
+        <a
+          className="argodasf-name"
+          href={workflowLink(workflow, actions.argoUiUrl())}
+          target="_blank"
+          rel="noopener noreferrer"
+          title={`${workflow.name}: open in the Argo UI`}
+        >
           {workflow.name}
         </a>
-        <span className="argodasf-detail">
-          <span className="argodasf-phase">{workflow.phase}</span> · {duration(workflow.started_at, workflow.finished_at)}
-        </span>
       </div>
+      <div className="argodasf-detail">
+        <span className="argodasf-phase">{workflow.phase}</span>
+        {took && ` · ${took}`}
+        {workflow.progress && ` · ${workflow.progress}`}
+      </div>
+      {workflow.message && <div className="argodasf-detail argodasf-message">{workflow.message}</div>}
       <ul className="argodasf-steps">
         {workflow.steps.map(step => (
           <li
@@ -119,8 +259,13 @@ function Body(props: { model: SidebarModel; actions: ISidebarActions }) {
         )}
       </Section>
       <Section title={draft ? `Draft: ${draft.name}` : 'Draft'}>
+        {draft?.path && (
+          <p className="argodasf-detail argodasf-draft-path" title={draft.path}>
+            {draft.path.split('/').pop()}
+          </p>
+        )}
         {draft?.steps.length ? (
-          <DraftDag draft={draft} />
+          <DraftDag draft={draft} lastRun={lastRun(draft, state?.workflows ?? [])} />
         ) : (
           <p className="argodasf-hint">No steps in this notebook's draft: promote a cell (right-click a cell).</p>
         )}

@@ -1,5 +1,5 @@
 // How phases and statuses look, and whether anything is still changing by itself.
-import { IState } from './types';
+import { IDraft, IState, IWorkflow } from './types';
 
 export type Tone = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'unknown';
 
@@ -71,4 +71,28 @@ export function duration(
     return `${Math.floor(seconds / 60)}m ${pad(seconds % 60)}s`;
   }
   return `${Math.floor(seconds / 3600)}h ${pad(Math.floor(seconds / 60) % 60)}m`;
+}
+
+/**
+ * The newest submitted run of a draft: Argo names a run `<draft>-<5 characters>`
+ * (generateName), and the server lists workflows newest first.
+ */
+export function lastRun(draft: IDraft, workflows: IWorkflow[]): IWorkflow | null {
+  const prefix = `${draft.name}-`;
+  const runs = workflows.filter(
+    workflow => workflow.name.startsWith(prefix) && /^[a-z0-9]{5}$/.test(workflow.name.slice(prefix.length))
+  );
+  return runs.sort((a, b) => (b.created_at ?? '').localeCompare(a.created_at ?? ''))[0] ?? null;
+}
+
+/** "1.5 GiB": binary units, as dask shows memory. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit ? value.toFixed(2) : value} ${units[unit]}`;
 }

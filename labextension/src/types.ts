@@ -6,8 +6,14 @@ export interface ICluster {
   backend: string;
   status: string;
   workers: number;
+  /** The worker count asked for; null while adaptive. */
+  requested?: number | null;
+  /** Threads and memory limit (bytes) summed over the live workers. */
+  threads?: number;
+  memory?: number;
+  owned?: boolean;
   dashboard_link: string | null;
-  shape?: { adapt?: { minimum: number; maximum: number } };
+  shape?: { workers?: number; adapt?: { minimum: number; maximum: number } };
   kernel_id: string | null;
   pid: number;
 }

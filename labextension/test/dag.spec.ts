@@ -62,3 +62,39 @@ describe('layout', () => {
     expect(layout([])).toEqual({ steps: [], edges: [], width: 0, height: 0 });
   });
 });
+
+describe('edges', () => {
+  // points along an SVG path of M/L commands
+  const points = (path: string): Array<[number, number]> => {
+    const corners = path.match(/-?[\d.]+,-?[\d.]+/g)!.map(pair => pair.split(',').map(Number) as [number, number]);
+    const sampled: Array<[number, number]> = [];
+    for (let i = 1; i < corners.length; i++) {
+      const [[ax, ay], [bx, by]] = [corners[i - 1], corners[i]];
+      for (let t = 0; t <= 1; t += 0.02) {
+        sampled.push([ax + (bx - ax) * t, ay + (by - ay) * t]);
+      }
+    }
+    return sampled;
+  };
+  const inside = ([x, y]: [number, number], box: { x: number; y: number }) =>
+    x > box.x && x < box.x + NODE_WIDTH && y > box.y && y < box.y + NODE_HEIGHT;
+
+  it('routes an edge that skips a row around the box in between', () => {
+    const { steps, edges } = layout([{ name: 'a' }, { name: 'b', after: ['a'] }, { name: 'c', after: ['a', 'b'] }]);
+    const skipping = edges.find(edge => edge.from === 'a' && edge.to === 'c')!;
+    const middle = steps.find(step => step.name === 'b')!;
+    expect(points(skipping.path).some(point => inside(point, middle))).toBe(false);
+    expect(skipping.path.split('L').length).toBeGreaterThan(2); // a detour, not a straight line
+    for (const edge of edges) {
+      for (const box of steps) {
+        expect(points(edge.path).filter(point => inside(point, box))).toEqual([]);
+      }
+    }
+  });
+
+  it('keeps edges between neighbouring rows straight and every box inside the width', () => {
+    const { steps, edges, width } = layout([{ name: 'a' }, { name: 'b', after: ['a'] }]);
+    expect(edges[0].path).toBe(`M${edges[0].x1},${edges[0].y1} L${edges[0].x2},${edges[0].y2}`);
+    expect(Math.max(...steps.map(step => step.x + NODE_WIDTH))).toBeLessThanOrEqual(width);
+  });
+});

@@ -94,3 +94,35 @@ describe('SidebarModel refresh policy', () => {
     expect(model.currentDraft).toBeNull();
   });
 });
+
+describe('SidebarModel push', () => {
+  it('refreshes as soon as a kernel publishes, without polling in between', async () => {
+    let requests = 0;
+    const stamps = ['s0', 's1'];
+    let release: (() => void) | null = null;
+    const model = new SidebarModel({
+      fetchState: async () => {
+        requests += 1;
+        return idle;
+      },
+      intervalSeconds: 0.05,
+      waitForChange: async since => {
+        if (since === null) {
+          return { stamp: stamps[0], changed: false };
+        }
+        await new Promise<void>(resolve => (release = resolve));
+        return { stamp: stamps[1], changed: true };
+      }
+    });
+    model.visible = true;
+    await sleep(50);
+    const before = requests;
+    await sleep(100);
+    expect(requests).toBe(before); // nothing busy, no change: no request
+    release!();
+    await sleep(50);
+    expect(requests).toBe(before + 1);
+    model.visible = false;
+    model.dispose();
+  });
+});

@@ -1,3 +1,6 @@
+declare const require: (path: string) => { execFileSync: (...args: unknown[]) => { toString(): string } };
+declare const process: { env: Record<string, string> };
+
 import { magicLine, parseAfter, promotedSource, proposal, stepNameProblem } from '../src/promote';
 
 describe('promotedSource', () => {
@@ -61,5 +64,23 @@ describe('proposal', () => {
   it('proposes a fresh name after the last step', () => {
     expect(proposal('fit()', ['load', 'step-3'])).toEqual({ name: 'step-4', after: ['step-3'] });
     expect(proposal('fit()', [])).toEqual({ name: 'step-1', after: [] });
+  });
+});
+
+describe('the step-name rule is the one Python applies', () => {
+  // argodasf_jupyter/promote.py reads the same step_name.json; ask it about the same names
+  const names = ['load', 'load-2', 'a', '1step', 'Load', 'load_data', '-load', 'load-', 'a'.repeat(53), 'a'.repeat(54)];
+
+  it.each(names)('agrees on %p', name => {
+    const python = require('child_process').execFileSync(
+      'python',
+      ['-c', 'import sys\nfrom argodasf_jupyter.promote import check_step_name\ntry:\n check_step_name(sys.argv[1]); print("ok")\nexcept Exception: print("refused")', name],
+      { cwd: '..', env: { ...process.env, PYTHONPATH: '..' } }
+    );
+    expect(stepNameProblem(name) === null ? 'ok' : 'refused').toBe(python.toString().trim());
+  });
+
+  it('refuses a name that starts with a digit and says what to change', () => {
+    expect(stepNameProblem('1step')).toMatch(/starting with a letter/);
   });
 });

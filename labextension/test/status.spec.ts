@@ -1,4 +1,4 @@
-import { clusterTone, duration, isActivePhase, isBusy, phaseTone } from '../src/status';
+import { clusterTone, duration, isActivePhase, isBusy, formatBytes, lastRun, phaseTone } from '../src/status';
 import { ICluster, IState, IWorkflow } from '../src/types';
 
 const cluster = (fields: Partial<ICluster>): ICluster => ({
@@ -95,5 +95,30 @@ describe('duration', () => {
   it('counts up to now while running, and is empty before the start', () => {
     expect(duration(start, null, Date.parse('2026-01-01T10:00:10Z'))).toBe('10s');
     expect(duration(null, null)).toBe('');
+  });
+});
+
+describe('lastRun', () => {
+  const run = (name: string, created: string) => ({
+    name, namespace: 'argo', phase: 'Succeeded', created_at: created, started_at: null, finished_at: null,
+    progress: null, message: null, steps: [], ui_url: ''
+  });
+  const draft = { name: 'seismic', steps: [], kernel_id: null, pid: 1 };
+
+  it('picks the newest run named after the draft', () => {
+    const runs = [run('seismic-ab12c', '2026-01-01T00:00:00Z'), run('seismic-zz99z', '2026-01-02T00:00:00Z')];
+    expect(lastRun(draft, runs)!.name).toBe('seismic-zz99z');
+  });
+
+  it('ignores runs of other drafts, even ones whose name starts the same', () => {
+    expect(lastRun(draft, [run('seismic-qc-ab12c', '2026-01-03T00:00:00Z'), run('other-ab12c', '')])).toBeNull();
+  });
+});
+
+describe('formatBytes', () => {
+  it('uses binary units as dask does', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(2 * 2 ** 30)).toBe('2.00 GiB');
+    expect(formatBytes(1.5 * 2 ** 20)).toBe('1.50 MiB');
   });
 });

@@ -19,6 +19,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from fake_argo_server import FakeArgo
 from lab_server import CHROMIUM, JupyterLab, launch_chromium
+from ui_checks import MIN_CONTRAST, low_contrast, set_theme
 
 pytestmark = [
     pytest.mark.browser,
@@ -123,13 +124,29 @@ def test_sidebar_follows_clusters_draft_and_workflows(lab, page, fake_argo):
     assert "local" in row.inner_text() and row.get_by_role("button", name="Dashboard").is_visible()
     shoot(page, "01-cluster")
 
+    # the promote dialog starts in the name field and explains a bad name in place
+    select(page, 2, button="right")
+    page.get_by_role("menuitem", name="Promote cell to workflow step").click()
+    dialog = page.locator(".jp-Dialog")
+    assert page.evaluate("() => document.activeElement.classList.contains('argodasf-promote-name')")
+    page.keyboard.type("1step")
+    dialog.locator(".argodasf-promote-problem", has_text="starting with a letter").wait_for()
+    assert dialog.get_by_role("button", name="Promote and run").is_disabled()
+    shoot(page, "02-promote-invalid-name-light")
+    dialog.get_by_role("button", name="Cancel").click()
+    dialog.wait_for(state="detached")
+
     # the promote command, from the cell's context menu: the steps appear in the DAG
     promote(page, 2, "total", "")
     sidebar.locator(".argodasf-dag [data-step='total']").wait_for()
     promote(page, 3, "mean", "total")
     sidebar.locator(".argodasf-dag [data-step='mean']").wait_for()
     assert cell(page, 3).locator(".jp-InputArea-editor").inner_text().startswith("%%dasf_workflow mean --after total")
-    assert sidebar.locator(".argodasf-dag .argodasf-edge").count() == 1
+    edge = sidebar.locator(".argodasf-dag .argodasf-edge")
+    assert edge.count() == 1 and edge.get_attribute("marker-end") == "url(#argodasf-arrow)"
+    assert sidebar.locator(".argodasf-dag marker#argodasf-arrow path").count() == 1
+    assert sidebar.locator(".argodasf-dag [data-step='mean']").get_attribute("data-kind") in ("dasf", "container")
+    assert sidebar.locator(".argodasf-dag [data-step='mean']").get_attribute("data-phase") == "not run"
     shoot(page, "02-draft-dag")
 
     # submit to the fake Argo Server: the sidebar polls while it runs and shows each phase
@@ -142,7 +159,17 @@ def test_sidebar_follows_clusters_draft_and_workflows(lab, page, fake_argo):
         "() => document.querySelector('#argodasf-sidebar .argodasf-workflow')?.dataset.phase === 'Succeeded'"
     )
     shoot(page, "04-workflow-succeeded")
+    # the DAG draws each step's last-run status
+    for step in ("total", "mean"):
+        sidebar.locator(f".argodasf-dag [data-step='{step}'][data-phase='Succeeded']").wait_for()
+    assert "last run" in sidebar.locator(".argodasf-legend").inner_text()
     assert workflow.locator(".argodasf-chip").count() == 2
     link = workflow.locator("a.argodasf-name").get_attribute("href")
     assert link.startswith(f"http://{fake_argo.address}/workflows/{NAMESPACE}/")
     assert TOKEN not in page.content()
+
+    set_theme(page, "JupyterLab Dark")
+    shoot(page, "05-workflow-succeeded-dark")
+    problems = low_contrast(page)
+    set_theme(page, "JupyterLab Light")
+    assert not problems, f"below {MIN_CONTRAST}:1 in the dark theme: {problems[:8]}"
