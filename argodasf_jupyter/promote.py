@@ -297,6 +297,9 @@ def check_step_name(name: str) -> str:
         check_name(name, "step name")
     except ValueError as error:
         raise ArgodasfError(str(error)) from None
+    if GENERATED_NAME_MARK in name:
+        raise ArgodasfError(f"the step name '{name}' holds '{GENERATED_NAME_MARK}', which only the names the "
+                            "workflow generates hold; use a single '-'")
     if not re.match(STEP_NAME_RULE["pattern"], name):
         raise ArgodasfError(f"the step name '{name}' is not valid; {STEP_NAME_RULE['hint']}")
     return name

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from . import manifests, promote, runtime
+from . import images, manifests, promote, runtime
 from .draft import Draft
 from .promote import GENERATED_NAME_MARK, Step
 
@@ -73,8 +73,7 @@ def _runner_template(step: Step, spec, storage: dict, retry: dict):
     return Call("Container", {
         "name": step.name,
         "image": step.image or spec.image or manifests.default_image(gpu=bool(spec.gpus_per_worker)),
-        "command": delivery["command"],
-        "args": delivery["args"],
+        **delivery,  # args only for a DASF runner, so that the image's entrypoint runs
         "env": [Call("Env", {"name": name, "value": value}) for name, value in env.items()],
         **storage,
         "active_deadline_seconds": step.deadline,
@@ -92,6 +91,8 @@ def share(draft: Draft, plan):
     if spec is None:
         return plan
     sharing = [step for step in _dasf_steps(draft) if step.cluster_spec() == spec]
+    # the one cluster serves every sharing step: its image gets what any of them lacks
+    spec = images.provisioned(spec, [item for step in sharing for item in step.imports], draft.name)
     storage, dag = workflow._storage(spec), plan.templates.pop(workflow._variable(workflow.ENTRYPOINT))
     dropped = {step.name for step in sharing} | {step.name + workflow.AUTOSCALER_SUFFIX for step in sharing}
     for name in dropped:
