@@ -3,6 +3,9 @@
     argodasf promote NOTEBOOK.ipynb [--execute] [-o wf.yaml|wf.py] [--submit] [--param NAME=VALUE]
     argodasf render DRAFT.json|NOTEBOOK.ipynb [-o wf.yaml|wf.py]
     argodasf submit DRAFT.json|NOTEBOOK.ipynb [--param NAME=VALUE]
+    argodasf logs WORKFLOW [STEP] [--follow] [--component runner|scheduler|worker]
+    argodasf stop|terminate|retry|resubmit WORKFLOW
+    argodasf publish DRAFT.json|NOTEBOOK.ipynb --schedule CRON [--timezone TZ] | --template
     argodasf rbac --namespace NS [--service-account SA]
     argodasf doctor ...
 
@@ -218,6 +221,36 @@ def cmd_doctor(args) -> int:
     return doctor_main(args.doctor_args)
 
 
+def cmd_logs(args) -> None:
+    from . import argo, step_logs
+
+    name = argo.check_workflow_name(args.workflow)
+    if args.step is None:
+        if args.follow or args.component:
+            raise ArgodasfError("--follow and --component need a DASF step: argodasf logs WORKFLOW STEP")
+        print(argo.logs(name) or "no log lines yet")
+    elif args.follow:
+        step_logs.follow(name, args.step, print, component=args.component or "runner")
+    else:
+        print(step_logs.read(name, args.step, component=args.component or "runner"))
+
+
+def cmd_control(args) -> None:
+    from . import argo, argo_control
+
+    result = getattr(argo_control, args.command)(argo.check_workflow_name(args.workflow))
+    print(f"{args.command}: workflow {result['name']} is {result['phase']}: {result['ui_url']}")
+
+
+def cmd_publish(args) -> None:
+    from .argo_control import publish_draft
+
+    if args.timezone and not args.schedule:
+        raise ArgodasfError("--timezone goes with --schedule")
+    record = publish_draft(_load(args.source), schedule=args.schedule, timezone=args.timezone, template=args.template)
+    print(f"published {record['kind']} {record['name']} in namespace {record['namespace']}: {record['url']}")
+
+
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(prog="argodasf", description="DASF notebook cells as Argo workflows of DaskJobs.")
     commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -243,6 +276,29 @@ def parser() -> argparse.ArgumentParser:
     submit.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
     submit.add_argument("--no-check", action="store_true", help="skip the image preflight")
     submit.set_defaults(run=cmd_submit)
+
+    logs = commands.add_parser("logs", help="a submitted workflow's logs; a DASF step's from its DaskJob's pods")
+    logs.add_argument("workflow")
+    logs.add_argument("step", nargs="?")
+    logs.add_argument("--follow", action="store_true", help="stream the step's log until it ends")
+    logs.add_argument("--component", choices=("runner", "scheduler", "worker"), help="default: runner")
+    logs.set_defaults(run=cmd_logs)
+
+    for verb, text in (("stop", "let running steps finish and start no new one"),
+                       ("terminate", "stop a workflow at once"),
+                       ("retry", "re-run the failed steps of a workflow"),
+                       ("resubmit", "a new workflow with the spec of a submitted one")):
+        control = commands.add_parser(verb, help=text)
+        control.add_argument("workflow")
+        control.set_defaults(run=cmd_control)
+
+    publish = commands.add_parser("publish", help="a draft's or notebook's workflow as a CronWorkflow or template")
+    publish.add_argument("source", help="a .dasf-workflow.json draft or a .ipynb")
+    when = publish.add_mutually_exclusive_group(required=True)
+    when.add_argument("--schedule", metavar="CRON", help="a CronWorkflow on this schedule, e.g. '0 2 * * *'")
+    when.add_argument("--template", action="store_true", help="a WorkflowTemplate")
+    publish.add_argument("--timezone", metavar="TZ", help="with --schedule: an IANA time zone")
+    publish.set_defaults(run=cmd_publish)
 
     rbac = commands.add_parser("rbac", help="ServiceAccount, Role and RoleBinding the workflows need")
     rbac.add_argument("--namespace", required=True)

@@ -10,9 +10,10 @@ operator labels each pod with its cluster's name and its component.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
-from typing import Callable, Iterator, Optional
+from typing import Callable, Optional
 
 from .errors import ArgodasfError
 
@@ -28,35 +29,64 @@ def _component(component: str) -> str:
     return COMPONENTS[component]
 
 
-def step_jobs(workflow: str, step: Optional[str] = None, namespace: Optional[str] = None) -> list:
-    """The DaskJobs of a workflow (of one step), oldest attempt first."""
+async def _jobs(api, workflow: str, step: Optional[str], namespace: Optional[str]) -> list:
+    selector = {LABEL_WORKFLOW: workflow, **({LABEL_STEP: step} if step else {})}
+    jobs = [job async for job in api.get("daskjobs.kubernetes.dask.org", namespace=namespace,
+                                          label_selector=selector)]
+    return sorted(jobs, key=lambda job: job.metadata.get("creationTimestamp") or "")
+
+
+async def _pods(api, workflow: str, step: Optional[str], component: str, namespace: Optional[str]) -> list:
+    role = _component(component)
+    pods = []
+    for job in await _jobs(api, workflow, step, namespace):
+        pods += [pod async for pod in api.get("pods", namespace=job.namespace,
+                                              label_selector={"dask.org/cluster-name": job.name,
+                                                              "dask.org/component": role})]
+    return pods
+
+
+def _kubernetes(call, *args, bound: Optional[float] = None):
+    """``call(api, *args)`` through kube_api (every request bounded), failures as one line."""
+    import httpx
     import kr8s
 
-    selector = {LABEL_WORKFLOW: workflow, **({LABEL_STEP: step} if step else {})}
-    jobs = kr8s.get("daskjobs.kubernetes.dask.org", namespace=namespace, label_selector=selector)
-    return sorted(jobs, key=lambda job: job.metadata.get("creationTimestamp") or "")
+    from . import kube_api
+
+    try:
+        return kube_api.run(call, *args, bound=bound)
+    except ValueError as error:
+        if "valid credentials" not in str(error):
+            raise
+        raise ArgodasfError("no Kubernetes credentials: set KUBECONFIG or run inside the cluster to read step "
+                            "logs") from None
+    except kr8s.ServerError as error:
+        code = getattr(getattr(error, "response", None), "status_code", "?")
+        raise ArgodasfError(f"the Kubernetes API refused to show the step's pods or logs ({code}); the kernel's "
+                            "credentials need get/list on pods, pods/log and daskjobs") from None
+    except httpx.TransportError:
+        raise ArgodasfError("cannot reach the Kubernetes API server to read step logs; check KUBECONFIG") from None
 
 
 def step_pods(workflow: str, step: Optional[str] = None, component: str = "runner",
               namespace: Optional[str] = None) -> list:
     """The pods of a component of a step's DaskJobs, oldest attempt first."""
-    import kr8s
-
-    role = _component(component)
-    pods = []
-    for job in step_jobs(workflow, step, namespace):
-        pods += kr8s.get("pods", namespace=job.namespace,
-                         label_selector={"dask.org/cluster-name": job.name, "dask.org/component": role})
-    return pods
+    _component(component)
+    return _kubernetes(_pods, workflow, step, component, namespace)
 
 
 def read(workflow: str, step: Optional[str] = None, component: str = "runner", tail: int = 200,
          namespace: Optional[str] = None) -> str:
     """The last ``tail`` lines of each pod, each pod's lines under a header."""
-    parts = []
-    for pod in step_pods(workflow, step, component, namespace):
-        lines = list(pod.logs(tail_lines=tail))
-        parts.append(f"==> {pod.name} <==\n" + "\n".join(lines))
+    async def collect(api):
+        parts = []
+        for pod in await _pods(api, workflow, step, component, namespace):
+            lines = [line async for line in pod.logs(tail_lines=tail)]
+            parts.append(f"==> {pod.name} <==\n" + "\n".join(lines))
+        return parts
+
+    _component(component)
+    parts = _kubernetes(collect)
     if not parts:
         where = f"step '{step}' of workflow '{workflow}'" if step else f"workflow '{workflow}'"
         raise ArgodasfError(f"no {component} pod for {where} yet; its DaskJob may not have started")
@@ -64,21 +94,24 @@ def read(workflow: str, step: Optional[str] = None, component: str = "runner", t
 
 
 def follow(workflow: str, step: str, on_line: Callable[[str], None], component: str = "runner",
-           namespace: Optional[str] = None, wait: float = 120.0, poll: float = 0.5) -> None:
-    """Stream the newest attempt's log to ``on_line`` until its pod ends; wait up to
-    ``wait`` seconds for the pod to appear."""
-    deadline = time.monotonic() + wait
-    while not (pods := step_pods(workflow, step, component, namespace)):
-        if time.monotonic() > deadline:
-            raise ArgodasfError(f"no {component} pod for step '{step}' of workflow '{workflow}' after {wait:g} s")
-        time.sleep(poll)
-    for line in _stream(pods[-1]):
-        on_line(line)
+           namespace: Optional[str] = None, wait: float = 120.0, poll: float = 0.5,
+           longest: float = 86400.0) -> None:
+    """Stream the newest attempt's log to ``on_line`` until its pod ends (the API
+    server ends a followed log with the container); wait up to ``wait`` seconds
+    for the pod to appear, and stream for ``longest`` seconds at most."""
+    async def stream(api):
+        deadline = time.monotonic() + wait
+        while not (pods := await _pods(api, workflow, step, component, namespace)):
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(poll)
+        async for line in pods[-1].logs(follow=True, timeout=longest):
+            on_line(line)
+        return True
 
-
-def _stream(pod) -> Iterator[str]:
-    # the API server ends a followed log when the container ends
-    yield from pod.logs(follow=True)
+    _component(component)
+    if not _kubernetes(stream, bound=wait + longest):
+        raise ArgodasfError(f"no {component} pod for step '{step}' of workflow '{workflow}' after {wait:g} s")
 
 
 def failure_summary(log: str, lines: int = 6) -> str:
@@ -87,3 +120,31 @@ def failure_summary(log: str, lines: int = 6) -> str:
     start = text.rfind(TRACEBACK_START)
     chosen = text[start:].splitlines() if start >= 0 else text.splitlines()
     return "\n".join(chosen[-lines:])
+
+
+FAILED_PHASES = ("Failed", "Error")
+
+
+def with_failure_details(summary: dict, namespace: Optional[str] = None, cache: Optional[dict] = None) -> dict:
+    """``summary`` (argo.status) with each failed DASF step's message followed by the
+    end of the traceback in its runner log. Best effort: a step whose runner log
+    cannot be read keeps Argo's message. ``cache`` keeps what was read per step."""
+    cache = {} if cache is None else cache
+    for step in summary.get("steps", []):
+        if step.get("phase") not in FAILED_PHASES:
+            continue
+        key = (summary["name"], step["name"])
+        if key not in cache:
+            cache[key] = _runner_failure(summary["name"], step["name"], namespace or summary.get("namespace"))
+        if cache[key]:
+            step["message"] = " | ".join(part for part in (step.get("message"), cache[key]) if part)
+    return summary
+
+
+def _runner_failure(workflow: str, step: str, namespace: Optional[str]) -> str:
+    try:
+        log = read(workflow, step, "runner", tail=200, namespace=namespace)
+    except ArgodasfError:  # no Kubernetes access from here, or no runner pod: Argo's message stands
+        return ""
+    last_attempt = log.rsplit("==> ", 1)[-1].split("\n", 1)[-1]
+    return " / ".join(failure_summary(last_attempt, lines=3).splitlines())

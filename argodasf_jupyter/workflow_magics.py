@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
-import sys
+import time
 
 from IPython.core import magic_arguments
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
@@ -18,7 +18,8 @@ from IPython.display import display
 from .errors import ArgodasfError
 from .magics import check_both, one_line_errors, parse_line
 
-COMMANDS = ("show", "export", "remove", "clear", "run", "submit", "status", "logs", "list", "check")
+COMMANDS = ("show", "export", "remove", "clear", "run", "submit", "status", "logs", "list", "check",
+            "stop", "terminate", "retry", "resubmit", "publish")
 OVERRIDE_FLAGS = {"workers": "workers", "threads": "threads_per_worker", "memory": "memory_limit",
                   "cpu": "cpu", "image": "image", "gpu": "gpu"}
 
@@ -81,7 +82,7 @@ class WorkflowMagics(Magics):
         self._draft.refresh()  # other kernels may have changed the file
         return self._draft
 
-    def _publish(self) -> None:
+    def _share_state(self) -> None:
         self.session.draft_summary = self.draft.summary()
         self.session.publish()
 
@@ -130,7 +131,7 @@ class WorkflowMagics(Magics):
         storage.check_edges({**self.draft.steps, step.name: step})
         action = "replaced" if step.name in self.draft.steps else "promoted"
         self.draft.add(step)
-        self._publish()
+        self._share_state()
         display(self._step_view(step, action))
         self._shared_cluster_note()
         return None
@@ -175,12 +176,21 @@ class WorkflowMagics(Magics):
     @magic_arguments.magic_arguments()
     @magic_arguments.argument("command", choices=COMMANDS, help="what to do")
     @magic_arguments.argument("targets", nargs="*",
-                              help="export PATH (.yaml or .py) | remove STEP | status [NAME] | logs NAME [STEP]")
+                              help="export PATH (.yaml or .py) | remove STEP | status [NAME] | logs NAME [STEP] | "
+                                   "stop, terminate, retry, resubmit [NAME]")
     @magic_arguments.argument("--local", action="store_true", help="run: on this machine (local Dask clusters)")
     @magic_arguments.argument("--param", action="append", default=[], metavar="NAME=VALUE",
                               help="run/submit: override a workflow parameter")
     @magic_arguments.argument("--watch", action="store_true", help="submit: follow the workflow until it ends")
     @magic_arguments.argument("--no-check", action="store_true", help="submit: skip the image preflight")
+    @magic_arguments.argument("--follow", action="store_true", help="logs: stream a step's log until it ends")
+    @magic_arguments.argument("--component", choices=("runner", "scheduler", "worker"),
+                              help="logs: which pods of a DASF step (default: runner, the cell's output)")
+    @magic_arguments.argument("--from-failed", action="store_true",
+                              help="resubmit: submit the current draft; steps whose outputs are complete skip")
+    @magic_arguments.argument("--schedule", metavar="CRON", help="publish: a CronWorkflow on this schedule")
+    @magic_arguments.argument("--timezone", metavar="TZ", help="publish --schedule: an IANA time zone")
+    @magic_arguments.argument("--template", action="store_true", help="publish: a WorkflowTemplate")
     @magic_arguments.argument("--cluster", choices=("per-step", "shared"),
                               help="save in the draft: a DaskJob per DASF step, or one Dask cluster for the workflow")
     @magic_arguments.argument("-h", "--help", action="store_true", help="show this help")
@@ -228,13 +238,13 @@ class WorkflowMagics(Magics):
     def _remove(self, args):
         (name,) = self._arity(args, 1, 1, "remove STEP")
         self.draft.remove(name)
-        self._publish()
+        self._share_state()
         print(f"removed step '{name}'")
 
     def _clear(self, args):
         self._arity(args, 0, 0, "clear")
         self.draft.clear()
-        self._publish()
+        self._share_state()
         print(f"cleared workflow draft '{self.draft.name}'")
 
     def _run(self, args):
@@ -246,11 +256,12 @@ class WorkflowMagics(Magics):
             raise ArgodasfError("use `%dasf_workflow run --local` to run here, or `%dasf_workflow submit` for Argo")
         view = RunView(f"local run of workflow '{self.draft.name}'")
         handle = display(view, display_id=True)
-        runs = run_local(self.draft, parse_assignments(args.param), on_update=view.update)
+        # in the notebook's working directory, where its own relative paths point
+        runs = run_local(self.draft, parse_assignments(args.param), cwd=os.getcwd(), on_update=view.update)
         handle.update(view)  # front ends without widgets see the final state too
         failed = [run.name for run in runs if run.phase in ("Failed", "Error")]
-        if failed:
-            print(f"local run failed at step {', '.join(failed)}", file=sys.stderr)
+        if failed:  # fail the cell, so that Run All and nbval stop here
+            raise ArgodasfError(f"the local run of workflow '{self.draft.name}' failed at step {', '.join(failed)}")
 
     def _check(self, args):
         from . import preflight
@@ -268,7 +279,7 @@ class WorkflowMagics(Magics):
             preflight.before_submit(self.draft.order())
         record = argo.submit(self.draft, parse_assignments(args.param))
         self.session.submitted.append({key: record[key] for key in ("name", "namespace", "submitted_at")})
-        self._publish()
+        self._share_state()
         print(f"submitted workflow {record['name']} to namespace {record['namespace']}: {record['url']}")
         if args.watch:
             expected = [step.name for step in self.draft.order()]
@@ -281,6 +292,7 @@ class WorkflowMagics(Magics):
 
     def _status(self, args):
         from . import argo
+        from .step_logs import with_failure_details
         from .workflow_widgets import StatusView
 
         targets = self._arity(args, 0, 1, "status [NAME]")
@@ -288,20 +300,69 @@ class WorkflowMagics(Magics):
         following = self._followed.get(name)
         if following is not None and not following.finished:
             return following  # one poller per workflow, however often its status is asked
-        view = StatusView(argo.status(name))
+        view = StatusView(with_failure_details(argo.status(name)))
         return view if view.finished else self._follow(view, name)
 
     def _follow(self, view, name: str):
         from . import argo
+        from .step_logs import with_failure_details
 
         self._followed[name] = view
-        return view.follow(lambda: argo.status(name))
+        details: dict = {}  # runner tracebacks already read, per failed step
+        return view.follow(lambda: with_failure_details(argo.status(name), cache=details))
 
     def _logs(self, args):
-        from . import argo
+        from . import argo, step_logs
 
-        targets = self._arity(args, 1, 2, "logs NAME [STEP]")
-        print(argo.logs(*targets) or "no log lines yet")
+        targets = self._arity(args, 1, 2, "logs NAME [STEP] [--follow] [--component runner|scheduler|worker]")
+        name = argo.check_workflow_name(targets[0])
+        step = targets[1] if len(targets) == 2 else None
+        known = self.draft.steps.get(step) if step else None
+        if step is None or (known is not None and known.kind == "container"):
+            if args.follow or args.component:
+                raise ArgodasfError("--follow and --component need a DASF step: %dasf_workflow logs NAME STEP")
+            print(argo.logs(name, step) or "no log lines yet")
+        elif args.follow:
+            step_logs.follow(name, step, print, component=args.component or "runner")
+        else:
+            print(step_logs.read(name, step, component=args.component or "runner"))
+
+    def _control(self, args, verb: str):
+        from . import argo, argo_control
+
+        targets = self._arity(args, 0, 1, f"{verb} [NAME]")
+        name = argo.check_workflow_name(targets[0]) if targets else self._last_submitted()
+        result = getattr(argo_control, verb)(name)
+        print(f"{verb}: workflow {result['name']} is {result['phase']}: {result['ui_url']}")
+        return result
+
+    def _stop(self, args):
+        self._control(args, "stop")
+
+    def _terminate(self, args):
+        self._control(args, "terminate")
+
+    def _retry(self, args):
+        self._control(args, "retry")
+
+    def _resubmit(self, args):
+        if not args.from_failed:
+            result = self._control(args, "resubmit")
+            self.session.submitted.append({"name": result["name"], "namespace": result["namespace"],
+                                           "submitted_at": time.time()})
+            return
+        self._arity(args, 0, 0, "resubmit --from-failed")
+        self._submit(args)
+
+    def _publish(self, args):
+        from . import argo_control
+
+        self._arity(args, 0, 0, "publish --schedule CRON [--timezone TZ] | publish --template")
+        if args.timezone and not args.schedule:
+            raise ArgodasfError("--timezone goes with --schedule")
+        record = argo_control.publish_draft(self.draft, schedule=args.schedule, timezone=args.timezone,
+                                            template=args.template)
+        print(f"published {record['kind']} {record['name']} in namespace {record['namespace']}: {record['url']}")
 
     def _list(self, args):
         from . import argo

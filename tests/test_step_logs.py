@@ -80,3 +80,28 @@ def test_failure_summary_keeps_the_end_of_the_last_traceback():
 def test_unknown_component_is_one_line():
     with pytest.raises(ArgodasfError, match="unknown log component 'driver'; use one of: runner, scheduler, worker"):
         step_logs.step_pods("wf", "s", component="driver")
+
+
+def test_failed_steps_get_the_end_of_their_runner_traceback(fake_kubernetes):
+    from kr8s.objects import new_class
+
+    fk = fake_kubernetes
+    step = promote.make_step("qc", "raise KeyError('trace header 189')", cluster=parse_spec({"workers": 1}))
+    name = workflow.job_name("wf-fail2", step.name)
+    labels = {step_logs.LABEL_WORKFLOW: "wf-fail2", step_logs.LABEL_STEP: step.name}
+    new_class("DaskJob", "kubernetes.dask.org/v1", asyncio=False)(
+        workflow.dask_job_manifest(step, name, {}, labels=labels)).create()
+    fk.wait_for(lambda: (fk.get("daskjobs", name) or {}).get("status", {}).get("jobStatus") == "Failed", timeout=120,
+                message=lambda: "the job did not fail")
+    summary = {"name": "wf-fail2", "namespace": fk.namespace, "steps": [
+        {"name": "qc", "phase": "Failed", "message": "failure condition matched"},
+        {"name": "later", "phase": "Omitted", "message": None}]}
+    detailed = step_logs.with_failure_details(summary)
+    message = detailed["steps"][0]["message"]
+    assert message.startswith("failure condition matched | ") and "KeyError: 'trace header 189'" in message
+    assert detailed["steps"][1]["message"] is None
+
+
+def test_failure_details_leave_argos_message_without_kubernetes():
+    summary = {"name": "wf-x", "namespace": "default", "steps": [{"name": "a", "phase": "Failed", "message": "m"}]}
+    assert step_logs.with_failure_details(summary)["steps"][0]["message"] == "m"

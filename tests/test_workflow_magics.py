@@ -192,3 +192,16 @@ def test_cluster_flag_saves_shared_mode_and_names_steps_of_another_shape(shell, 
     assert isinstance(error, UsageError) and "invalid choice: 'one'" in str(error)
     _, captured = run(shell, "%dasf_workflow export wf.yaml --cluster per-step")
     assert "differs" not in captured.stdout and "onExit" not in (drafts / "wf.yaml").read_text()
+
+
+def test_a_failed_local_run_fails_the_cell(shell, drafts):
+    """So that Run All, nbval and nbconvert stop at a workflow that fails."""
+    run(shell, f"%%dasf_cluster failing --workers 1\n{LOCAL}")
+    (drafts / "header.txt").write_text("inline 1")
+    run(shell, "%%dasf_workflow readheader\nprint(open('header.txt').read())")
+    os.remove(drafts / "header.txt")  # gone before the run: the step's script fails
+    error, captured = run_failing(shell, "%dasf_workflow run --local")
+    assert isinstance(error, UsageError)
+    assert str(error) == "the local run of workflow 'workflow' failed at step readheader"
+    assert re.search(r"readheader\s+Failed", shown(captured))
+    run(shell, "%dasf_close failing")

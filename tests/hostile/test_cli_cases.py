@@ -35,7 +35,7 @@ WF = "%%dasf_workflow stage --container alpine:3\necho hi\n"
 # (id, files {name: text}, argv, exit code, last line of stderr)
 CASES = [
     ("no-command", {}, [], 2, "argodasf: error: the following arguments are required: COMMAND"),
-    ("unknown-command", {}, ["frobnicate"], 2, "argodasf: error: argument COMMAND: invalid choice: 'frobnicate' (choose from 'promote', 'render', 'submit', 'rbac', 'doctor')"),
+    ("unknown-command", {}, ["frobnicate"], 2, "argodasf: error: argument COMMAND: invalid choice: 'frobnicate' (choose from 'promote', 'render', 'submit', 'logs', 'stop', 'terminate', 'retry', 'resubmit', 'publish', 'rbac', 'doctor')"),
     ("render-missing", {}, ["render", "nosuch.json"], 1, "argodasf: error: no such draft or notebook: nosuch.json"),
     ("promote-missing", {}, ["promote", "nosuch.ipynb"], 1, "argodasf: error: cannot read notebook nosuch.ipynb (No such file or directory)"),
     ("nb-not-json", {"nb.ipynb": "{cells"}, ["promote", "nb.ipynb"], 1, "argodasf: error: notebook nb.ipynb is not JSON (Expecting property name enclosed in double quotes: line 1 column 2 (char 1))"),

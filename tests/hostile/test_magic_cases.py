@@ -67,7 +67,7 @@ INPUT_CASES = [
     ("workflow-workers-adapt", "%%dasf_workflow s1 --workers 2 --adapt 1:3\nx = 1", "give either --workers or --adapt, not both"),
     ("workflow-no-name", "%%dasf_workflow\nx = 1", "the following arguments are required: name"),
     # %dasf_workflow
-    ("command-unknown", "%dasf_workflow nosuch", "argument command: invalid choice: 'nosuch' (choose from 'show', 'export', 'remove', 'clear', 'run', 'submit', 'status', 'logs', 'list', 'check')"),
+    ("command-unknown", "%dasf_workflow nosuch", "argument command: invalid choice: 'nosuch' (choose from 'show', 'export', 'remove', 'clear', 'run', 'submit', 'status', 'logs', 'list', 'check', 'stop', 'terminate', 'retry', 'resubmit', 'publish')"),
     ("remove-unknown", "%dasf_workflow remove stgae", "no step 'stgae' in the workflow draft 'nb'; did you mean 'stage'?"),
     ("remove-arity", "%dasf_workflow remove", "usage: %dasf_workflow remove STEP"),
     ("export-suffix", "%dasf_workflow export wf.txt", "cannot export to 'wf.txt'; use a .yaml or a .py file name"),
