@@ -27,6 +27,7 @@ def versions():
     import dask, distributed, scipy, zarr
     return {module.__name__: module.__version__ for module in (dask, distributed, scipy, zarr)}
 
+client.wait_for_workers(2, timeout=120)
 found = {"runner": versions(), "scheduler": client.run_on_scheduler(versions),
          "workers": list(client.run(versions).values())}
 print("VERSIONS " + json.dumps(found))
