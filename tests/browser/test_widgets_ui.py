@@ -51,6 +51,12 @@ def lab(tmp_path_factory, fake_argo):
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def no_kernels_left(lab):
+    yield
+    shut_down_kernels(lab)  # each test's kernels (and so its clusters) end with it
+
+
 @pytest.fixture(scope="module")
 def page(lab):
     from playwright.sync_api import sync_playwright
@@ -72,7 +78,7 @@ def shut_down_kernels(lab: JupyterLab) -> None:
 
 
 def open_notebook(page, lab: JupyterLab, name: str) -> None:
-    page.goto(lab.lab_url(name))
+    page.goto(lab.lab_url(name) + "&reset")  # a fresh workspace: only this notebook open
     page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
 
 
@@ -92,7 +98,7 @@ def test_run_all_reaches_the_end_without_an_error(lab, page, name):
     # notebook opens can be dropped).
     menu(page, "Edit", "Clear Outputs of All Cells")
     menu(page, "Kernel", "Restart Kernel and Run All Cells…")
-    page.locator(".jp-Dialog").get_by_role("button", name="Restart").click()
+    page.locator(".jp-Dialog .jp-mod-accept").click()
     prompts = page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputArea-prompt")
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
@@ -117,7 +123,6 @@ def test_run_all_reaches_the_end_without_an_error(lab, page, name):
         problems = low_contrast(page)
         set_theme(page, "JupyterLab Light")
         assert not problems, f"below {MIN_CONTRAST}:1 in the dark theme: {problems[:8]}"
-    shut_down_kernels(lab)
 
 
 FORM_CELLS = [
@@ -235,4 +240,3 @@ def test_form_scale_dashboard_narrow_width_and_dark_contrast(lab, page):
     assert cell(page, 1).locator(".argodasf-card[data-status='closed']").count() == 1
     shoot(page, "cluster-closed-dark")
     set_theme(page, "JupyterLab Light")
-    shut_down_kernels(lab)
