@@ -84,7 +84,8 @@ def open_notebook(page, lab: JupyterLab, name: str) -> None:
 
 def error_outputs(page) -> list[str]:
     """Texts of outputs that are Python errors (tracebacks or one-line magic errors)."""
-    texts = page.locator(".jp-NotebookPanel .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    texts = page.locator(".jp-NotebookPanel .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], "
+                         ".jp-NotebookPanel .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
     return [text for text in texts.all_inner_texts()
             if re.search(r"Traceback \(most recent call last\)|^\w*(Error|Exception)\b", text, re.M)]
 
@@ -100,18 +101,29 @@ def test_run_all_reaches_the_end_without_an_error(lab, page, name):
     menu(page, "Kernel", "Restart Kernel and Run All Cells…")
     page.locator(".jp-Dialog .jp-mod-accept").click()
     prompts = page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputArea-prompt")
-    deadline = time.monotonic() + 600
+    numbered = lambda text: re.fullmatch(r"\[\d+\]:", text.strip())  # noqa: E731
+    deadline, quiet = time.monotonic() + 600, 0
     while time.monotonic() < deadline:
         texts = prompts.all_inner_texts()
-        if error_outputs(page) or (texts and all(re.fullmatch(r"\[\d+\]:", text.strip()) for text in texts)):
+        if error_outputs(page) or (texts and all(numbered(text) for text in texts)):
+            break
+        # Run All stops at an error: nothing runs and the kernel stays idle
+        running = any("*" in text for text in texts)
+        idle = page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']").count() > 0
+        quiet = quiet + 1 if idle and not running else 0
+        if quiet >= 5:
             break
         page.wait_for_timeout(1000)
     stem = name.removesuffix(".ipynb")
     shoot(page, f"runall-{stem}-light")
     errors = error_outputs(page)
     assert not errors, f"{name}: an error cell after Run All: {errors[0][-600:]}"
-    unfinished = [index for index, text in enumerate(prompts.all_inner_texts()) if not re.fullmatch(r"\[\d+\]:", text.strip())]
-    assert not unfinished, f"{name}: code cells {unfinished} did not run within 600 s"
+    texts = prompts.all_inner_texts()
+    unfinished = [index for index, text in enumerate(texts) if not numbered(text)]
+    if unfinished:
+        last = page.locator(".jp-NotebookPanel .jp-CodeCell").nth(max(unfinished[0] - 1, 0))
+        output = last.locator(".jp-OutputArea").inner_text()[-600:]
+        pytest.fail(f"{name}: Run All stopped before code cell {unfinished[0]}; the cell before it shows: {output}")
     stderr = " ".join(page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts())
     assert "heartbeat from unregistered worker" not in stderr
     if name.startswith("01-"):  # the quickstart leaves a live cluster and its card
