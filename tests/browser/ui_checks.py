@@ -75,6 +75,7 @@ def set_theme(page, theme: str) -> None:
     menu(page, "Settings", "Theme", theme)
     light = theme == "JupyterLab Light"
     page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{str(light).lower()}'")
+    page.locator("#jupyterlab-splash").wait_for(state="detached")  # the theme's splash is gone
 
 
 def low_contrast(page) -> list[dict]:
