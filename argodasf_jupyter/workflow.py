@@ -414,19 +414,22 @@ def _absolute(paths, cwd: str) -> list[str]:
     return [path if "://" in path or os.path.isabs(path) else os.path.join(cwd, path) for path in paths]
 
 
-def _local_cluster(step: Step):
-    from distributed import LocalCluster
+def local_cluster(step: Step):
+    """The cluster ``run --local`` runs a DASF step on: the interactive local backend's,
+    from the step's ClusterSpec, so env, adapt, threads, memory and this machine's
+    limits apply as they did in the notebook."""
+    from .backends import local
 
     spec = step.cluster_spec()
-    return LocalCluster(n_workers=max(1, spec.initial_workers), threads_per_worker=spec.threads_per_worker,
-                        memory_limit=spec.memory_limit, dashboard_address=":0", processes=True)
+    local.check(spec)
+    return local.start(spec, progress=lambda phase: None)
 
 
 def _run_dasf(step: Step, run: StepRun, parameters: dict, cwd: str, address: Optional[str]) -> None:
     if runtime.outputs_complete(_absolute(step.outputs, cwd), step.completion_key(parameters)):
         run.phase, run.message = "Skipped", "outputs complete for this code and these parameters"
         return
-    cluster = None if address else _local_cluster(step)
+    cluster = None if address else local_cluster(step)
     try:
         result = promote.run_script(step, address or cluster.scheduler_address, parameters, cwd=cwd,
                                     timeout=step.deadline)

@@ -262,3 +262,54 @@ def test_local_run_uses_the_current_interpreter_not_the_manifest_python(tmp_path
     job = workflow.dask_job_manifest(promote.make_step("s", "pass\n"), "local-s-abcde", {}, python=sys.executable)
     assert job["spec"]["job"]["spec"]["containers"][0]["command"][0] == sys.executable
     daskjob_validator().validate(job)
+
+
+LIVE_CLUSTER = """
+import os
+workers = list(client.scheduler_info()["workers"].values())
+print("threads", sorted(worker["nthreads"] for worker in workers))
+print("memory", sorted(worker["memory_limit"] for worker in workers))
+print("env", client.submit(lambda name: os.environ.get(name), "ARGODASF_SPEC_ENV").result())  # on a worker
+"""
+
+
+def test_run_local_runs_a_step_on_the_cluster_its_spec_describes(tmp_path):
+    spec = parse_spec({"workers": 2, "threads_per_worker": 2, "memory_limit": "512MiB",
+                       "env": {"ARGODASF_SPEC_ENV": "from the spec"}})
+    draft = Draft("live", str(tmp_path / "live.dasf-workflow.json"), [promote.make_step("live", LIVE_CLUSTER, cluster=spec)])
+    (run,) = workflow.run_local(draft)
+    assert run.phase == "Succeeded", run.log
+    assert "threads [2, 2]" in run.log and f"memory [{2**29}, {2**29}]" in run.log
+    assert "env from the spec" in run.log
+
+
+def test_the_run_local_cluster_adapts_within_the_spec_range(no_leftover_processes):
+    import time
+
+    step = promote.make_step("elastic", "pass\n", cluster=parse_spec({"adapt": {"minimum": 1, "maximum": 3}}))
+    cluster = workflow.local_cluster(step)
+    from distributed import Client
+
+    try:
+        with Client(cluster) as client:
+            futures = client.map(time.sleep, [0.5] * 400, pure=False)
+            seen, deadline = set(), time.time() + 60
+            while time.time() < deadline and max(seen, default=0) < 3:
+                seen.add(len(cluster.scheduler_info["workers"]))
+                time.sleep(0.2)
+            for _ in range(10):  # and no further
+                seen.add(len(cluster.scheduler_info["workers"]))
+                time.sleep(0.2)
+            client.cancel(futures)
+    finally:
+        cluster.close()
+    assert max(seen) == 3 and min(seen) >= 1, seen
+
+
+def test_run_local_keeps_this_machines_worker_limit(tmp_path):
+    import dask
+
+    step = promote.make_step("wide", "pass\n", cluster=parse_spec({"workers": 3}))
+    with dask.config.set({"argodasf.local.max-workers": 2}):
+        (run,) = workflow.run_local(Draft("wide", str(tmp_path / "wide.json"), [step]))
+    assert run.phase == "Error" and "3 local workers is more than this machine's limit of 2" in run.message
