@@ -18,8 +18,8 @@ from .controlled_server import ControlledFakeArgo
 
 
 @contextmanager
-def argo_on_kubernetes(root, engine, namespace: str = "default", operator: bool = True):
-    token = f"argo-token-{secrets.token_hex(8)}"
+def argo_on_kubernetes(root, engine, namespace: str = "default", operator: bool = True, token: str | None = None):
+    token = token or f"argo-token-{secrets.token_hex(8)}"
     with FakeKubernetes(root, namespace=namespace, operator=operator) as fk:
         server = ControlledFakeArgo(token, fk, engine).start()
         try:

@@ -29,6 +29,7 @@ class Executions:
     templates: dict = field(default_factory=dict)  # node id -> processed template
     logs: dict = field(default_factory=dict)  # pod name -> lines of a resource node's executor
     arguments: dict = field(default_factory=dict)  # task node id -> its substituted arguments
+    globals: tuple = ()  # (generation, resolved spec, global values): the spec changes rarely
 
 
 class Operation:
@@ -75,9 +76,12 @@ class Operation:
         return self.status
 
     def _globals(self) -> None:
-        raw = scope.global_values(self.workflow)
-        self.spec = scope.resolve_spec(self.engine, self.workflow, raw)
-        self.values = scope.global_values({**self.workflow, "spec": self.spec})
+        generation = self.workflow["metadata"].get("generation")
+        if not self.executions.globals or self.executions.globals[0] != generation:
+            raw = scope.global_values(self.workflow)
+            spec = scope.resolve_spec(self.engine, self.workflow, raw)
+            self.executions.globals = (generation, spec, scope.global_values({**self.workflow, "spec": spec}))
+        _, self.spec, self.values = self.executions.globals
 
     def _start(self) -> bool:
         self.status.update(phase="Running", startedAt=now())
