@@ -51,6 +51,10 @@ class JupyterLab:
         # no news or update toasts over the screenshots
         _write_json(user_settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings",
                     {"fetchNews": "false", "checkForUpdates": False})
+        # every cell rendered, so the tests can read each prompt after Run All (JupyterLab
+        # otherwise renders only the cells in view)
+        _write_json(user_settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings",
+                    {"windowingMode": "none"})
         _write_json(user_settings / "argodasf-jupyter" / "plugin.jupyterlab-settings",
                     {"refreshInterval": refresh_interval})
         self.env = {
