@@ -3,8 +3,9 @@ are stored as Workflow objects on the fake Kubernetes API, where the controller
 (./controller) runs them, and the server answers Argo's API from those objects.
 
 Routes (Argo Server's paths and shapes): create, list (labelSelector), get, delete,
-PUT stop / terminate / retry, log (one JSON line per log line of each pod node) and
-the workflow-events watch stream.
+PUT stop / terminate / retry / resubmit, log (one JSON line per log line of each pod
+node), the workflow-events watch stream, and create/list of cron-workflows and
+workflow-templates (validated strictly and kept; nothing schedules them here).
 """
 
 from __future__ import annotations
@@ -21,8 +22,12 @@ from .controller.operator import FINAL
 from .controller.names import pod_name
 from .controller.scope import unresolved_tags
 from .fake_server import StrictFakeArgo
+from .schemas import validate_published
 
 WATCH_SECONDS = 600  # a watch stream ends by itself after this
+# route -> (kind, the request body's field)
+PUBLISHED = {"cron-workflows": ("CronWorkflow", "cronWorkflow"),
+             "workflow-templates": ("WorkflowTemplate", "template")}
 
 
 class ControlledFakeArgo(StrictFakeArgo):
@@ -30,6 +35,7 @@ class ControlledFakeArgo(StrictFakeArgo):
         super().__init__(token)
         self.kube = fake_kubernetes
         self.controller = WorkflowController(fake_kubernetes, engine)
+        self.published: dict[tuple[str, str, str], dict] = {}  # (kind, namespace, name) -> object
 
     def start(self) -> "ControlledFakeArgo":
         self.controller.start()
@@ -120,6 +126,26 @@ class ControlledFakeArgo(StrictFakeArgo):
 
         return self.kube.store.update(self.resource, namespace, name, change)
 
+    def resubmit(self, namespace: str, name: str) -> dict:
+        """Argo's resubmit: a new workflow, named after the old one, with its spec."""
+        old = self.workflows.get((namespace, name))
+        if old is None:
+            raise errors.not_found(self.resource, name)
+        metadata = {"generateName": f"{name}-", "labels": dict(old["metadata"].get("labels") or {})}
+        spec = {key: value for key, value in old["spec"].items() if key != "shutdown"}
+        return self.add({"apiVersion": old["apiVersion"], "kind": "Workflow", "metadata": metadata, "spec": spec},
+                        namespace)
+
+    def publish(self, kind: str, document: dict, namespace: str) -> dict:
+        """Keep a CronWorkflow or WorkflowTemplate after validating it as Argo would."""
+        validate_published(document)
+        metadata = document["metadata"]
+        if (kind, namespace, metadata["name"]) in self.published:
+            raise errors.ApiError(409, "AlreadyExists", f'{kind} "{metadata["name"]}" already exists', {})
+        stored = {**document, "metadata": {**metadata, "namespace": namespace, "uid": f"uid-{len(self.published)}"}}
+        self.published[(kind, namespace, metadata["name"])] = stored
+        return stored
+
     def _handler_class(self):
         fake = self
         base = super()._handler_class()
@@ -135,6 +161,8 @@ class ControlledFakeArgo(StrictFakeArgo):
                     fake.requests.append({"method": method, "path": url.path, "query": query,
                                           "authorization": self.headers.get("Authorization")})
                     return self._watch(parts[3], query)
+                if parts[:3] == ["api", "v1"] and len(parts) == 4 and parts[2] in PUBLISHED:
+                    return self._published(method, parts[2], parts[3])
                 if parts[:3] != ["api", "v1", "workflows"] or len(parts) < 4:
                     return super()._route(method)
                 namespace, rest = parts[3], parts[4:]
@@ -171,6 +199,8 @@ class ControlledFakeArgo(StrictFakeArgo):
                     return self._send(200, fake.shut_down(namespace, name, strategy))
                 if method == "PUT" and rest[1:] == ["retry"]:
                     return self._send(200, fake.retry(namespace, name))
+                if method == "PUT" and rest[1:] == ["resubmit"]:
+                    return self._send(200, fake.resubmit(namespace, name))
                 return self._send(404, {"code": 5, "message": "not found"})
 
             def _watch(self, namespace, query):
@@ -201,6 +231,23 @@ class ControlledFakeArgo(StrictFakeArgo):
             def _event(self, kind, workflow):
                 self.wfile.write((json.dumps({"result": {"type": kind, "object": workflow}}) + "\n").encode())
                 self.wfile.flush()
+
+            def _published(self, method, route, namespace):
+                kind, field = PUBLISHED[route]
+                fake.requests.append({"method": method, "path": self.path, "query": {},
+                                      "authorization": self.headers.get("Authorization")})
+                if method == "GET":
+                    items = [item for (k, ns, _), item in fake.published.items() if k == kind and ns == namespace]
+                    return self._send(200, {"metadata": {}, "items": items or None})
+                if method != "POST":
+                    return self._send(405, {"code": 12, "message": "method not allowed"})
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                try:
+                    return self._send(200, fake.publish(kind, body[field], namespace))
+                except errors.ApiError as error:
+                    return self._send(error.code, {"code": 6, "message": error.status()["message"]})
+                except Exception as error:  # a validation error, as Argo's 400
+                    return self._send(400, {"code": 3, "message": str(error)})
 
             def do_DELETE(self):
                 self._route("DELETE")

@@ -47,13 +47,18 @@ def argo_schema_available() -> bool:
 
 
 @functools.cache
-def workflow_validator() -> jsonschema.Draft202012Validator:
+def argo_validator(definition: str = WORKFLOW) -> jsonschema.Draft202012Validator:
+    """The official schema of one Argo kind, strict."""
     schema = strict(json.loads(ARGO_SCHEMA.read_text()))
     # Argo accepts integers where the schema says IntOrString is a string
     schema["definitions"][INT_OR_STRING] = {"type": ["integer", "string"]}
     schema.pop("oneOf", None)
-    schema["$ref"] = f"#/definitions/{WORKFLOW}"
+    schema["$ref"] = f"#/definitions/{definition}"
     return jsonschema.Draft202012Validator(schema)
+
+
+def workflow_validator() -> jsonschema.Draft202012Validator:
+    return argo_validator(WORKFLOW)
 
 
 def validate_workflow(workflow: dict) -> None:
@@ -63,3 +68,12 @@ def validate_workflow(workflow: dict) -> None:
     Workflow.model_validate(workflow)
     if argo_schema_available():
         workflow_validator().validate(workflow)
+
+
+def validate_published(document: dict) -> None:
+    """A CronWorkflow or WorkflowTemplate: Hera's models always, the official schema where present."""
+    from hera.workflows import models
+
+    getattr(models, document["kind"]).model_validate(document)
+    if argo_schema_available():
+        argo_validator(f"io.argoproj.workflow.v1alpha1.{document['kind']}").validate(document)

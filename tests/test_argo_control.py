@@ -1,0 +1,91 @@
+"""Steering submitted workflows (stop, retry, resubmit) and publishing drafts
+(CronWorkflow, WorkflowTemplate) through the product's client, against the fake
+Argo Server whose controller runs the workflows on the fake Kubernetes API with
+the real Dask operator."""
+
+from __future__ import annotations
+
+import dask
+import pytest
+
+from argodasf_jupyter import argo, argo_control, promote
+from argodasf_jupyter.draft import Draft
+from argodasf_jupyter.errors import ArgodasfError
+from argodasf_jupyter.spec import parse_spec
+from argo.stack import argo_on_kubernetes
+
+pytestmark = [pytest.mark.kube, pytest.mark.timeout(300)]
+SHAPE = parse_spec({"workers": 1})
+
+
+@pytest.fixture
+def cluster(tmp_path, monkeypatch, argo_templates):
+    monkeypatch.setattr(dask.config, "PATH", str(tmp_path / "home" / ".config" / "dask"))
+    with argo_on_kubernetes(tmp_path / "kube", argo_templates) as (fk, server):
+        before = set(fk.live_process_groups())
+        yield fk, server
+        fk.wait_for(lambda: set(fk.live_process_groups()) <= before, timeout=30,
+                    message=lambda: f"pod processes left: {fk.live_process_groups()}")
+
+
+def wait(name, timeout=240):
+    return argo.watch(name, lambda summary: None, interval=0.5, timeout=timeout)
+
+
+def phases(summary) -> dict:
+    return {step["name"]: step["phase"] for step in summary["steps"]}
+
+
+def test_retry_reruns_only_the_failed_step_and_resubmit_makes_a_new_run(cluster, tmp_path):
+    fk, _ = cluster
+    flag = tmp_path / "header-fixed"  # made by the test once the first run has failed
+    draft = Draft("steer", str(tmp_path / "steer.dasf-workflow.json"))
+    draft.add(promote.make_step("load", "print('loaded')\n", cluster=SHAPE))
+    draft.add(promote.make_step("check", f"import os\nassert os.path.exists({str(flag)!r}), 'trace header broken'\n",
+                                cluster=SHAPE, after=["load"]))
+    name = argo.submit(draft)["name"]
+    failed = wait(name)
+    assert failed["phase"] == "Failed" and phases(failed) == {"load": "Succeeded", "check": "Failed"}
+    jobs_after_first_run = {job["metadata"]["name"] for job in fk.objects("daskjobs")}
+
+    flag.write_text("fixed")
+    argo_control.retry(name)
+    retried = wait(name)
+    assert retried["phase"] == "Succeeded" and phases(retried) == {"load": "Succeeded", "check": "Succeeded"}
+    new_jobs = {job["metadata"]["labels"]["argodasf.io/step"] for job in fk.objects("daskjobs")
+                if job["metadata"]["name"] not in jobs_after_first_run}
+    assert new_jobs == {"check"}, "retry must not run the succeeded step again"
+
+    again = argo_control.resubmit(name)
+    assert again["name"] != name and again["name"].startswith(f"{name}-")
+    assert wait(again["name"])["phase"] == "Succeeded"
+
+
+def test_stop_ends_a_running_workflow_before_its_later_steps(cluster, tmp_path):
+    fk, _ = cluster
+    draft = Draft("halt", str(tmp_path / "halt.dasf-workflow.json"))
+    draft.add(promote.make_step("slow", "import time\ntime.sleep(600)\n", cluster=SHAPE))
+    draft.add(promote.make_step("after", "print('must not run')\n", cluster=SHAPE, after=["slow"]))
+    name = argo.submit(draft)["name"]
+    fk.wait_for(lambda: phases(argo.status(name)).get("slow") == "Running", timeout=120,
+                message=lambda: f"status: {argo.status(name)}")
+    argo_control.stop(name)
+    stopped = wait(name, timeout=120)
+    assert stopped["phase"] in ("Failed", "Error") and "after" not in phases(stopped), stopped
+
+
+def test_publish_a_schedule_and_a_template(cluster, tmp_path):
+    _, server = cluster
+    draft = Draft("nightly", str(tmp_path / "nightly.dasf-workflow.json"))
+    draft.add(promote.make_step("qc", "print(cube)\n", values={"cube": "s3://bucket/cube.zarr"}, cluster=SHAPE))
+    cron = argo_control.publish_draft(draft, schedule="0 2 * * *", timezone="America/Sao_Paulo")
+    template = argo_control.publish_draft(draft, template=True)
+    assert (cron["kind"], cron["name"], template["kind"]) == ("CronWorkflow", "nightly", "WorkflowTemplate")
+    stored = server.published[("CronWorkflow", "default", "nightly")]
+    assert stored["spec"]["schedules"] == ["0 2 * * *"] and stored["spec"]["timezone"] == "America/Sao_Paulo"
+    assert stored["spec"]["workflowSpec"]["arguments"]["parameters"] == [{"name": "cube",
+                                                                         "value": "s3://bucket/cube.zarr"}]
+    with pytest.raises(ArgodasfError, match=r"publishing cron workflow 'nightly': .*\(409\)"):
+        argo_control.publish_draft(draft, schedule="@daily")
+    with pytest.raises(ArgodasfError, match="either --schedule CRON or --template"):
+        argo_control.publish_draft(draft)
