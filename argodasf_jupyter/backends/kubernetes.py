@@ -119,14 +119,6 @@ def _kube_cluster_class():
                 await asyncio.sleep(0.25)
             raise TimeoutError(f"DaskCluster {self.name} not acted upon after {self._resource_timeout} s")
 
-        def close(self, timeout=None):
-            try:
-                return super().close(timeout=timeout or 3600)
-            finally:
-                # closed or not, dask-kubernetes' exit-time reaper must not try again
-                # (it would print a traceback once credentials or server are gone)
-                type(self)._instances.discard(self)
-
         def _abandon(self):
             """After a failed start: stop our threads and forget the instance, so
             that nothing is retried at interpreter exit."""
