@@ -262,3 +262,18 @@ def test_magic_reports_a_forbidden_create_in_one_line(fk, shell):
     assert "permission denied: you may not create daskclusters.kubernetes.dask.org" in shown
     assert "Traceback" not in shown
     assert fk.cluster_objects("kdenied") == []
+
+
+def test_a_failed_start_deletes_a_cluster_whose_create_lands_late(tmp_path, kube_home, monkeypatch):
+    """A timeout can cancel the create request after the server got it; the server may
+    then store the DaskCluster after the cleanup's first look. It must still go."""
+    import threading
+
+    with FakeKubernetes(tmp_path / "kube", operator=False) as fake:
+        monkeypatch.setenv("KUBECONFIG", str(fake.kubeconfig))
+        manifest = manifests.dask_cluster(spec_of("late"), "late", fake.namespace)
+        late = threading.Timer(0.5, fake.create, args=(manifest,))
+        late.start()
+        assert backend._delete_cluster("late", fake.namespace)
+        late.join()
+        assert fake.get("daskclusters", "late") is None

@@ -53,6 +53,10 @@ HINTS = {
 VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
+class StartupTimeout(ArgodasfError):
+    """The cluster did not become ready in time."""
+
+
 class _Phases:
     """Forwards phases to ``progress`` once each, remembering the latest."""
 
@@ -114,14 +118,6 @@ def _kube_cluster_class():
                     return
                 await asyncio.sleep(0.25)
             raise TimeoutError(f"DaskCluster {self.name} not acted upon after {self._resource_timeout} s")
-
-        def close(self, timeout=None):
-            try:
-                return super().close(timeout=timeout or 3600)
-            finally:
-                # closed or not, dask-kubernetes' exit-time reaper must not try again
-                # (it would print a traceback once credentials or server are gone)
-                type(self)._instances.discard(self)
 
         def _abandon(self):
             """After a failed start: stop our threads and forget the instance, so
@@ -206,7 +202,9 @@ def start(spec: ClusterSpec, progress: Callable[[str], None]) -> object:
                     cluster.close(timeout=30)
                 raise
     except ArgodasfError as error:
-        if created and not _delete_cluster(spec.name, namespace):
+        # a timeout while creating may have cancelled a create the server still stores
+        settle = kube_api.request_timeout() if isinstance(error, StartupTimeout) and phases.current == "creating" else DELETE_SETTLE
+        if created and not _delete_cluster(spec.name, namespace, settle):
             raise ArgodasfError(f"{error}; {_left_behind(spec.name, namespace)}") from None
         raise
     except BaseException:
@@ -308,11 +306,11 @@ def _get_cluster(name: str, namespace: str):
     return kube_api.run(_fetch_cluster, name, namespace)
 
 
-async def _delete_until_gone(api, name: str, namespace: str) -> None:
+async def _delete_until_gone(api, name: str, namespace: str, settle: float) -> None:
     # A create that a timeout cancelled may still be on its way to the server, and
     # land after a first delete: the cluster counts as gone once absent for a while.
     absent_since = None
-    while absent_since is None or time.monotonic() - absent_since < DELETE_SETTLE:
+    while absent_since is None or time.monotonic() - absent_since < settle:
         cluster = await _fetch_cluster(api, name, namespace)
         if cluster is None:
             absent_since = absent_since or time.monotonic()
@@ -323,11 +321,11 @@ async def _delete_until_gone(api, name: str, namespace: str) -> None:
         await asyncio.sleep(POLL_INTERVAL)
 
 
-def _delete_cluster(name: str, namespace: str) -> bool:
+def _delete_cluster(name: str, namespace: str, settle: float = DELETE_SETTLE) -> bool:
     """Remove a DaskCluster this call created (its pods and services follow through
     owner references); False when that could not be done."""
     try:
-        kube_api.run(_delete_until_gone, name, namespace, bound=DELETE_SETTLE + 6 * kube_api.request_timeout())
+        kube_api.run(_delete_until_gone, name, namespace, settle, bound=settle + 6 * kube_api.request_timeout())
     except Exception:
         return False
     return True
@@ -422,7 +420,7 @@ def _kubernetes_errors(name: str, namespace: str, phases: _Phases):
             waited = f"{_resource_timeout():g} s"
         else:
             waited = f"{startup_timeout()} s"
-        raise ArgodasfError(
+        raise StartupTimeout(
             f"cluster '{name}' was not ready after {waited}, still '{phase}'; " + hint.format(name=name, namespace=namespace)
         ) from None
     except Exception as error:  # a server that answers what no Kubernetes API would
