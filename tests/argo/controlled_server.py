@@ -102,7 +102,7 @@ class ControlledFakeArgo(StrictFakeArgo):
         def change(current):
             status = current.get("status") or {}
             if status.get("phase") not in ("Failed", "Error"):
-                raise errors.bad_request(f"workflow must be Failed/Error to retry")
+                raise errors.bad_request("workflow must be Failed/Error to retry")
             nodes = status.get("nodes", {})
             failed = {key for key, node in nodes.items() if node["phase"] in ("Failed", "Error")
                       and node["type"] in ("Pod", "Retry")}

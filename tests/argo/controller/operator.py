@@ -8,7 +8,6 @@ import copy
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Optional
 
 from argo.template_engine import TemplateError
 
