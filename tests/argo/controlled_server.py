@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import suppress
 from urllib.parse import parse_qs, urlparse
 
 from kube.fakekube import errors
+from kube.fakekube.resources import PODS
 from kube.fakekube.selectors import matcher
 
 from .controller import WorkflowController
@@ -104,7 +106,15 @@ class ControlledFakeArgo(StrictFakeArgo):
         return self.kube.store.update(self.resource, namespace, name, change)
 
     def retry(self, namespace: str, name: str) -> dict:
-        """Argo's retry: failed nodes are dropped (and their parents run again)."""
+        """Argo's retry: failed nodes are dropped (and their parents run again), and the
+        pods of failed pod nodes are deleted so that they can be created again."""
+        current = self.kube.store.get(self.resource, namespace, name)
+        failed_run = (current.get("status") or {}).get("phase") in ("Failed", "Error")
+        for node in ((current.get("status") or {}).get("nodes") or {}).values() if failed_run else ():
+            if node["type"] == "Pod" and node["phase"] in ("Failed", "Error"):
+                with suppress(errors.ApiError):
+                    self.kube.store.delete(PODS, namespace, pod_name(name, node["name"], node.get("templateName")))
+
         def change(current):
             status = current.get("status") or {}
             if status.get("phase") not in ("Failed", "Error"):
@@ -161,7 +171,7 @@ class ControlledFakeArgo(StrictFakeArgo):
                     fake.requests.append({"method": method, "path": url.path, "query": query,
                                           "authorization": self.headers.get("Authorization")})
                     return self._watch(parts[3], query)
-                if parts[:3] == ["api", "v1"] and len(parts) == 4 and parts[2] in PUBLISHED:
+                if parts[:2] == ["api", "v1"] and len(parts) == 4 and parts[2] in PUBLISHED:
                     return self._published(method, parts[2], parts[3])
                 if parts[:3] != ["api", "v1", "workflows"] or len(parts) < 4:
                     return super()._route(method)
