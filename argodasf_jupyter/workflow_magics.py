@@ -148,6 +148,7 @@ class WorkflowMagics(Magics):
                   for name in free if name in user_ns}
         managed = self.session.current
         if managed is not None:
+            known_errors = list(managed.executor.errors)
             with managed.client.as_current():
                 result = self.shell.run_cell(cell, store_history=False)
         else:
@@ -155,6 +156,11 @@ class WorkflowMagics(Magics):
         if not result.success:
             # the cell's own traceback is shown already; this marks the cell failed, in one line
             raise ArgodasfError(f"step '{args.name}' not promoted: the cell failed")
+        new_errors = [error for error in managed.executor.errors if error not in known_errors] if managed else []
+        if new_errors:  # the cell caught PipelineFailed, but its job would fail
+            first = new_errors[0]
+            raise ArgodasfError(f"step '{args.name}' not promoted: DASF task '{first.task}' failed in the cell "
+                                f"({type(first.error).__name__}: {first.error}); its job would fail")
         step = promote.make_step(args.name, cell, values=before, where=lambda name: defined_in(self.shell, name),
                                  cluster=managed.spec if managed is not None else None,
                                  overrides=cluster_overrides(args), **options)

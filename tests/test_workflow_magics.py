@@ -205,3 +205,19 @@ def test_a_failed_local_run_fails_the_cell(shell, drafts):
     assert str(error) == "the local run of workflow 'workflow' failed at step readheader"
     assert re.search(r"readheader\s+Failed", shown(captured))
     run(shell, "%dasf_close failing")
+
+
+def test_a_cell_that_swallows_a_failed_dasf_task_is_not_promoted(shell, drafts):
+    from workflow_fixtures import DASF_LIKE_PIPELINE
+
+    run(shell, f"%%dasf_cluster swallow --workers 1\n{LOCAL}")
+    cell = DASF_LIKE_PIPELINE + (
+        "def broken():\n    raise KeyError('trace header 189')\n"
+        "try:\n    Pipeline(executor, [broken]).run()\nexcept Exception as error:\n    print('caught', error)\n")
+    error, captured = run_failing(shell, "%%dasf_workflow swallowed\n" + cell)
+    assert isinstance(error, UsageError)
+    assert str(error) == ("step 'swallowed' not promoted: DASF task 'broken' failed in the cell "
+                          "(KeyError: 'trace header 189'); its job would fail")
+    assert "caught" in captured.stdout
+    assert not (drafts / "workflow.dasf-workflow.json").exists() or "swallowed" not in draft_steps(drafts)
+    run(shell, "%dasf_close swallow")
