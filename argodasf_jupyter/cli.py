@@ -225,6 +225,8 @@ def cmd_logs(args) -> None:
     from . import argo, step_logs
 
     name = argo.check_workflow_name(args.workflow)
+    if args.step is not None:
+        argo.check_workflow_name(args.step, "step name")
     if args.step is None:
         if args.follow or args.component:
             raise ArgodasfError("--follow and --component need a DASF step: argodasf logs WORKFLOW STEP")

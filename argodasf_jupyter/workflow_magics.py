@@ -322,7 +322,7 @@ class WorkflowMagics(Magics):
 
         targets = self._arity(args, 1, 2, "logs NAME [STEP] [--follow] [--component runner|scheduler|worker]")
         name = argo.check_workflow_name(targets[0])
-        step = targets[1] if len(targets) == 2 else None
+        step = argo.check_workflow_name(targets[1], "step name") if len(targets) == 2 else None
         known = self.draft.steps.get(step) if step else None
         if step is None or (known is not None and known.kind == "container"):
             if args.follow or args.component:
