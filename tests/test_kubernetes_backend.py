@@ -3,6 +3,7 @@ operator against the fake Kubernetes API of tests/kube/harness.py."""
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import dask.config
@@ -192,12 +193,13 @@ def test_forbidden_create_is_one_line_and_leaves_nothing(fk, phases):
 def test_startup_timeout_names_the_phase_and_leaves_nothing(fk, phases, monkeypatch):
     monkeypatch.setattr(backend, "startup_timeout", lambda: 2)
     monkeypatch.setattr(backend, "_resource_timeout", lambda: 30)
+    name = f"slow-{secrets.token_hex(3)}"  # a rerun on the shared fake must not meet this attempt's cluster
     with pytest.raises(ArgodasfError) as failure:
-        backend.start(spec_of("slow"), phases.append)
+        backend.start(spec_of(name), phases.append)
     message = str(failure.value)
-    assert message.startswith(f"cluster 'slow' was not ready after 2 s, still '{phases[-1]}'; ")
+    assert message.startswith(f"cluster '{name}' was not ready after 2 s, still '{phases[-1]}'; "), message
     assert "\n" not in message
-    assert_all_gone(fk, "slow")
+    assert_all_gone(fk, name)
 
 
 def test_missing_crds(tmp_path, kube_home, phases):

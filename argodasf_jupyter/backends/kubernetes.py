@@ -306,18 +306,31 @@ def _get_cluster(name: str, namespace: str):
     return kube_api.run(_fetch_cluster, name, namespace)
 
 
+async def _unowned_parts(api, name: str, namespace: str) -> list:
+    # The operator creates a cluster's default DaskWorkerGroup (and its autoscaler)
+    # before it owns them; a cluster deleted in between leaves them with no owner.
+    parts = []
+    for kind in ("daskworkergroups.kubernetes.dask.org", "daskautoscalers.kubernetes.dask.org"):
+        parts += [part async for part in api.get(kind, namespace=namespace,
+                                                 label_selector={"dask.org/cluster-name": name})
+                  if not part.raw["metadata"].get("ownerReferences")]
+    return parts
+
+
 async def _delete_until_gone(api, name: str, namespace: str, settle: float) -> None:
     # A create that a timeout cancelled may still be on its way to the server, and
     # land after a first delete: the cluster counts as gone once absent for a while.
     absent_since = None
     while absent_since is None or time.monotonic() - absent_since < settle:
         cluster = await _fetch_cluster(api, name, namespace)
-        if cluster is None:
+        leftovers = await _unowned_parts(api, name, namespace)
+        if cluster is None and not leftovers:
             absent_since = absent_since or time.monotonic()
         else:
             absent_since = None
-            if not cluster.raw["metadata"].get("deletionTimestamp"):
-                await cluster.delete()
+            for part in ([cluster] if cluster is not None else []) + leftovers:
+                if not part.raw["metadata"].get("deletionTimestamp"):
+                    await part.delete()
         await asyncio.sleep(POLL_INTERVAL)
 
 

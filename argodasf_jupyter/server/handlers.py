@@ -106,8 +106,6 @@ class WorkflowLogsHandler(_Handler):
 class StateHandler(_Handler):
     """Everything the sidebar shows, so one refresh costs one request."""
 
-    _listing: asyncio.Task | None = None  # the Argo call in flight, shared by all requests
-    _last: list = []
 
     @tornado.web.authenticated
     async def get(self):
@@ -128,18 +126,19 @@ class StateHandler(_Handler):
             body["argo"]["error"] = problem
         if target is not None:
             # the clusters must not wait on a slow Argo Server: answer with the last list after a short wait
-            cls = type(self)
-            if cls._listing is None or cls._listing.done():
-                cls._listing = asyncio.ensure_future(self.from_argo(argo.list_workflows))
+            # one Argo call in flight per server, shared by all its requests
+            shared = self.settings.setdefault("argodasf_workflow_listing", {"task": None, "last": []})
+            if shared["task"] is None or shared["task"].done():
+                shared["task"] = asyncio.ensure_future(self.from_argo(argo.list_workflows))
                 # a failure after the wait is read here, so asyncio does not log it as unretrieved
-                cls._listing.add_done_callback(lambda task: task.cancelled() or task.exception())
+                shared["task"].add_done_callback(lambda task: task.cancelled() or task.exception())
             try:
-                cls._last = (await asyncio.wait_for(asyncio.shield(cls._listing), STATE_ARGO_WAIT))[:LIST_LIMIT]
+                shared["last"] = (await asyncio.wait_for(asyncio.shield(shared["task"]), STATE_ARGO_WAIT))[:LIST_LIMIT]
             except asyncio.TimeoutError:
                 body["argo"]["error"] = "the Argo Server has not answered yet; showing the last list"
             except tornado.web.HTTPError as error:  # the sidebar still shows the clusters
                 body["argo"]["error"] = error.log_message
-            body["workflows"] = cls._last
+            body["workflows"] = shared["last"]
         self.answer(body)
 
 
