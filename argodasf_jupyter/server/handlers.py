@@ -106,6 +106,8 @@ class WorkflowLogsHandler(_Handler):
 class StateHandler(_Handler):
     """Everything the sidebar shows, so one refresh costs one request."""
 
+    _listing: asyncio.Task | None = None  # the Argo call in flight, shared by all requests
+    _last: list = []
 
     @tornado.web.authenticated
     async def get(self):
@@ -126,19 +128,20 @@ class StateHandler(_Handler):
             body["argo"]["error"] = problem
         if target is not None:
             # the clusters must not wait on a slow Argo Server: answer with the last list after a short wait
-            # one Argo call in flight per server, shared by all its requests
-            shared = self.settings.setdefault("argodasf_workflow_listing", {"task": None, "last": []})
-            if shared["task"] is None or shared["task"].done():
-                shared["task"] = asyncio.ensure_future(self.from_argo(argo.list_workflows))
+            cls = type(self)
+            # a listing of another event loop (a server started again in this process) is not reused
+            stale = cls._listing is None or cls._listing.done() or cls._listing.get_loop() is not asyncio.get_running_loop()
+            if stale:
+                cls._listing = asyncio.ensure_future(self.from_argo(argo.list_workflows))
                 # a failure after the wait is read here, so asyncio does not log it as unretrieved
-                shared["task"].add_done_callback(lambda task: task.cancelled() or task.exception())
+                cls._listing.add_done_callback(lambda task: task.cancelled() or task.exception())
             try:
-                shared["last"] = (await asyncio.wait_for(asyncio.shield(shared["task"]), STATE_ARGO_WAIT))[:LIST_LIMIT]
+                cls._last = (await asyncio.wait_for(asyncio.shield(cls._listing), STATE_ARGO_WAIT))[:LIST_LIMIT]
             except asyncio.TimeoutError:
                 body["argo"]["error"] = "the Argo Server has not answered yet; showing the last list"
             except tornado.web.HTTPError as error:  # the sidebar still shows the clusters
                 body["argo"]["error"] = error.log_message
-            body["workflows"] = shared["last"]
+            body["workflows"] = cls._last
         self.answer(body)
 
 
