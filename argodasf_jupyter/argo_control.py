@@ -19,57 +19,36 @@ from .draft import Draft
 from .errors import ArgodasfError
 
 
-def _checked(name: str) -> str:
-    import re
+def _act(verb: str, doing: str, name: str, request_model: str, where=None, session=None, **options) -> dict:
+    """PUT one of Argo's workflow actions (``<verb>_workflow``) and summarise the answer."""
+    from hera.workflows import models
 
-    if not re.fullmatch(r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?", name or ""):
-        raise ArgodasfError(f"'{name}' is not a workflow name (lowercase letters, digits, '-' and '.')")
-    return name
-
-
-def _summary(model, where) -> dict:
     from .server.argo_proxy import summary
 
-    return summary(model, where)
+    where = where or argo.target()
+    name = argo.check_workflow_name(name)
+    request = getattr(models, request_model)(name=name, namespace=where.namespace, **options)
+    answer = argo._call(f"{doing} workflow '{name}'", f"{verb}_workflow", where, session, name=name,
+                        req=request, namespace=where.namespace)
+    return summary(answer, where)
 
 
 def stop(name: str, where=None, session=None) -> dict:
-    from hera.workflows.models import WorkflowStopRequest
-
-    where = where or argo.target()
-    return _summary(argo._call(f"stopping workflow '{name}'", "stop_workflow", where, session, name=_checked(name),
-                               req=WorkflowStopRequest(name=name, namespace=where.namespace),
-                               namespace=where.namespace), where)
+    return _act("stop", "stopping", name, "WorkflowStopRequest", where, session)
 
 
 def terminate(name: str, where=None, session=None) -> dict:
-    from hera.workflows.models import WorkflowTerminateRequest
-
-    where = where or argo.target()
-    return _summary(argo._call(f"terminating workflow '{name}'", "terminate_workflow", where, session,
-                               name=_checked(name), req=WorkflowTerminateRequest(name=name, namespace=where.namespace),
-                               namespace=where.namespace), where)
+    return _act("terminate", "terminating", name, "WorkflowTerminateRequest", where, session)
 
 
 def retry(name: str, where=None, session=None) -> dict:
     """Re-run the failed steps of ``name``; its succeeded steps are kept."""
-    from hera.workflows.models import WorkflowRetryRequest
-
-    where = where or argo.target()
-    return _summary(argo._call(f"retrying workflow '{name}'", "retry_workflow", where, session, name=_checked(name),
-                               req=WorkflowRetryRequest(name=name, namespace=where.namespace,
-                                                        restart_successful=False),
-                               namespace=where.namespace), where)
+    return _act("retry", "retrying", name, "WorkflowRetryRequest", where, session, restart_successful=False)
 
 
 def resubmit(name: str, where=None, session=None) -> dict:
     """A new workflow with the spec of ``name``."""
-    from hera.workflows.models import WorkflowResubmitRequest
-
-    where = where or argo.target()
-    return _summary(argo._call(f"resubmitting workflow '{name}'", "resubmit_workflow", where, session,
-                               name=_checked(name), req=WorkflowResubmitRequest(name=name, namespace=where.namespace),
-                               namespace=where.namespace), where)
+    return _act("resubmit", "resubmitting", name, "WorkflowResubmitRequest", where, session)
 
 
 def publish_draft(draft: Draft, schedule: Optional[str] = None, timezone: Optional[str] = None,
