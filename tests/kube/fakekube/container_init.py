@@ -83,6 +83,13 @@ def prepare(spec):
     if os.path.lexists(etc_hosts):
         os.unlink(etc_hosts)
     os.symlink(spec["hosts"], etc_hosts)
+    # no name server: a name that is not in /etc/hosts fails at once instead of
+    # waiting for a server the pod cannot reach
+    resolv_conf = inside(merged, "/etc/resolv.conf")
+    if os.path.lexists(resolv_conf):
+        os.unlink(resolv_conf)
+    with open(resolv_conf, "w") as resolv:
+        resolv.write("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
     os.chroot(merged)
     os.chdir(spec.get("workingDir") or "/")
 
