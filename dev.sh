@@ -17,8 +17,9 @@ venv() {  # venv DIR [extra pip requirements...]: create DIR and install the pac
 }
 
 # Debian chromium for the browser tests (never a downloaded browser); Go with the expr
-# engine, sprig and fasttemplate sources for tests/argo/template_engine (Argo's substitution)
-SYSTEM_PACKAGES="chromium golang-go golang-github-antonmedv-expr-dev golang-github-masterminds-sprig-dev golang-github-valyala-fasttemplate-dev"
+# engine, sprig and fasttemplate sources for tests/argo/template_engine (Argo's substitution);
+# iproute2 (ip) and util-linux (unshare) for the fake Kubernetes' pod namespaces
+SYSTEM_PACKAGES="iproute2 util-linux chromium golang-go golang-github-antonmedv-expr-dev golang-github-masterminds-sprig-dev golang-github-valyala-fasttemplate-dev"
 
 system_packages() {
     local missing=()

@@ -24,6 +24,7 @@ import yaml
 from .fakekube import errors
 from .fakekube.apiserver import ApiServer
 from .fakekube.controllers import DeploymentController, ServiceController
+from .fakekube.host_support import require_container_support
 from .fakekube.kubelet import NODE_NAME, Kubelet
 from .fakekube.network import ClusterNetwork, ServiceProxy
 from .fakekube.podsite import sitecustomize as podsite
@@ -97,6 +98,7 @@ class FakeKubernetes:
         self._stack.callback(self.store.close)  # runs last: wakes any remaining watcher
         for name in dict.fromkeys(["default", self.namespace, self.operator_namespace]):
             self.store.create(NAMESPACES, None, {"metadata": {"name": name}})
+        require_container_support()
         self.network = ClusterNetwork()
         self._stack.callback(self.network.stop)
         self.network.start()

@@ -9,7 +9,10 @@ upper directory and are seen by no other pod, nor by the test process), fresh /t
 
 SPEC_JSON: {"netns", "hostname", "hosts" (the file /etc/hosts links to), "upper", "work", "merged", "hide": [paths],
 "mounts": [{"source", "target", "readOnly"}], "workingDir", "argv"}.
-A failure before exec prints one line and exits 128 (the kubelet reports StartError)."""
+A failure before exec prints one line and exits 128 (the kubelet reports StartError).
+
+`python -S container_init.py --check DIR` tries the same kernel features (namespaces,
+an overlay of the root in DIR) without running anything, for host_support.py."""
 
 import ctypes
 import json
@@ -94,7 +97,24 @@ def prepare(spec):
     os.chdir(spec.get("workingDir") or "/")
 
 
+def probe_kernel(directory):
+    """Unshare the namespaces and overlay the root as prepare() does, then exit."""
+    check(libc.unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWNET), "unshare")
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    parts = [os.path.join(directory, part) for part in ("upper", "work", "merged")]
+    for part in parts:
+        os.makedirs(part, exist_ok=True)
+    mount("overlay", parts[2], "overlay", 0, f"lowerdir=/,upperdir={parts[0]},workdir={parts[1]}")
+
+
 def main():
+    if sys.argv[1] == "--check":
+        try:
+            probe_kernel(sys.argv[2])
+        except OSError as error:
+            print(error, file=sys.stderr)
+            sys.exit(1)
+        return
     spec = json.loads(sys.argv[1])
     try:
         prepare(spec)
