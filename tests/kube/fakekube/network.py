@@ -83,6 +83,11 @@ def _free_subnet():
     return random.choice(choices)
 
 
+def _local_mac():
+    """A random locally administered unicast MAC address."""
+    return ":".join(["02", *(f"{byte:02x}" for byte in secrets.token_bytes(5))])
+
+
 class ClusterNetwork:
     def __init__(self):
         self.tag = secrets.token_hex(2)
@@ -103,6 +108,11 @@ class ClusterNetwork:
         services = f"10.{self.subnet}.128.0/17"
         ip(batch=[
             f"link add {self.bridge} type bridge",
+            # A bridge without an address of its own takes the lowest of its ports' and
+            # changes it when that port goes: every pod's ARP entry for the control
+            # plane would then be stale, and its API requests stall for many seconds
+            # after another pod is deleted. A set address stays.
+            f"link set {self.bridge} address {_local_mac()}",
             f"addr add {self.control_plane_ip}/17 dev {self.bridge}",
             f"link set {self.bridge} up",
         ])
