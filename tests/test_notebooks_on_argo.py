@@ -32,6 +32,11 @@ def kernel(shell, tmp_path, monkeypatch, argo_templates):
         yield shell, fk
 
 
+def current_draft(shell):
+    """The draft the kernel's %%dasf_workflow cells promoted into."""
+    return shell.magics_manager.registry["WorkflowMagics"].draft
+
+
 def claims(draft) -> set[str]:
     """The PersistentVolumeClaims the draft's workflow mounts."""
     found = set()
@@ -78,10 +83,8 @@ def test_notebook_02_envelope_runs_on_argo_as_in_the_notebook(kernel):
     namespace = shell.user_ns
     import dask.array as da
 
-    from argodasf_jupyter.session import current_session
-
     expected = da.from_zarr(namespace["envelope_path"]).compute()  # the notebook's own result
-    shared = volume(fk, current_session().draft)
+    shared = volume(fk, current_draft(shell))
     summary = submitted(shell, "%dasf_workflow submit --watch")
     assert summary["phase"] == "Succeeded", json.dumps(summary, indent=1)
     assert [step["phase"] for step in summary["steps"]] == ["Succeeded"] * len(summary["steps"])
@@ -95,12 +98,10 @@ def test_notebook_02_envelope_on_the_real_cube_matches_dasf(kernel, shared_dir):
     namespace = shell.user_ns
     import dask.array as da
 
-    from argodasf_jupyter.session import current_session
-
     seismic = shared_dir / "data" / "seismic"
     raw = np.load(seismic / "raw-100x100x100-float32.npy")
     reference = np.load(seismic / "envelope-reference-100x100x100-float32.npy")
-    draft = current_session().draft
+    draft = current_draft(shell)
     stage = draft.steps["stage"]
     # the real cube stands on the volume where the stage step writes its cube, with the
     # stage's completion marker, so the workflow's stage is skipped and the envelope reads it
@@ -121,9 +122,8 @@ def test_notebook_02_envelope_on_the_real_cube_matches_dasf(kernel, shared_dir):
 def test_notebook_04_dag_with_its_container_step_and_tricky_parameters(kernel):
     shell, fk = kernel
     run_cells(shell, "04-promote-workflow.ipynb")
-    from argodasf_jupyter.session import current_session
 
-    draft = current_session().draft
+    draft = current_draft(shell)
     assert "container" in {step.kind for step in draft.steps.values()}
     shared = volume(fk, draft)
     shell.user_ns["_tricky"] = TRICKY
