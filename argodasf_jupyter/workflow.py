@@ -27,13 +27,12 @@ from .config import settings
 from .draft import Draft
 from .errors import ArgodasfError
 from .promote import Step
+from .step_jobs import LABEL_STEP, LABEL_WORKFLOW
 
 # generated names hold promote.GENERATED_NAME_MARK, which no step name holds
 ENTRYPOINT = "argodasf--dag"
 AUTOSCALER_SUFFIX = "--autoscaler"
 LABEL_DRAFT = "argodasf.io/draft"
-LABEL_WORKFLOW = "argodasf.io/workflow"
-LABEL_STEP = "argodasf.io/step"
 SUCCESS = "status.jobStatus == Successful"
 FAILURE = "status.jobStatus == Failed"
 MAX_JOB_NAME = 53
