@@ -224,8 +224,8 @@ async def _check_permission(api, namespace: str, group: str, resource: str, verb
     allowed = await asyncio.gather(*(_allowed(api, namespace, group, resource, verb) for verb in verbs))
     qualified = f"{resource}.{group}" if group else resource
     name = f"may use {qualified}"
-    missing = [verb for verb, ok in zip(verbs, allowed) if ok is False]
-    unknown = [verb for verb, ok in zip(verbs, allowed) if ok is None]
+    missing = [verb for verb, ok in zip(verbs, allowed, strict=True) if ok is False]
+    unknown = [verb for verb, ok in zip(verbs, allowed, strict=True) if ok is None]
     if missing:
         return Check(
             name, False, f"missing {', '.join(missing)} in '{namespace}' (needed to {purpose})",

@@ -481,7 +481,7 @@ def run_local(draft: Draft, parameters: Mapping[str, str] | None = None, address
     names = parameter_names(draft)
     notify = on_update or (lambda _runs: None)
     notify(runs)
-    for step, run in zip(steps, runs):
+    for step, run in zip(steps, runs, strict=True):
         blocked = [name for name in dependencies[step.name] if by_name[name].phase in ("Failed", "Omitted", "Error")]
         if blocked:
             run.phase, run.message = "Omitted", f"after failed step {', '.join(blocked)}"

@@ -8,7 +8,6 @@ import textwrap
 import time
 
 import psutil
-import pytest
 
 from argodasf_jupyter import registry
 from argodasf_jupyter.session import current_session
@@ -67,7 +66,7 @@ def test_rerun_reuses_then_reshapes_then_recreates(no_leftover_processes, shell)
     assert captured.outputs[-1].data["text/plain"].endswith("(reshaped)")
     assert shell.user_ns["cluster"] is first
     assert wait_for(lambda: len(first.scheduler_info["workers"]) == 3)
-    run(shell, f"%%dasf_cluster seismic --workers 1\nbackend: local\nmemory_limit: 2GiB")
+    run(shell, "%%dasf_cluster seismic --workers 1\nbackend: local\nmemory_limit: 2GiB")
     assert shell.user_ns["cluster"] is not first and first.status.name == "closed"
     assert len(current_session().clusters) == 1
 

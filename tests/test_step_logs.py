@@ -4,7 +4,6 @@ Kubernetes API with the real Dask operator (not Argo's resource pod)."""
 from __future__ import annotations
 
 import threading
-import time
 
 import dask
 import pytest

@@ -118,8 +118,8 @@ def test_deleting_the_workflow_leaves_nothing_behind(cluster, tmp_path):
                              headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
     assert answer.status_code == 200
     for plural in ("workflows", "daskjobs", "daskclusters", "pods", "services", "deployments"):
-        fk.wait_for(lambda: fk.objects(plural, "default") == [], timeout=60,
-                    message=lambda: f"{plural} left: {[o['metadata']['name'] for o in fk.objects(plural, 'default')]}")
+        fk.wait_for(lambda plural=plural: fk.objects(plural, "default") == [], timeout=60,
+                    message=lambda plural=plural: f"{plural} left: {[o['metadata']['name'] for o in fk.objects(plural, 'default')]}")
     # The operator creates a cluster's default DaskWorkerGroup without an owner and adopts
     # it in the group's own create handler, which retries a failed look-up only after a
     # minute; a group deleted before that stays, with nothing running for it.

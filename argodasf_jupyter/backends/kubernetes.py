@@ -417,7 +417,7 @@ def _kubernetes_errors(name: str, namespace: str, phases: _Phases):
         raise ArgodasfError(NO_CREDENTIALS) from None
     except kr8s.ServerError as error:
         raise ArgodasfError(describe_api_error(error, name, namespace)) from None
-    except httpx.TimeoutException as error:
+    except httpx.TimeoutException:
         raise ArgodasfError(kube_api.UNANSWERED.format(timeout=kube_api.request_timeout())) from None
     except (httpx.TransportError, kr8s.APITimeoutError) as error:
         raise ArgodasfError(f"cannot reach the Kubernetes API server at {_host(error)}; check your network and kubeconfig") from None

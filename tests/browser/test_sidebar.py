@@ -79,7 +79,7 @@ def cell(page, index: int):
 def select(page, index: int, button: str = "left") -> None:
     target = cell(page, index)
     target.locator(".jp-InputArea-prompt").click(button=button)  # the prompt selects without editing
-    page.locator(f".jp-NotebookPanel .jp-Cell.jp-mod-active >> nth=0").wait_for()
+    page.locator(".jp-NotebookPanel .jp-Cell.jp-mod-active >> nth=0").wait_for()
     assert "jp-mod-active" in target.get_attribute("class")
 
 
