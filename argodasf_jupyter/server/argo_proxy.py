@@ -39,8 +39,11 @@ def argo_target() -> ArgoTarget | None:
     if not server:
         return None
     secure = _env_flag("ARGO_SECURE", conf.secure)
+    scheme, written, bare = server.partition("://")
+    if written:  # ARGO_SERVER=https://host:2746 (the argo CLI wants host:port): the scheme decides
+        server, secure = bare, scheme.lower() == "https"
     base_href = os.environ.get("ARGO_BASE_HREF", conf.base_href).strip("/")
-    host = f"{'https' if secure else 'http'}://{server}" + (f"/{base_href}" if base_href else "")
+    host = f"{'https' if secure else 'http'}://{server.rstrip('/')}" + (f"/{base_href}" if base_href else "")
     return ArgoTarget(
         host=host,
         namespace=os.environ.get("ARGO_NAMESPACE") or conf.namespace or DEFAULT_NAMESPACE,
