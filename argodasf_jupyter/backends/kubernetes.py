@@ -198,8 +198,7 @@ def start(spec: ClusterSpec, progress: Callable[[str], None]) -> object:
                     cluster.adapt(minimum=spec.adapt.minimum, maximum=spec.adapt.maximum)
                 _wait_for_workers(cluster, spec.initial_workers, phases, spec.name, namespace)
             except BaseException:
-                with suppress(Exception):
-                    cluster.close(timeout=30)
+                cluster._abandon()  # the DaskCluster itself is deleted below
                 raise
     except ArgodasfError as error:
         # a timeout while creating may have cancelled a create the server still stores
