@@ -229,7 +229,7 @@ async def test_failed_dasf_step_logs_then_retry_stop_and_resubmit(jp_fetch, argo
         assert "ValueError: trace header 7 is corrupt" in state["workflows"][0]["steps"][0]["message"]
 
         logs = await call(jp_fetch, f"workflows/{name}/steps/qc/logs", tail="50")
-        assert (logs["kind"], logs["phase"]) == ("dasf", "Failed")
+        assert (logs["kind"], logs["component"], logs["phase"]) == ("dasf", "runner", "Failed")
         assert "runner says: reading trace headers" in logs["logs"] and "Traceback" in logs["logs"]
         code, message = await refused(jp_fetch, f"workflows/{name}/steps/qc/logs", component="scheduler")
         assert code == 404 and "no scheduler pod" in message  # the operator removed the finished cluster

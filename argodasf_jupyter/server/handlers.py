@@ -153,7 +153,8 @@ class StepLogsHandler(_Handler):
                 raise tornado.web.HTTPError(400, f"step '{step}' is a container step; component is for DASF steps")
             logs = await self.from_argo(argo.logs, name, step, tail=tail)
         else:
-            logs = await self._dask_job_logs(name, step, component or "runner", tail)
+            component = component or "runner"
+            logs = await self._dask_job_logs(name, step, component, tail)
         self.answer({"name": name, "step": step, "kind": steps[step]["kind"], "component": component,
                      "phase": steps[step]["phase"], "logs": logs})
 
