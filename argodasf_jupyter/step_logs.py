@@ -99,12 +99,12 @@ def failure_summary(log: str, lines: int = 6) -> str:
 def with_failure_details(summary: dict, namespace: Optional[str] = None, cache: Optional[dict] = None) -> dict:
     """``summary`` (argo.status) with each failed DASF step's message followed by the
     end of the traceback in its runner log. Best effort: a step whose runner log
-    cannot be read keeps Argo's message. ``cache`` keeps what was read per step."""
+    cannot be read keeps Argo's message. ``cache`` keeps what was read per step attempt."""
     cache = {} if cache is None else cache
     for step in summary.get("steps", []):
-        if step.get("phase") not in step_jobs.FAILED_PHASES:
+        if step.get("phase") not in step_jobs.FAILED_PHASES or step.get("kind") == "container":
             continue
-        key = (summary["name"], step["name"])
+        key = (summary["name"], step["name"], step.get("finished_at"))  # a retried step fails anew
         if key not in cache:
             cache[key] = _runner_failure(summary["name"], step["name"], namespace or summary.get("namespace"))
         if cache[key]:
