@@ -50,20 +50,15 @@ def retry(name: str, where=None, session=None) -> dict:
     ``<step>--autoscaler`` task is run again too; Argo's node selector can name one
     such task per retry.
     """
-    from .server.argo_proxy import summary
     from .workflow import AUTOSCALER_SUFFIX
 
     where = where or argo.target()
-    name = argo.check_workflow_name(name)
-    found = argo._call(f"reading workflow '{name}'", "get_workflow", where, session, name=name,
-                       namespace=where.namespace)
-    current = summary(found, where)
+    current = argo.status(name, where, session)
     if current["phase"] not in step_jobs.FAILED_PHASES:
         raise ArgodasfError(f"workflow '{name}' is {current['phase']}; only a Failed or Error workflow can be retried")
     names = {step["name"] for step in current["steps"]}
-    dask_steps = _dask_job_tasks(found)
     failed_jobs = [step["name"] for step in current["steps"]
-                   if step["phase"] in step_jobs.FAILED_PHASES and step["name"] in dask_steps]
+                   if step["phase"] in step_jobs.FAILED_PHASES and step["kind"] == "dasf"]
     adaptive = [step for step in failed_jobs if step + AUTOSCALER_SUFFIX in names]
     if len(adaptive) > 1:
         raise ArgodasfError(f"adaptive steps {', '.join(adaptive)} failed; retry re-runs one adaptive step at a time, "
@@ -73,17 +68,6 @@ def retry(name: str, where=None, session=None) -> dict:
     options = {"node_field_selector": f"templateName={adaptive[0]}{AUTOSCALER_SUFFIX}"} if adaptive else {}
     return _act("retry", "retrying", name, "WorkflowRetryRequest", where, session,
                 restart_successful=bool(adaptive), **options)
-
-
-def _dask_job_tasks(found) -> set[str]:
-    """The DAG tasks of a submitted workflow that create a DaskJob."""
-    import yaml
-
-    templates = found.spec.templates or []
-    creates_job = {template.name for template in templates
-                   if template.resource and (yaml.safe_load(template.resource.manifest or "") or {}).get("kind") == "DaskJob"}
-    return {task.name for template in templates if template.dag for task in template.dag.tasks
-            if task.template in creates_job}
 
 
 def resubmit(name: str, where=None, session=None) -> dict:
