@@ -34,6 +34,7 @@ SHIPPED = sorted(path.name for path in NOTEBOOKS.glob("*.ipynb"))
 TOKEN = "widgets-test-argo-token"
 PUSH_SECONDS = 2.0
 NOTEBOOK_WIDTH = 500
+FIRST_CELL_SECONDS = 120  # a kernel restart that never comes back fails here, not after the whole wait
 @pytest.fixture(scope="module")
 def fake_argo():
     fake = FakeArgo(TOKEN, step_seconds=1).start()
@@ -109,10 +110,14 @@ def test_run_all_reaches_the_end_without_an_error(lab, page, name):
     prompts = page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputArea-prompt")
     numbered = lambda text: re.fullmatch(r"\[\d+\]:", text.strip())  # noqa: E731
     deadline, quiet = time.monotonic() + 600, 0
+    first_cell_by = time.monotonic() + FIRST_CELL_SECONDS
     while time.monotonic() < deadline:
         texts = prompts.all_inner_texts()
         if error_outputs(page) or (texts and all(numbered(text) for text in texts)):
             break
+        if not any(numbered(text) for text in texts) and time.monotonic() > first_cell_by:
+            status = page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator").first.get_attribute("data-status")
+            pytest.fail(f"{name}: no cell ran within {FIRST_CELL_SECONDS} s of the restart (kernel status {status})")
         # Run All stops at an error: nothing runs and the kernel stays idle. The server's
         # view of the kernel decides: JupyterLab (with ipykernel 7) can leave a finished
         # cell's prompt at [*] when its reply and idle status cross a widget message.
