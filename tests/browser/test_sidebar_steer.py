@@ -16,7 +16,7 @@ import pytest
 from argodasf_jupyter import argo, promote
 from argodasf_jupyter.draft import Draft
 from argodasf_jupyter.spec import parse_spec
-from lab_server import CHROMIUM, JupyterLab, launch_chromium
+from lab_server import CHROMIUM, JupyterLab, chromium_page
 from test_sidebar import shoot
 from ui_checks import MIN_CONTRAST, low_contrast, set_theme
 
@@ -57,14 +57,8 @@ def lab(tmp_path, stack):
 
 @pytest.fixture
 def page(lab):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.set_default_timeout(120_000)
+    with chromium_page(120_000) as page:
         yield page
-        browser.close()
 
 
 def test_sidebar_shows_a_failed_steps_traceback_and_logs_and_steers_the_run(lab, page, tmp_path):

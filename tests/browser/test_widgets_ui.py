@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from fake_argo_server import FakeArgo
-from lab_server import CHROMIUM, JupyterLab, launch_chromium
+from lab_server import CHROMIUM, JupyterLab, chromium_page
 from test_sidebar import cell, run_cell, shoot
 from ui_checks import MIN_CONTRAST, low_contrast, menu, set_theme
 
@@ -60,14 +60,8 @@ def no_kernels_left(lab):
 
 @pytest.fixture(scope="module")
 def page(lab):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.set_default_timeout(60_000)
+    with chromium_page(60_000) as page:
         yield page
-        browser.close()
 
 
 def shut_down_kernels(lab: JupyterLab) -> None:
