@@ -40,6 +40,8 @@ case "${1:-}" in
     test)
         system_packages
         venv .venv
+        # lint (pyflakes and bugbear rules, pyproject.toml's [tool.ruff])
+        .venv/bin/ruff check .
         # the labextension's own unit tests (jest); node modules come from the lock file
         (cd labextension && PATH="$PWD/../.venv/bin:$PATH" jlpm install --immutable && PATH="$PWD/../.venv/bin:$PATH" jlpm test)
         # the fake kubelet's stand-in for the dask image of this dask release (built once, cached under build/)

@@ -216,12 +216,30 @@ def _scrub_lines(lines):
 
 
 def watch(name: str, on_update: Callable[[dict], Any], interval: float = 2.0, timeout: Optional[float] = None,
-          where=None, session=None) -> dict:
-    """Poll until the workflow ends (or ``timeout``); ``on_update`` gets each summary."""
+          where=None, session=None, failure_details: bool = False) -> dict:
+    """Poll until the workflow ends (or ``timeout``); ``on_update`` gets each summary.
+    With ``failure_details``, a failed DASF step's message ends with its runner's traceback."""
+    from .step_logs import with_failure_details
+
     deadline = None if timeout is None else time.monotonic() + timeout
+    read: dict = {}  # runner tracebacks already read, per failed step
     while True:
         current = status(name, where, session)
+        if failure_details:
+            current = with_failure_details(current, cache=read)
         on_update(current)
         if current["phase"] in FINAL_PHASES or (deadline is not None and time.monotonic() > deadline):
             return current
         time.sleep(interval)
+
+
+def require_success(summary: dict) -> dict:
+    """``summary`` of a finished workflow, or an ArgodasfError with one line of why it failed."""
+    if summary["phase"] == "Succeeded":
+        return summary
+    from .step_jobs import FAILED_PHASES
+
+    failed = [step for step in summary.get("steps", []) if step.get("phase") in FAILED_PHASES]
+    reason = f"step {failed[0]['name']}: {failed[0].get('message') or failed[0]['phase']}" if failed \
+        else summary.get("message") or "no step failed"
+    raise ArgodasfError(f"workflow {summary['name']} {summary['phase']}: {reason}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from . import argo, publish
+from . import argo, publish, step_jobs
 from .draft import Draft
 from .errors import ArgodasfError
 
@@ -42,8 +42,32 @@ def terminate(name: str, where=None, session=None) -> dict:
 
 
 def retry(name: str, where=None, session=None) -> dict:
-    """Re-run the failed steps of ``name``; its succeeded steps are kept."""
-    return _act("retry", "retrying", name, "WorkflowRetryRequest", where, session, restart_successful=False)
+    """Re-run the failed steps of ``name``; its succeeded steps are kept.
+
+    A DASF step creates its DaskJob under a name fixed per workflow and step, so the
+    failed attempt's DaskJob is deleted first (Argo's retry deletes only its own
+    pods). An adaptive step's DaskAutoscaler went with its cluster, so its
+    ``<step>--autoscaler`` task is run again too; Argo's node selector can name one
+    such task per retry.
+    """
+    from .workflow import AUTOSCALER_SUFFIX
+
+    where = where or argo.target()
+    current = argo.status(name, where, session)
+    if current["phase"] not in step_jobs.FAILED_PHASES:
+        raise ArgodasfError(f"workflow '{name}' is {current['phase']}; only a Failed or Error workflow can be retried")
+    names = {step["name"] for step in current["steps"]}
+    failed_jobs = [step["name"] for step in current["steps"]
+                   if step["phase"] in step_jobs.FAILED_PHASES and step["kind"] == "dasf"]
+    adaptive = [step for step in failed_jobs if step + AUTOSCALER_SUFFIX in names]
+    if len(adaptive) > 1:
+        raise ArgodasfError(f"adaptive steps {', '.join(adaptive)} failed; retry re-runs one adaptive step at a time, "
+                            f"so resubmit with --from-failed instead")
+    if failed_jobs:
+        step_jobs.clear_for_retry(name, failed_jobs, adaptive, current["namespace"])
+    options = {"node_field_selector": f"templateName={adaptive[0]}{AUTOSCALER_SUFFIX}"} if adaptive else {}
+    return _act("retry", "retrying", name, "WorkflowRetryRequest", where, session,
+                restart_successful=bool(adaptive), **options)
 
 
 def resubmit(name: str, where=None, session=None) -> dict:

@@ -168,7 +168,7 @@ def _write(draft, output: str | None) -> None:
         sys.stdout.write(workflow.to_yaml(draft))
 
 
-def _submit(draft, params, check: bool = True) -> None:
+def _submit(draft, params, check: bool = True, watch: bool = False) -> None:
     from . import argo, preflight
     from .workflow import parse_assignments
 
@@ -176,6 +176,22 @@ def _submit(draft, params, check: bool = True) -> None:
         preflight.before_submit(draft.order())
     record = argo.submit(draft, parse_assignments(params))
     print(f"submitted workflow {record['name']} to namespace {record['namespace']}: {record['url']}")
+    if watch:
+        argo.require_success(argo.watch(record["name"], _phase_changes(), failure_details=True))
+        print(f"workflow {record['name']} Succeeded")
+
+
+def _phase_changes():
+    """An on_update for argo.watch that prints each step's phase when it changes."""
+    seen: dict = {}
+
+    def report(summary: dict) -> None:
+        for step in summary["steps"]:
+            if seen.get(step["name"]) != step["phase"]:
+                seen[step["name"]] = step["phase"]
+                print(f"{step['name']}: {step['phase']}", file=sys.stderr)
+
+    return report
 
 
 def _progress(number: int, total: int, first_line: str, seconds: float) -> None:
@@ -200,7 +216,7 @@ def cmd_render(args) -> None:
 
 
 def cmd_submit(args) -> None:
-    _submit(_load(args.source), args.param, not args.no_check)
+    _submit(_load(args.source), args.param, not args.no_check, args.watch)
 
 
 def cmd_rbac(args) -> None:
@@ -277,6 +293,8 @@ def parser() -> argparse.ArgumentParser:
     submit.add_argument("source", help="a .dasf-workflow.json draft or a .ipynb")
     submit.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
     submit.add_argument("--no-check", action="store_true", help="skip the image preflight")
+    submit.add_argument("--watch", action="store_true",
+                        help="follow the workflow until it ends; exit non-zero unless it succeeded")
     submit.set_defaults(run=cmd_submit)
 
     logs = commands.add_parser("logs", help="a submitted workflow's logs; a DASF step's from its DaskJob's pods")

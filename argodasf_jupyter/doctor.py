@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import html
-import os
 from dataclasses import dataclass
 from typing import Optional
 
-from .config import settings
+from .errors import ArgodasfError
 from .manifests import DASK_GROUP
 
 DASK_RESOURCES = ("daskclusters", "daskworkergroups", "daskjobs", "daskautoscalers")
@@ -52,7 +51,6 @@ def run_checks(namespace: Optional[str] = None, argo: Optional[bool] = None) -> 
     ``argo``: check the Argo Server (default: when one is configured).
     """
     if namespace is not None:
-        from .errors import ArgodasfError
         from .spec import check_name
 
         try:
@@ -224,8 +222,8 @@ async def _check_permission(api, namespace: str, group: str, resource: str, verb
     allowed = await asyncio.gather(*(_allowed(api, namespace, group, resource, verb) for verb in verbs))
     qualified = f"{resource}.{group}" if group else resource
     name = f"may use {qualified}"
-    missing = [verb for verb, ok in zip(verbs, allowed) if ok is False]
-    unknown = [verb for verb, ok in zip(verbs, allowed) if ok is None]
+    missing = [verb for verb, ok in zip(verbs, allowed, strict=True) if ok is False]
+    unknown = [verb for verb, ok in zip(verbs, allowed, strict=True) if ok is None]
     if missing:
         return Check(
             name, False, f"missing {', '.join(missing)} in '{namespace}' (needed to {purpose})",
@@ -262,72 +260,26 @@ async def _allowed(api, namespace: str, group: str, resource: str, verb: str) ->
 
 
 # -- Argo ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ArgoServer:
-    """Where the Argo Server is, from ARGO_* variables over the argodasf config."""
+def argo_server():
+    """Where the Argo Server is (the kernel's, the CLI's and the server's one model)."""
+    from .server.argo_proxy import argo_target
 
-    host: str
-    secure: bool
-    insecure_skip_verify: bool
-    base_href: str
-    token: Optional[str]
-
-    @property
-    def url(self) -> str:
-        scheme = "https" if self.secure else "http"
-        return f"{scheme}://{self.host}{self.base_href.rstrip('/')}"
+    return argo_target()
 
 
-def _flag(variable: str, default: bool) -> bool:
-    value = os.environ.get(variable)
-    return default if value is None else value.strip().lower() in ("1", "true", "yes")
-
-
-def argo_server() -> Optional[ArgoServer]:
-    configured = settings().argo
-    host = os.environ.get("ARGO_SERVER") or configured.server
-    if not host:
-        return None
-    return ArgoServer(
-        host=host.removeprefix("https://").removeprefix("http://"),
-        secure=_flag("ARGO_SECURE", configured.secure),
-        insecure_skip_verify=_flag("ARGO_INSECURE_SKIP_VERIFY", configured.insecure_skip_verify),
-        base_href=os.environ.get("ARGO_BASE_HREF", configured.base_href),
-        token=os.environ.get("ARGO_TOKEN") or None,
-    )
-
-
-def check_argo(server: Optional[ArgoServer]) -> Check:
-    import requests
+def check_argo(where) -> Check:
+    """Ask the server its version through hera's WorkflowsService, as every other call does."""
+    from . import argo
 
     name = "Argo Server"
-    if server is None:
+    if where is None:
         return Check(name, False, "no Argo Server configured", "set ARGO_SERVER=host:port or argodasf.argo.server")
-    headers = {}
-    if server.token:
-        token = server.token
-        headers["Authorization"] = token if token.lower().startswith("bearer ") else f"Bearer {token}"
     try:
-        response = requests.get(f"{server.url}/api/v1/version", headers=headers, verify=not server.insecure_skip_verify, timeout=settings().argo.timeout)
-    except requests.RequestException as error:
-        return Check(
-            name, False, f"cannot reach {server.url} ({type(error).__name__})",
-            "check ARGO_SERVER, ARGO_SECURE (http or https) and ARGO_INSECURE_SKIP_VERIFY",
-        )
-    if response.status_code in (401, 403):
-        return Check(
-            name, False, f"{server.url} refused the request (HTTP {response.status_code})",
-            "set ARGO_TOKEN to a valid token (argo auth token)",
-        )
-    if not response.ok:
-        return Check(name, False, f"{server.url}/api/v1/version answered HTTP {response.status_code}", "check ARGO_SERVER and ARGO_BASE_HREF")
-    try:
-        version = response.json()["version"]
-        if not isinstance(version, str) or server.token and server.token in version:
-            raise TypeError(version)
-    except (ValueError, TypeError, KeyError):
-        return Check(name, False, f"{server.url} did not answer like an Argo Server", "check ARGO_SERVER and ARGO_BASE_HREF")
-    return Check(name, True, f"Argo Workflows {version} at {server.url}")
+        version = argo._call("asking its version", "get_version", where).version
+    except ArgodasfError as error:
+        detail, _, fix = str(error).removeprefix("asking its version: ").partition("; ")
+        return Check(name, False, detail, fix or "check ARGO_SERVER and ARGO_BASE_HREF")
+    return Check(name, True, f"Argo Workflows {version} at {where.host}")
 
 
 # -- rendering ---------------------------------------------------------------------------

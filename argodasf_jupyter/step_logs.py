@@ -15,10 +15,9 @@ import re
 import time
 from typing import Callable, Optional
 
+from . import step_jobs
 from .errors import ArgodasfError
 
-LABEL_WORKFLOW = "argodasf.io/workflow"
-LABEL_STEP = "argodasf.io/step"
 COMPONENTS = {"runner": "job-runner", "scheduler": "scheduler", "worker": "worker"}
 TRACEBACK_START = "Traceback (most recent call last):"
 
@@ -29,43 +28,18 @@ def _component(component: str) -> str:
     return COMPONENTS[component]
 
 
-async def _jobs(api, workflow: str, step: Optional[str], namespace: Optional[str]) -> list:
-    selector = {LABEL_WORKFLOW: workflow, **({LABEL_STEP: step} if step else {})}
-    jobs = [job async for job in api.get("daskjobs.kubernetes.dask.org", namespace=namespace,
-                                          label_selector=selector)]
-    return sorted(jobs, key=lambda job: job.metadata.get("creationTimestamp") or "")
-
-
 async def _pods(api, workflow: str, step: Optional[str], component: str, namespace: Optional[str]) -> list:
     role = _component(component)
     pods = []
-    for job in await _jobs(api, workflow, step, namespace):
+    for job in await step_jobs.labelled(api, step_jobs.JOBS, workflow, step, namespace):
         pods += [pod async for pod in api.get("pods", namespace=job.namespace,
                                               label_selector={"dask.org/cluster-name": job.name,
                                                               "dask.org/component": role})]
     return pods
 
 
-def _kubernetes(call, *args, bound: Optional[float] = None):
-    """``call(api, *args)`` through kube_api (every request bounded), failures as one line."""
-    import httpx
-    import kr8s
-
-    from . import kube_api
-
-    try:
-        return kube_api.run(call, *args, bound=bound)
-    except ValueError as error:
-        if "valid credentials" not in str(error):
-            raise
-        raise ArgodasfError("no Kubernetes credentials: set KUBECONFIG or run inside the cluster to read step "
-                            "logs") from None
-    except kr8s.ServerError as error:
-        code = getattr(getattr(error, "response", None), "status_code", "?")
-        raise ArgodasfError(f"the Kubernetes API refused to show the step's pods or logs ({code}); the kernel's "
-                            "credentials need get/list on pods, pods/log and daskjobs") from None
-    except httpx.TransportError:
-        raise ArgodasfError("cannot reach the Kubernetes API server to read step logs; check KUBECONFIG") from None
+def _kubernetes(function, *args, bound: Optional[float] = None):
+    return step_jobs.call("read step logs", function, *args, bound=bound)
 
 
 def step_pods(workflow: str, step: Optional[str] = None, component: str = "runner",
@@ -122,18 +96,15 @@ def failure_summary(log: str, lines: int = 6) -> str:
     return "\n".join(chosen[-lines:])
 
 
-FAILED_PHASES = ("Failed", "Error")
-
-
 def with_failure_details(summary: dict, namespace: Optional[str] = None, cache: Optional[dict] = None) -> dict:
     """``summary`` (argo.status) with each failed DASF step's message followed by the
     end of the traceback in its runner log. Best effort: a step whose runner log
-    cannot be read keeps Argo's message. ``cache`` keeps what was read per step."""
+    cannot be read keeps Argo's message. ``cache`` keeps what was read per step attempt."""
     cache = {} if cache is None else cache
     for step in summary.get("steps", []):
-        if step.get("phase") not in FAILED_PHASES:
+        if step.get("phase") not in step_jobs.FAILED_PHASES or step.get("kind") == "container":
             continue
-        key = (summary["name"], step["name"])
+        key = (summary["name"], step["name"], step.get("finished_at"))  # a retried step fails anew
         if key not in cache:
             cache[key] = _runner_failure(summary["name"], step["name"], namespace or summary.get("namespace"))
         if cache[key]:

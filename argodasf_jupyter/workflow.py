@@ -27,13 +27,12 @@ from .config import settings
 from .draft import Draft
 from .errors import ArgodasfError
 from .promote import Step
+from .step_jobs import LABEL_STEP, LABEL_WORKFLOW
 
 # generated names hold promote.GENERATED_NAME_MARK, which no step name holds
 ENTRYPOINT = "argodasf--dag"
 AUTOSCALER_SUFFIX = "--autoscaler"
 LABEL_DRAFT = "argodasf.io/draft"
-LABEL_WORKFLOW = "argodasf.io/workflow"
-LABEL_STEP = "argodasf.io/step"
 SUCCESS = "status.jobStatus == Successful"
 FAILURE = "status.jobStatus == Failed"
 MAX_JOB_NAME = 53
@@ -482,7 +481,7 @@ def run_local(draft: Draft, parameters: Mapping[str, str] | None = None, address
     names = parameter_names(draft)
     notify = on_update or (lambda _runs: None)
     notify(runs)
-    for step, run in zip(steps, runs):
+    for step, run in zip(steps, runs, strict=True):
         blocked = [name for name in dependencies[step.name] if by_name[name].phase in ("Failed", "Omitted", "Error")]
         if blocked:
             run.phase, run.message = "Omitted", f"after failed step {', '.join(blocked)}"

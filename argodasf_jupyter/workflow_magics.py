@@ -288,8 +288,21 @@ class WorkflowMagics(Magics):
         self._share_state()
         print(f"submitted workflow {record['name']} to namespace {record['namespace']}: {record['url']}")
         if args.watch:
-            expected = [step.name for step in self.draft.order()]
-            display(self._follow(StatusView(name=record["name"], expected=expected), record["name"]))
+            self._watch_to_end(StatusView(name=record["name"], expected=[step.name for step in self.draft.order()]))
+
+    def _watch_to_end(self, view) -> None:
+        """Show ``view`` updating until the workflow ends; a failed run fails the cell
+        (so Run All and nbval stop there). Interrupting stops the watch, not the run."""
+        from . import argo
+
+        name = view.summary["name"]
+        display(view)
+        try:
+            final = argo.watch(name, view.update, interval=1.0, failure_details=True)
+        except KeyboardInterrupt:
+            print(f"stopped watching; workflow {name} goes on: %dasf_workflow status {name}")
+            return
+        argo.require_success(final)
 
     def _last_submitted(self) -> str:
         if not self.session.submitted:

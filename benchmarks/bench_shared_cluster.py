@@ -80,7 +80,7 @@ def run_workflow(fk, server, directory: Path, mode: str) -> tuple[float, list[fl
     clock.wait()
     elapsed = time.perf_counter() - started
     marks = [clock.succeeded.get(shared_cluster.CLUSTER_TEMPLATE)] + [clock.succeeded[f"step{i}"] for i in range(STEPS)]
-    steps = [later - earlier for earlier, later in zip(marks, marks[1:])] if marks[0] else []
+    steps = [later - earlier for earlier, later in zip(marks, marks[1:], strict=False)] if marks[0] else []
     fk.wait_for(lambda: fk.objects("daskclusters") == [], timeout=120)
     return elapsed, steps
 

@@ -41,7 +41,7 @@ def test_retry_reruns_only_the_failed_step_and_resubmit_makes_a_new_run(cluster,
     flag = tmp_path / "header-fixed"  # made by the test once the first run has failed
     draft = Draft("steer", str(tmp_path / "steer.dasf-workflow.json"))
     draft.add(promote.make_step("load", "print('loaded')\n", cluster=SHAPE))
-    # a container step: a DASF step's DaskJob keeps its name, so Argo's retry could not create it again
+    # a container step: Argo deletes its failed pod and runs it again
     draft.add(promote.make_step("check", f"test -f {flag} || {{ echo trace header broken; exit 1; }}\n",
                                 container="alpine:3", after=["load"]))
     name = argo.submit(draft)["name"]
@@ -59,6 +59,36 @@ def test_retry_reruns_only_the_failed_step_and_resubmit_makes_a_new_run(cluster,
     again = argo_control.resubmit(name)
     assert again["name"] != name and again["name"].startswith(f"{name}-")
     assert wait(again["name"])["phase"] == "Succeeded"
+
+
+def test_retry_reruns_a_failed_adaptive_dasf_step_under_its_own_names(cluster, tmp_path):
+    fk, _ = cluster
+    flag = tmp_path / "velocity-model-fixed"  # made by the test once the first run has failed
+    draft = Draft("redo", str(tmp_path / "redo.dasf-workflow.json"))
+    draft.add(promote.make_step("load", "print('loaded')\n", cluster=SHAPE))
+    code = "import os\nif not os.path.exists(flag):\n    raise SystemExit('velocity model missing')\nprint('migrated')\n"
+    draft.add(promote.make_step("migrate", code, values={"flag": str(flag)}, after=["load"],
+                                cluster=parse_spec({"adapt": {"minimum": 1, "maximum": 2}})))
+    name = argo.submit(draft)["name"]
+    failed = wait(name)
+    assert phases(failed) == {"load": "Succeeded", "migrate": "Failed", "migrate--autoscaler": "Succeeded"}, failed
+    first_jobs = {job["metadata"]["name"]: job["metadata"]["uid"] for job in fk.objects("daskjobs")}
+
+    flag.write_text("fixed")
+    argo_control.retry(name)
+    retried = wait(name)
+    assert retried["phase"] == "Succeeded", (retried["message"], retried["steps"])
+    jobs = {job["metadata"]["name"]: job for job in fk.objects("daskjobs")}
+    assert jobs.keys() == first_jobs.keys(), "a retried step keeps its DaskJob name"
+    load, migrate = (next(job for job in jobs.values() if job["metadata"]["labels"]["argodasf.io/step"] == step)
+                     for step in ("load", "migrate"))
+    assert load["metadata"]["uid"] == first_jobs[load["metadata"]["name"]], "the succeeded step must not run again"
+    assert migrate["metadata"]["uid"] != first_jobs[migrate["metadata"]["name"]]
+    assert migrate["status"]["jobStatus"] == "Successful"
+    assert "migrated" in fk.pod_log(f"{migrate['metadata']['name']}-runner")
+    started = {step["name"]: step["started_at"] for step in failed["steps"]}
+    restarted = {step["name"] for step in retried["steps"] if step["started_at"] != started.get(step["name"])}
+    assert restarted == {"migrate", "migrate--autoscaler"}, "the adaptive step gets its autoscaler again"
 
 
 def test_stop_ends_a_running_workflow_before_its_later_steps(cluster, tmp_path):

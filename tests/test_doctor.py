@@ -14,6 +14,9 @@ from argodasf_jupyter.doctor import Check
 from fake_argo_server import FakeArgo
 
 TOKEN = "s3cret-token-value"
+# what GET /api/v1/version of an Argo Server answers (every field of its Version message)
+ARGO_VERSION = {"version": "v4.0.5", "buildDate": "2026-10-01T10:00:00Z", "gitCommit": "0123abcd", "gitTag": "v4.0.5",
+                "gitTreeState": "clean", "goVersion": "go1.24.4", "compiler": "gc", "platform": "linux/amd64"}
 
 
 class VersionServer:
@@ -28,7 +31,7 @@ class VersionServer:
 
             def do_GET(self):
                 ok = self.path == "/api/v1/version" and self.headers.get("Authorization") == expected
-                body = json.dumps({"version": "v4.0.5"} if ok else {"message": "token not valid"}).encode()
+                body = json.dumps(ARGO_VERSION if ok else {"code": 16, "message": "token not valid"}).encode()
                 self.send_response(200 if ok else 401)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -89,11 +92,18 @@ def test_argo_settings_from_environment(monkeypatch):
     assert doctor.argo_server() is None
     with dask.config.set({"argodasf.argo.server": "argo.example.org:2746", "argodasf.argo.base-href": "/argo/"}):
         server = doctor.argo_server()
-        assert server.url == "https://argo.example.org:2746/argo"
+        assert server.host == "https://argo.example.org:2746/argo"
         monkeypatch.setenv("ARGO_SERVER", "other:2746")
         monkeypatch.setenv("ARGO_SECURE", "false")
         monkeypatch.setenv("ARGO_BASE_HREF", "")
-        assert doctor.argo_server().url == "http://other:2746"
+        assert doctor.argo_server().host == "http://other:2746"
+        # with a scheme, as often pasted from a browser: the scheme decides
+        monkeypatch.setenv("ARGO_SERVER", "https://other:2746/")
+        assert doctor.argo_server().host == "https://other:2746"
+        monkeypatch.setenv("ARGO_SERVER", "http://other:2746")
+        monkeypatch.setenv("ARGO_SECURE", "true")
+        monkeypatch.setenv("ARGO_BASE_HREF", "/workflows/")
+        assert doctor.argo_server().host == "http://other:2746/workflows"
 
 
 def test_argo_server_answers(monkeypatch, version_server):

@@ -8,7 +8,6 @@ import textwrap
 import time
 
 import psutil
-import pytest
 
 from argodasf_jupyter import registry
 from argodasf_jupyter.session import current_session
@@ -67,7 +66,7 @@ def test_rerun_reuses_then_reshapes_then_recreates(no_leftover_processes, shell)
     assert captured.outputs[-1].data["text/plain"].endswith("(reshaped)")
     assert shell.user_ns["cluster"] is first
     assert wait_for(lambda: len(first.scheduler_info["workers"]) == 3)
-    run(shell, f"%%dasf_cluster seismic --workers 1\nbackend: local\nmemory_limit: 2GiB")
+    run(shell, "%%dasf_cluster seismic --workers 1\nbackend: local\nmemory_limit: 2GiB")
     assert shell.user_ns["cluster"] is not first and first.status.name == "closed"
     assert len(current_session().clusters) == 1
 
@@ -196,3 +195,26 @@ def test_plain_python_calls_match_the_magic(no_leftover_processes, shell):
     assert isinstance(form, ClusterForm) and form.values()["name"] == "formed"
     run(shell, "%dasf_cluster --ui formed --workers 1")  # the magic shows the same form
     current_session().close("plain")
+
+
+def test_closing_a_cluster_that_a_progress_bar_watches_prints_no_traceback(no_leftover_processes, shell, caplog):
+    # Under Run All the kernel's loop can be busy with the next cells, so a progress bar
+    # never reads its "finished" message and the scheduler still feeds it at close.
+    from distributed.comm import connect
+    from distributed.protocol.pickle import dumps
+
+    run(shell, f"%%dasf_cluster watched --workers 1\n{LOCAL}")
+    cluster, client = shell.user_ns["cluster"], shell.user_ns["client"]
+
+    async def open_unread_feed():
+        comm = await connect(cluster.scheduler_address)
+        await comm.write({"op": "feed", "function": dumps(lambda scheduler: 1), "interval": "10ms"})
+        return comm
+
+    feed = client.sync(open_unread_feed)
+    assert wait_for(lambda: "feed" in cluster.scheduler._comms.values(), timeout=10)
+    run(shell, "%dasf_close watched")
+    feed.abort()
+    assert cluster.status.name == "closed"
+    tracebacks = [record for record in caplog.records if record.exc_info]
+    assert not tracebacks, [record.getMessage() for record in tracebacks]

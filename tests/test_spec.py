@@ -1,3 +1,4 @@
+import pydantic
 import pytest
 
 from argodasf_jupyter.cluster_keys import option_help
@@ -44,7 +45,7 @@ def test_flags_layered_over_body_replace_adapt_with_workers():
 
 
 def test_spec_is_frozen():
-    with pytest.raises(Exception):
+    with pytest.raises(pydantic.ValidationError):
         parse_spec({}).workers = 3
 
 

@@ -4,12 +4,11 @@ Kubernetes API with the real Dask operator (not Argo's resource pod)."""
 from __future__ import annotations
 
 import threading
-import time
 
 import dask
 import pytest
 
-from argodasf_jupyter import promote, step_logs, workflow
+from argodasf_jupyter import promote, step_jobs, step_logs, workflow
 from argodasf_jupyter.errors import ArgodasfError
 from argodasf_jupyter.spec import parse_spec
 from kube.harness import FakeKubernetes
@@ -39,7 +38,7 @@ def test_follow_streams_the_runner_log_while_the_step_runs(fake_kubernetes):
     step = promote.make_step("attribute", SLOW_THEN_FAILS, values={"label": "/data"},
                              cluster=parse_spec({"workers": 1}))
     name = workflow.job_name("wf-logs1", step.name)
-    labels = {step_logs.LABEL_WORKFLOW: "wf-logs1", step_logs.LABEL_STEP: step.name}
+    labels = {step_jobs.LABEL_WORKFLOW: "wf-logs1", step_jobs.LABEL_STEP: step.name}
     env = promote.parameter_environment(step, None)
     new_class("DaskJob", "kubernetes.dask.org/v1", asyncio=False)(
         workflow.dask_job_manifest(step, name, env, labels=labels)).create()
@@ -88,7 +87,7 @@ def test_failed_steps_get_the_end_of_their_runner_traceback(fake_kubernetes):
     fk = fake_kubernetes
     step = promote.make_step("qc", "raise KeyError('trace header 189')", cluster=parse_spec({"workers": 1}))
     name = workflow.job_name("wf-fail2", step.name)
-    labels = {step_logs.LABEL_WORKFLOW: "wf-fail2", step_logs.LABEL_STEP: step.name}
+    labels = {step_jobs.LABEL_WORKFLOW: "wf-fail2", step_jobs.LABEL_STEP: step.name}
     new_class("DaskJob", "kubernetes.dask.org/v1", asyncio=False)(
         workflow.dask_job_manifest(step, name, {}, labels=labels)).create()
     fk.wait_for(lambda: (fk.get("daskjobs", name) or {}).get("status", {}).get("jobStatus") == "Failed", timeout=120,

@@ -10,6 +10,7 @@ import requests
 
 from argodasf_jupyter import argo, promote, workflow
 from argodasf_jupyter.draft import Draft
+from argodasf_jupyter.session import current_session
 from argodasf_jupyter.spec import parse_spec
 from argo.stack import argo_on_kubernetes
 
@@ -118,10 +119,38 @@ def test_deleting_the_workflow_leaves_nothing_behind(cluster, tmp_path):
                              headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
     assert answer.status_code == 200
     for plural in ("workflows", "daskjobs", "daskclusters", "pods", "services", "deployments"):
-        fk.wait_for(lambda: fk.objects(plural, "default") == [], timeout=60,
-                    message=lambda: f"{plural} left: {[o['metadata']['name'] for o in fk.objects(plural, 'default')]}")
+        fk.wait_for(lambda plural=plural: fk.objects(plural, "default") == [], timeout=60,
+                    message=lambda plural=plural: f"{plural} left: {[o['metadata']['name'] for o in fk.objects(plural, 'default')]}")
     # The operator creates a cluster's default DaskWorkerGroup without an owner and adopts
     # it in the group's own create handler, which retries a failed look-up only after a
     # minute; a group deleted before that stays, with nothing running for it.
     assert [group for group in fk.objects("daskworkergroups", "default")
             if group["metadata"].get("ownerReferences")] == []
+
+
+def test_submit_watch_fails_the_cell_and_the_cli_when_the_workflow_fails(cluster, shell, tmp_path, monkeypatch, capsys):
+    from IPython.utils.capture import capture_output
+
+    from argodasf_jupyter import cli
+
+    monkeypatch.chdir(tmp_path)
+    draft = Draft("workflow", str(tmp_path / "workflow.dasf-workflow.json"))  # the draft of a kernel with no notebook
+    draft.add(promote.make_step("prepare", "echo prepared\n", container="alpine:3"))
+    draft.add(promote.make_step("check", "echo header broken >&2; exit 3\n", container="alpine:3", after=["prepare"]))
+    shell.run_cell("%load_ext argodasf_jupyter")
+    with capture_output() as captured:
+        result = shell.run_cell("%dasf_workflow submit --watch --no-check")
+    assert not result.success, "a failed watched workflow must fail the cell"
+    message = str(result.error_in_exec)
+    assert message.startswith("workflow workflow-") and " Failed: step check: " in message, message
+    assert "Traceback" not in captured.stdout + captured.stderr
+    name = current_session().submitted[-1]["name"]
+    assert argo.status(name)["phase"] == "Failed", "the cell ends once the workflow has ended"
+
+    assert cli.main(["submit", draft.path, "--watch", "--no-check"]) != 0
+    err = capsys.readouterr().err
+    assert "prepare: Succeeded" in err and "check: Failed" in err and " Failed: step check: " in err, err
+
+    draft.remove("check")
+    assert cli.main(["submit", draft.path, "--watch", "--no-check"]) == 0
+    assert "Succeeded" in capsys.readouterr().out

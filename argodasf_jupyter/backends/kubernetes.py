@@ -198,8 +198,7 @@ def start(spec: ClusterSpec, progress: Callable[[str], None]) -> object:
                     cluster.adapt(minimum=spec.adapt.minimum, maximum=spec.adapt.maximum)
                 _wait_for_workers(cluster, spec.initial_workers, phases, spec.name, namespace)
             except BaseException:
-                with suppress(Exception):
-                    cluster.close(timeout=30)
+                cluster._abandon()  # the DaskCluster itself is deleted below
                 raise
     except ArgodasfError as error:
         # a timeout while creating may have cancelled a create the server still stores
@@ -417,7 +416,7 @@ def _kubernetes_errors(name: str, namespace: str, phases: _Phases):
         raise ArgodasfError(NO_CREDENTIALS) from None
     except kr8s.ServerError as error:
         raise ArgodasfError(describe_api_error(error, name, namespace)) from None
-    except httpx.TimeoutException as error:
+    except httpx.TimeoutException:
         raise ArgodasfError(kube_api.UNANSWERED.format(timeout=kube_api.request_timeout())) from None
     except (httpx.TransportError, kr8s.APITimeoutError) as error:
         raise ArgodasfError(f"cannot reach the Kubernetes API server at {_host(error)}; check your network and kubeconfig") from None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
+import logging
+import traceback
 import warnings
 
 from dask.utils import format_bytes, parse_bytes
@@ -43,8 +46,27 @@ def check(spec: ClusterSpec) -> None:
         raise ArgodasfError("gpu: true on the local backend needs dask-cuda (pip install dask-cuda); or set gpu: false")
 
 
+class _CancelledFeedFilter(logging.Filter):
+    """Drops the traceback distributed logs when a scheduler closes while a progress
+    bar still feeds from it (Scheduler.feed is cancelled in its sleep): closing the
+    cluster is what cancels it, so the traceback is a false alarm in the user's cell."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.exc_info or not isinstance(record.exc_info[1], asyncio.CancelledError):
+            return True
+        frames = traceback.extract_tb(record.exc_info[2])
+        return not any(frame.name == "feed" and frame.filename.endswith("scheduler.py") for frame in frames)
+
+
+def _quiet_cancelled_feeds() -> None:
+    scheduler_log = logging.getLogger("distributed.scheduler")
+    if not any(isinstance(existing, _CancelledFeedFilter) for existing in scheduler_log.filters):
+        scheduler_log.addFilter(_CancelledFeedFilter())
+
+
 def start(spec: ClusterSpec, progress) -> object:
     progress("creating")
+    _quiet_cancelled_feeds()  # the scheduler of a local cluster logs in this process
     options = dict(
         name=spec.name,
         n_workers=spec.initial_workers,

@@ -39,8 +39,11 @@ def argo_target() -> ArgoTarget | None:
     if not server:
         return None
     secure = _env_flag("ARGO_SECURE", conf.secure)
+    scheme, written, bare = server.partition("://")
+    if written:  # ARGO_SERVER=https://host:2746 (the argo CLI wants host:port): the scheme decides
+        server, secure = bare, scheme.lower() == "https"
     base_href = os.environ.get("ARGO_BASE_HREF", conf.base_href).strip("/")
-    host = f"{'https' if secure else 'http'}://{server}" + (f"/{base_href}" if base_href else "")
+    host = f"{'https' if secure else 'http'}://{server.rstrip('/')}" + (f"/{base_href}" if base_href else "")
     return ArgoTarget(
         host=host,
         namespace=os.environ.get("ARGO_NAMESPACE") or conf.namespace or DEFAULT_NAMESPACE,
@@ -57,12 +60,21 @@ def _time(value) -> str | None:
     return inner.isoformat() if hasattr(inner, "isoformat") else str(inner)
 
 
-def _steps(nodes: dict) -> list[dict]:
+def _job_templates(templates) -> set[str]:
+    """The templates of a workflow that create a DaskJob: its DASF steps."""
+    import yaml
+
+    return {template.name for template in templates or []
+            if template.resource and (yaml.safe_load(template.resource.manifest or "") or {}).get("kind") == "DaskJob"}
+
+
+def _steps(nodes: dict, job_templates: set[str]) -> list[dict]:
     """One entry per workflow step: retried attempts fold into their Retry node."""
     retried = {child for node in nodes.values() if node.type == "Retry" for child in node.children or []}
     steps = [
         {
             "name": node.display_name or node.name,
+            "kind": "dasf" if node.template_name in job_templates else "container",
             "phase": node.phase or "Pending",
             "started_at": _time(node.started_at),
             "finished_at": _time(node.finished_at),
@@ -87,7 +99,7 @@ def summary(workflow, target: ArgoTarget) -> dict:
         "finished_at": _time(status.finished_at) if status else None,
         "progress": status.progress if status else None,
         "message": status.message if status else None,
-        "steps": _steps(status.nodes or {}) if status else [],
+        "steps": _steps(status.nodes or {}, _job_templates(workflow.spec.templates if workflow.spec else [])) if status else [],
         "ui_url": f"{target.ui_url}/workflows/{metadata.namespace or target.namespace}/{name}",
     }
 

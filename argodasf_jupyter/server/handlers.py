@@ -5,6 +5,10 @@
     GET workflows                workflows on the configured Argo Server
     GET workflows/<name>         one workflow with the phase of each step
     GET workflows/<name>/logs    the last log lines of its pods (?tail=200)
+    GET workflows/<name>/steps/<step>/logs
+                                 one step's: a DASF step's DaskJob pods (?component=runner|
+                                 scheduler|worker), a container step's pod through Argo
+    POST workflows/<name>/<action>  stop | terminate | retry | resubmit; answers the new summary
     GET state                    all of the above in one answer: the sidebar's refresh
     GET changes?since=STAMP      answers once a kernel published after STAMP (or after
                                  CHANGES_WAIT seconds): the sidebar's push channel
@@ -20,7 +24,7 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
-from .. import argo, registry
+from .. import argo, argo_control, registry, step_logs
 from ..errors import ArgodasfError
 from . import argo_proxy, kernels
 
@@ -29,6 +33,8 @@ MAX_TAIL = 100000  # most log lines one request may ask for
 STATE_ARGO_WAIT = 2.0  # seconds /state waits for Argo before answering with the last list it had
 CHANGES_WAIT = 25.0  # seconds a changes request is held open
 CHANGES_CHECK = 0.2  # seconds between looks at the registry
+ACTIONS = ("stop", "terminate", "retry", "resubmit")
+DETAILS_KEPT = 500  # failed steps whose runner traceback end is remembered
 
 
 class _Handler(APIHandler):
@@ -46,6 +52,12 @@ class _Handler(APIHandler):
         except ArgodasfError as error:  # one line, the token already scrubbed by argo.py
             raise tornado.web.HTTPError(_http_status(error), str(error)) from None
 
+    def tail(self) -> int:
+        tail = self.get_query_argument("tail", "200")
+        if not re.fullmatch(r"[0-9]{1,6}", tail) or not 0 < int(tail) <= MAX_TAIL:
+            raise tornado.web.HTTPError(400, f"tail must be a number of lines from 1 to {MAX_TAIL}")
+        return int(tail)
+
 
 def _target() -> argo_proxy.ArgoTarget | None:
     try:
@@ -55,11 +67,33 @@ def _target() -> argo_proxy.ArgoTarget | None:
 
 
 def _http_status(error: ArgodasfError) -> int:
-    """404 when Argo said the workflow does not exist, else 502 (the upstream failed)."""
+    """404 when Argo said the workflow does not exist, 409 when our own check refused
+    (a retry of a running workflow), else 502 (the upstream failed)."""
     from hera.exceptions import NotFound
 
-    # argo.explain raises `from None`, which hides but keeps the original in __context__
-    return 404 if isinstance(error.__context__, NotFound) else 502
+    # failures are raised `from None`, which hides but keeps the original in __context__
+    if isinstance(error.__context__, NotFound):
+        return 404
+    return 409 if error.__context__ is None else 502
+
+
+_failure_details: dict = {}  # runner traceback ends already read, per failed step attempt
+
+
+def _with_failure_details(summary: dict) -> dict:
+    """A summary whose failed DASF steps carry the end of their runner traceback;
+    each step attempt's runner log is read once (Kubernetes, not Argo)."""
+    if len(_failure_details) > DETAILS_KEPT:
+        _failure_details.clear()
+    return step_logs.with_failure_details(summary, cache=_failure_details)
+
+
+def _status_with_details(name: str, where) -> dict:
+    return _with_failure_details(argo.status(name, where=where))
+
+
+def _listing_with_details(where) -> list[dict]:
+    return [_with_failure_details(summary) for summary in argo.list_workflows(where=where)[:LIST_LIMIT]]
 
 
 def _argo_info(target: argo_proxy.ArgoTarget | None) -> dict:
@@ -91,16 +125,52 @@ class WorkflowsHandler(_Handler):
 class WorkflowHandler(_Handler):
     @tornado.web.authenticated
     async def get(self, name: str):
-        self.answer(await self.from_argo(argo.status, name))
+        self.answer(await self.from_argo(_status_with_details, name))
 
 
 class WorkflowLogsHandler(_Handler):
     @tornado.web.authenticated
     async def get(self, name: str):
-        tail = self.get_query_argument("tail", "200")
-        if not re.fullmatch(r"[0-9]{1,6}", tail) or not 0 < int(tail) <= MAX_TAIL:
-            raise tornado.web.HTTPError(400, f"tail must be a number of lines from 1 to {MAX_TAIL}")
-        self.answer({"name": name, "logs": await self.from_argo(argo.logs, name, tail=int(tail))})
+        self.answer({"name": name, "logs": await self.from_argo(argo.logs, name, tail=self.tail())})
+
+
+class StepLogsHandler(_Handler):
+    """A DASF step's own output is in its DaskJob's pods, read with the server's
+    Kubernetes credentials; Argo's log API has only its resource pod."""
+
+    @tornado.web.authenticated
+    async def get(self, name: str, step: str):
+        tail = self.tail()
+        component = self.get_query_argument("component", None)
+        if component is not None and component not in step_logs.COMPONENTS:
+            raise tornado.web.HTTPError(400, f"component must be one of: {', '.join(step_logs.COMPONENTS)}")
+        steps = {found["name"]: found for found in (await self.from_argo(argo.status, name))["steps"]}
+        if step not in steps:
+            raise tornado.web.HTTPError(404, f"workflow '{name}' has no step '{step}'; its steps: "
+                                             f"{', '.join(sorted(steps)) or 'none yet'}")
+        if steps[step]["kind"] != "dasf":
+            if component is not None:
+                raise tornado.web.HTTPError(400, f"step '{step}' is a container step; component is for DASF steps")
+            logs = await self.from_argo(argo.logs, name, step, tail=tail)
+        else:
+            component = component or "runner"
+            logs = await self._dask_job_logs(name, step, component, tail)
+        self.answer({"name": name, "step": step, "kind": steps[step]["kind"], "component": component,
+                     "phase": steps[step]["phase"], "logs": logs})
+
+    async def _dask_job_logs(self, name: str, step: str, component: str, tail: int) -> str:
+        namespace = _target().namespace
+        try:
+            return await asyncio.to_thread(step_logs.read, name, step, component, tail, namespace)
+        except ArgodasfError as error:
+            # no pod yet is raised outside any except (no __context__); Kubernetes failures inside one
+            raise tornado.web.HTTPError(404 if error.__context__ is None else 502, str(error)) from None
+
+
+class WorkflowActionHandler(_Handler):
+    @tornado.web.authenticated
+    async def post(self, name: str, action: str):
+        self.answer(await self.from_argo(getattr(argo_control, action), name))
 
 
 class StateHandler(_Handler):
@@ -132,11 +202,11 @@ class StateHandler(_Handler):
             # a listing of another event loop (a server started again in this process) is not reused
             stale = cls._listing is None or cls._listing.done() or cls._listing.get_loop() is not asyncio.get_running_loop()
             if stale:
-                cls._listing = asyncio.ensure_future(self.from_argo(argo.list_workflows))
+                cls._listing = asyncio.ensure_future(self.from_argo(_listing_with_details))
                 # a failure after the wait is read here, so asyncio does not log it as unretrieved
                 cls._listing.add_done_callback(lambda task: task.cancelled() or task.exception())
             try:
-                cls._last = (await asyncio.wait_for(asyncio.shield(cls._listing), STATE_ARGO_WAIT))[:LIST_LIMIT]
+                cls._last = await asyncio.wait_for(asyncio.shield(cls._listing), STATE_ARGO_WAIT)
             except asyncio.TimeoutError:
                 body["argo"]["error"] = "the Argo Server has not answered yet; showing the last list"
             except tornado.web.HTTPError as error:  # the sidebar still shows the clusters
@@ -168,6 +238,9 @@ def route_table(base_url: str) -> list[tuple]:
         (url_path_join(api, "workflows"), WorkflowsHandler),
         (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})"), WorkflowHandler),
         (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", "logs"), WorkflowLogsHandler),
+        (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", "steps", f"({argo.WORKFLOW_NAME})", "logs"),
+         StepLogsHandler),
+        (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", f"({'|'.join(ACTIONS)})"), WorkflowActionHandler),
         (url_path_join(api, "state"), StateHandler),
         (url_path_join(api, "changes"), ChangesHandler),
     ]

@@ -3,7 +3,7 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
-import { fetchState, waitForChange } from './api';
+import { actOnWorkflow, fetchState, fetchStepLogs, waitForChange } from './api';
 import { PROMOTE_COMMAND, promoteActiveCell } from './command';
 import { argodasfIcon } from './icon';
 import { clusterCall, runInOwner } from './kernel';
@@ -80,7 +80,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
       argoUiUrl: () => setting<string>('argoUiUrl'),
       notebookOf,
       scaleCluster: (cluster, workers) => inOwner(cluster, clusterCall('scale', cluster.name, workers)),
-      closeCluster: cluster => inOwner(cluster, clusterCall('close', cluster.name))
+      closeCluster: cluster => inOwner(cluster, clusterCall('close', cluster.name)),
+      actOnWorkflow: async (workflow, action) => {
+        await actOnWorkflow(workflow.name, action);
+        model.requestRefresh();
+      },
+      stepLogs: (workflow, step, component, tail) => fetchStepLogs(workflow.name, step, component, tail),
+      logIntervalSeconds: () => setting<number>('refreshInterval')
     });
     sidebar.id = 'argodasf-sidebar';
     sidebar.title.icon = argodasfIcon;

@@ -1,12 +1,23 @@
 // The "Argo-DASF" left panel: renders what the model holds, nothing more.
+import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { ReactWidget, UseSignal, refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import React from 'react';
 
 import { layout, NODE_HEIGHT, NODE_WIDTH } from './dag';
 import { workflowLink } from './links';
+import { COMPONENTS, StepLogModel } from './logs';
 import { SidebarModel } from './model';
-import { clusterTone, duration, formatBytes, lastRun, phaseTone } from './status';
-import { ICluster, IDraft, IState, IWorkflow } from './types';
+import {
+  clusterTone,
+  duration,
+  failureOf,
+  formatBytes,
+  lastRun,
+  phaseTone,
+  WorkflowAction,
+  workflowActions
+} from './status';
+import { ICluster, IDraft, IState, IStepLogs, IWorkflow, IWorkflowStep } from './types';
 
 export interface ISidebarActions {
   openDashboard: (cluster: ICluster) => void;
@@ -16,6 +27,29 @@ export interface ISidebarActions {
   /** Scale or close a cluster through the kernel that owns it; rejects with a one-line reason. */
   scaleCluster: (cluster: ICluster, workers: number) => Promise<void>;
   closeCluster: (cluster: ICluster) => Promise<void>;
+  /** Stop, terminate, retry or resubmit through the server's Argo client; rejects with a one-line reason. */
+  actOnWorkflow: (workflow: IWorkflow, action: WorkflowAction) => Promise<void>;
+  stepLogs: (workflow: IWorkflow, step: string, component: string | null, tail: number) => Promise<IStepLogs>;
+  /** Seconds between reads of an open log view while its step runs. */
+  logIntervalSeconds: () => number;
+}
+
+/** A button's action: busy while it runs, its one-line failure kept to show. */
+function useAction(): [boolean, string | null, (action: () => Promise<void>) => Promise<void>] {
+  const [busy, setBusy] = React.useState(false);
+  const [problem, setProblem] = React.useState<string | null>(null);
+  const act = async (action: () => Promise<void>) => {
+    setBusy(true);
+    setProblem(null);
+    try {
+      await action();
+    } catch (reason) {
+      setProblem(reason instanceof Error ? reason.message : String(reason));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return [busy, problem, act];
 }
 
 const MAX_WORKERS = 1000;
@@ -29,22 +63,10 @@ function workersText(cluster: ICluster): string {
 function ClusterRow(props: { cluster: ICluster; actions: ISidebarActions }) {
   const { cluster, actions } = props;
   const [wanted, setWanted] = React.useState(String(cluster.requested ?? cluster.workers));
-  const [busy, setBusy] = React.useState(false);
-  const [problem, setProblem] = React.useState<string | null>(null);
+  const [busy, problem, act] = useAction();
   React.useEffect(() => setWanted(String(cluster.requested ?? cluster.workers)), [cluster.requested]);
   const notebook = actions.notebookOf(cluster);
   const controllable = !!cluster.kernel_id && cluster.owned !== false && cluster.status === 'running';
-  const act = async (action: () => Promise<void>) => {
-    setBusy(true);
-    setProblem(null);
-    try {
-      await action();
-    } catch (reason) {
-      setProblem(reason instanceof Error ? reason.message : String(reason));
-    } finally {
-      setBusy(false);
-    }
-  };
   const count = Number(wanted);
   const countProblem =
     Number.isInteger(count) && count >= 0 && count <= MAX_WORKERS ? null : `give a worker count from 0 to ${MAX_WORKERS}`;
@@ -191,9 +213,109 @@ function DraftDag(props: { draft: IDraft; lastRun: IWorkflow | null }) {
   );
 }
 
+const ACTION_LABELS: Record<WorkflowAction, [string, string]> = {
+  stop: ['Stop', 'start no new step, let running steps end, run the exit handler'],
+  terminate: ['Terminate', 'stop at once, without the exit handler'],
+  retry: ['Retry', 'run the failed steps again, keep the succeeded ones'],
+  resubmit: ['Resubmit', 'a new run of the same workflow']
+};
+
+async function confirmed(workflow: IWorkflow, action: WorkflowAction): Promise<boolean> {
+  if (action !== 'terminate') {
+    return true;
+  }
+  const answer = await showDialog({
+    title: `Terminate ${workflow.name}?`,
+    body: 'Its running steps stop at once and its exit handler does not run (cleanup steps are skipped).',
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Terminate' })]
+  });
+  return answer.button.accept;
+}
+
+function StepLogView(props: { workflow: IWorkflow; step: IWorkflowStep; actions: ISidebarActions; onClose: () => void }) {
+  const { workflow, step, actions } = props;
+  const [model, setModel] = React.useState<StepLogModel | null>(null);
+  const [, setTick] = React.useState(0);
+  const output = React.useRef<HTMLPreElement>(null);
+  React.useEffect(() => {
+    const opened = new StepLogModel({
+      fetchLogs: (component, tail) => actions.stepLogs(workflow, step.name, component, tail),
+      dasf: step.kind === 'dasf',
+      phase: step.phase,
+      intervalSeconds: actions.logIntervalSeconds()
+    });
+    opened.changed.connect(() => setTick(tick => tick + 1));
+    setModel(opened);
+    return () => opened.dispose();
+  }, [workflow.name, step.name]);
+  React.useEffect(() => {
+    if (model) {
+      model.stepPhase = step.phase;
+    }
+  }, [model, step.phase]);
+  React.useEffect(() => {
+    output.current?.scrollTo({ top: output.current.scrollHeight });
+  }, [model?.text]);
+  return (
+    <div className="argodasf-log" data-step={step.name} data-following={model?.following ? 'true' : 'false'}>
+      <div className="argodasf-log-header">
+        <span className="argodasf-log-title">{step.name}</span>
+        {model?.component && (
+          <select
+            className="argodasf-log-component"
+            aria-label={`log component of ${step.name}`}
+            value={model.component}
+            onChange={event => (model.component = event.target.value)}
+          >
+            {COMPONENTS.map(component => (
+              <option key={component} value={component}>
+                {component}
+              </option>
+            ))}
+          </select>
+        )}
+        <span className="argodasf-log-state">{model?.following ? 'following' : model?.phase ?? ''}</span>
+        <button className="argodasf-button argodasf-log-close" title="Close the log view" onClick={props.onClose}>
+          Close
+        </button>
+      </div>
+      {model?.error && <div className="argodasf-error">{model.error}</div>}
+      <pre className="argodasf-log-text" ref={output} tabIndex={0} aria-label={`log of ${step.name}`}>
+        {model?.text || (model?.error ? '' : 'reading…')}
+      </pre>
+    </div>
+  );
+}
+
+function StepFailure(props: { step: IWorkflowStep }) {
+  const failure = failureOf(props.step);
+  if (!failure) {
+    return null;
+  }
+  return (
+    <div className="argodasf-failure" data-step={props.step.name}>
+      <div className="argodasf-failure-reason">
+        {props.step.name}: {failure.reason}
+      </div>
+      {failure.traceback.length > 0 && <pre className="argodasf-failure-traceback">{failure.traceback.join('\n')}</pre>}
+    </div>
+  );
+}
+
 function WorkflowRow(props: { workflow: IWorkflow; actions: ISidebarActions }) {
   const { workflow, actions } = props;
   const took = duration(workflow.started_at, workflow.finished_at);
+  const [busy, problem, act] = useAction();
+  const [open, setOpen] = React.useState<string[]>([]);
+  const toggle = (step: string) =>
+    setOpen(current => (current.includes(step) ? current.filter(name => name !== step) : [...current, step]));
+  const run = (action: WorkflowAction) =>
+    act(async () => {
+      if (await confirmed(workflow, action)) {
+        await actions.actOnWorkflow(workflow, action);
+      }
+    });
+  const verbs = workflowActions(workflow.phase);
   return (
     <li className="argodasf-workflow" data-workflow={workflow.name} data-phase={workflow.phase}>
       <div className="argodasf-row">
@@ -224,9 +346,41 @@ function WorkflowRow(props: { workflow: IWorkflow; actions: ISidebarActions }) {
             title={`${step.name}: ${step.phase} ${duration(step.started_at, step.finished_at)}${step.message ? ` (${step.message})` : ''}`}
           >
             {step.name}
+            <button
+              className="argodasf-chip-logs"
+              aria-pressed={open.includes(step.name)}
+              title={`${open.includes(step.name) ? 'Hide' : 'Show'} the logs of ${step.name}`}
+              onClick={() => toggle(step.name)}
+            >
+              Logs
+            </button>
           </li>
         ))}
       </ul>
+      {workflow.steps.map(step => (
+        <StepFailure key={step.name} step={step} />
+      ))}
+      {workflow.steps
+        .filter(step => open.includes(step.name))
+        .map(step => (
+          <StepLogView key={step.name} workflow={workflow} step={step} actions={actions} onClose={() => toggle(step.name)} />
+        ))}
+      {verbs.length > 0 && (
+        <div className="argodasf-actions argodasf-workflow-actions">
+          {verbs.map(action => (
+            <button
+              key={action}
+              className={`argodasf-button argodasf-${action}`}
+              disabled={busy}
+              title={`${ACTION_LABELS[action][0]} ${workflow.name}: ${ACTION_LABELS[action][1]}`}
+              onClick={() => run(action)}
+            >
+              {ACTION_LABELS[action][0]}
+            </button>
+          ))}
+        </div>
+      )}
+      {problem && <div className="argodasf-error">{problem}</div>}
     </li>
   );
 }

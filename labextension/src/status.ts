@@ -1,5 +1,5 @@
 // How phases and statuses look, and whether anything is still changing by itself.
-import { IDraft, IState, IWorkflow } from './types';
+import { IDraft, IState, IWorkflow, IWorkflowStep } from './types';
 
 export type Tone = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'unknown';
 
@@ -95,4 +95,37 @@ export function formatBytes(bytes: number): string {
     unit += 1;
   }
   return `${unit ? value.toFixed(2) : value} ${units[unit]}`;
+}
+
+export type WorkflowAction = 'stop' | 'terminate' | 'retry' | 'resubmit';
+
+/** What a workflow in `phase` can be asked to do, as Argo allows it. */
+export function workflowActions(phase: string | null | undefined): WorkflowAction[] {
+  if (isActivePhase(phase)) {
+    return ['stop', 'terminate'];
+  }
+  return phase === 'Failed' || phase === 'Error' ? ['retry', 'resubmit'] : [];
+}
+
+export interface IFailure {
+  /** Argo's one line of why. */
+  reason: string;
+  /** The end of the runner's traceback, oldest line first; empty when none was read. */
+  traceback: string[];
+}
+
+/**
+ * A failed step's message split into its reason and traceback end: the server
+ * writes "Argo's message | line / line / line" (step_logs.with_failure_details).
+ */
+export function failureOf(step: IWorkflowStep): IFailure | null {
+  if (phaseTone(step.phase) !== 'failed') {
+    return null;
+  }
+  const message = step.message ?? '';
+  const cut = message.indexOf(' | ');
+  if (cut < 0) {
+    return { reason: message || step.phase, traceback: [] };
+  }
+  return { reason: message.slice(0, cut), traceback: message.slice(cut + 3).split(' / ') };
 }

@@ -34,6 +34,8 @@ export interface IDraft {
 
 export interface IWorkflowStep {
   name: string;
+  /** 'dasf' (a DaskJob: runner, scheduler and worker pods) or 'container'. */
+  kind?: string;
   phase: string;
   started_at: string | null;
   finished_at: string | null;
@@ -66,4 +68,15 @@ export interface IState {
   drafts: IDraft[];
   argo: IArgoInfo;
   workflows: IWorkflow[];
+}
+
+/** GET /argodasf/api/workflows/NAME/steps/STEP/logs: the last lines of one step's pods. */
+export interface IStepLogs {
+  name: string;
+  step: string;
+  kind: string;
+  component: string | null;
+  /** The step's phase when the lines were read. */
+  phase: string;
+  logs: string;
 }

@@ -26,6 +26,20 @@ from .controller.scope import unresolved_tags
 from .fake_server import StrictFakeArgo
 from .schemas import validate_published
 
+NODE_FIELDS = ("displayName", "templateName", "phase", "name", "id")
+
+
+def node_selector(text: str):
+    """Argo's node field selector (Kubernetes field selector syntax: terms joined by
+    ',' must all hold; ``=``/``==`` and ``!=``) over a node's fields."""
+    terms = []
+    for term in text.split(","):
+        key, operator, value = next((term.partition(op) for op in ("!=", "==", "=") if op in term), (term, "", ""))
+        if not operator or key.strip() not in NODE_FIELDS:
+            raise errors.bad_request(f"invalid nodeFieldSelector term '{term}'")
+        terms.append((key.strip(), operator != "!=", value.strip()))
+    return lambda node: all((str(node.get(key, "")) == value) == equal for key, equal, value in terms)
+
 WATCH_SECONDS = 600  # a watch stream ends by itself after this
 # route -> (kind, the request body's field)
 PUBLISHED = {"cron-workflows": ("CronWorkflow", "cronWorkflow"),
@@ -105,13 +119,20 @@ class ControlledFakeArgo(StrictFakeArgo):
 
         return self.kube.store.update(self.resource, namespace, name, change)
 
-    def retry(self, namespace: str, name: str) -> dict:
-        """Argo's retry: failed nodes are dropped (and their parents run again), and the
-        pods of failed pod nodes are deleted so that they can be created again."""
+    def retry(self, namespace: str, name: str, restart_successful: bool = False, node_field_selector: str = "") -> dict:
+        """Argo's retry (FormulateRetryWorkflow): failed pod nodes, and with
+        restartSuccessful the nodes the field selector matches, are dropped (their
+        parents run again), and their pods are deleted so they can be created again."""
         current = self.kube.store.get(self.resource, namespace, name)
+        selected = node_selector(node_field_selector) if restart_successful and node_field_selector else None
+
+        def reset(node):
+            return (node["type"] in ("Pod", "Retry") and node["phase"] in ("Failed", "Error")) or \
+                (selected is not None and selected(node))
+
         failed_run = (current.get("status") or {}).get("phase") in ("Failed", "Error")
         for node in ((current.get("status") or {}).get("nodes") or {}).values() if failed_run else ():
-            if node["type"] == "Pod" and node["phase"] in ("Failed", "Error"):
+            if node["type"] == "Pod" and reset(node):
                 with suppress(errors.ApiError):
                     self.kube.store.delete(PODS, namespace, pod_name(name, node["name"], node.get("templateName")))
 
@@ -120,13 +141,12 @@ class ControlledFakeArgo(StrictFakeArgo):
             if status.get("phase") not in ("Failed", "Error"):
                 raise errors.bad_request("workflow must be Failed/Error to retry")
             nodes = status.get("nodes", {})
-            failed = {key for key, node in nodes.items() if node["phase"] in ("Failed", "Error")
-                      and node["type"] in ("Pod", "Retry")}
+            dropped = {key for key, node in nodes.items() if reset(node)}
             kept = {}
             for key, node in nodes.items():
-                if key in failed:
+                if key in dropped:
                     continue
-                node = {**node, "children": [child for child in node.get("children", []) if child not in failed]}
+                node = {**node, "children": [child for child in node.get("children", []) if child not in dropped]}
                 if node["type"] == "DAG" and node["phase"] in ("Failed", "Error"):
                     node = {k: v for k, v in node.items() if k not in ("finishedAt", "message")} | {"phase": "Running"}
                 kept[key] = node
@@ -208,7 +228,9 @@ class ControlledFakeArgo(StrictFakeArgo):
                     strategy = "Stop" if rest[1] == "stop" else "Terminate"
                     return self._send(200, fake.shut_down(namespace, name, strategy))
                 if method == "PUT" and rest[1:] == ["retry"]:
-                    return self._send(200, fake.retry(namespace, name))
+                    request = self._json_body()
+                    return self._send(200, fake.retry(namespace, name, bool(request.get("restartSuccessful")),
+                                                      request.get("nodeFieldSelector") or ""))
                 if method == "PUT" and rest[1:] == ["resubmit"]:
                     return self._send(200, fake.resubmit(namespace, name))
                 return self._send(404, {"code": 5, "message": "not found"})
@@ -242,6 +264,10 @@ class ControlledFakeArgo(StrictFakeArgo):
                 self.wfile.write((json.dumps({"result": {"type": kind, "object": workflow}}) + "\n").encode())
                 self.wfile.flush()
 
+            def _json_body(self) -> dict:
+                length = int(self.headers.get("Content-Length", 0))
+                return json.loads(self.rfile.read(length)) if length else {}
+
             def _published(self, method, route, namespace):
                 kind, field = PUBLISHED[route]
                 fake.requests.append({"method": method, "path": self.path, "query": {},
@@ -251,9 +277,8 @@ class ControlledFakeArgo(StrictFakeArgo):
                     return self._send(200, {"metadata": {}, "items": items or None})
                 if method != "POST":
                     return self._send(405, {"code": 12, "message": "method not allowed"})
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 try:
-                    return self._send(200, fake.publish(kind, body[field], namespace))
+                    return self._send(200, fake.publish(kind, self._json_body()[field], namespace))
                 except errors.ApiError as error:
                     return self._send(error.code, {"code": 6, "message": error.status()["message"]})
                 except Exception as error:  # a validation error, as Argo's 400

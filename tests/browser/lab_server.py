@@ -14,9 +14,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
+CHECKOUT = Path(__file__).resolve().parents[2]
+BUILT_LABEXTENSION = CHECKOUT / "argodasf_jupyter" / "labextension"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--headless=new", "--disable-gpu", "--disable-dev-shm-usage",
     "--disable-background-networking", "--disable-component-update", "--no-first-run",
@@ -32,6 +35,19 @@ def free_port() -> int:
 def _write_json(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data))
+
+
+def _checkout_first(base: Path) -> dict[str, str]:
+    """Environment that makes the server, its kernels and the page use this checkout's
+    package and built labextension, whichever copy the Python environment installed."""
+    env = {"PYTHONPATH": str(CHECKOUT)}
+    if (BUILT_LABEXTENSION / "package.json").exists():
+        link = base / "jupyter-path" / "labextensions" / "argodasf-jupyter"
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.exists():
+            link.symlink_to(BUILT_LABEXTENSION)
+        env["JUPYTER_PATH"] = str(base / "jupyter-path")  # searched before the environment's share/jupyter
+    return env
 
 
 class JupyterLab:
@@ -67,6 +83,7 @@ class JupyterLab:
             "IPYTHONDIR": str(base / "ipython"),
             "DASK_CONFIG": str(home / ".config" / "dask"),
             "DASK_ARGODASF__LOCAL__DASHBOARD_ADDRESS": ":0",
+            **_checkout_first(base),
             **(env or {}),
         }
         self.log_path = base / "jupyter-lab.log"
@@ -120,3 +137,16 @@ class JupyterLab:
 
 def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+@contextmanager
+def chromium_page(default_timeout_ms: int):
+    """A 1400x900 page in Debian chromium, closed with its browser afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(default_timeout_ms)
+        yield page
+        browser.close()

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from fake_argo_server import FakeArgo
-from lab_server import CHROMIUM, JupyterLab, launch_chromium
+from lab_server import CHROMIUM, JupyterLab, chromium_page
 from ui_checks import MIN_CONTRAST, low_contrast, set_theme
 
 pytestmark = [
@@ -57,14 +57,8 @@ def lab(tmp_path_factory, fake_argo):
 
 @pytest.fixture(scope="module")
 def page(lab):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.set_default_timeout(60_000)
+    with chromium_page(60_000) as page:
         yield page
-        browser.close()
 
 
 def shoot(page, name: str) -> None:
@@ -79,7 +73,7 @@ def cell(page, index: int):
 def select(page, index: int, button: str = "left") -> None:
     target = cell(page, index)
     target.locator(".jp-InputArea-prompt").click(button=button)  # the prompt selects without editing
-    page.locator(f".jp-NotebookPanel .jp-Cell.jp-mod-active >> nth=0").wait_for()
+    page.locator(".jp-NotebookPanel .jp-Cell.jp-mod-active >> nth=0").wait_for()
     assert "jp-mod-active" in target.get_attribute("class")
 
 

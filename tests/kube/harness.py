@@ -143,7 +143,7 @@ class FakeKubernetes:
             crd = self.store.create(CRDS, None, yaml.safe_load(path.read_text()))
             status = {"acceptedNames": crd["spec"]["names"], "conditions": [
                 {"type": "NamesAccepted", "status": "True"}, {"type": "Established", "status": "True"}]}
-            self.store.update(CRDS, None, crd["metadata"]["name"], lambda c: {**c, "status": status}, "status")
+            self.store.update(CRDS, None, crd["metadata"]["name"], lambda c, status=status: {**c, "status": status}, "status")
 
     def _start_operator(self):
         scope = ["--all-namespaces"] if self._options["scope"] == "all" else [f"--namespace={self.namespace}"]

@@ -326,7 +326,7 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 body = json.loads(raw) if raw else None
             except json.JSONDecodeError as error:
-                raise errors.bad_request(f"the request body is not JSON: {error}")
+                raise errors.bad_request(f"the request body is not JSON: {error}") from None
             api.handle(self, user, method, url.path, query, body)
         except errors.ApiError as error:
             self.send_json(error.code, error.status())

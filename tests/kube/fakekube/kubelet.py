@@ -330,7 +330,7 @@ class Kubelet(Controller):
             runtime.sync(self.spawned)
             status = runtime.status()
             if pod["status"] != status:
-                self.store.update(PODS, *key, lambda current: {**current, "status": status}, "status")
+                self.store.update(PODS, *key, lambda current, status=status: {**current, "status": status}, "status")
         for key in set(self._pods) - present:
             self._remove_pod(key)
 

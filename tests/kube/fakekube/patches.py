@@ -72,5 +72,5 @@ def json_patch(target, operations):
             else:
                 raise bad_request(f"unknown JSON patch operation {kind!r}")
     except (KeyError, IndexError, ValueError, TypeError) as error:
-        raise ApiError(422, "Invalid", f"the JSON patch cannot be applied: {error!r}")
+        raise ApiError(422, "Invalid", f"the JSON patch cannot be applied: {error!r}") from None
     return doc

@@ -41,7 +41,8 @@ def parse_labels(text):
             key, value = (part.strip() for part in term.replace("==", "=").split("=", 1))
             checks.append(lambda labels, k=key, v=value: labels.get(k) == v)
         elif term.startswith("!"):
-            checks.append(lambda labels, k=term[1:].strip(): k not in labels)
+            absent = term[1:].strip()
+            checks.append(lambda labels, k=absent: k not in labels)
         elif re.fullmatch(r"[\w./-]+", term):
             checks.append(lambda labels, k=term: k in labels)
         else:
