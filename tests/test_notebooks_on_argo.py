@@ -16,11 +16,7 @@ from argodasf_jupyter import argo, runtime, workflow
 from argo.stack import argo_on_kubernetes
 from notebook_cells import KeptConfig, run_cells
 
-pytestmark = [pytest.mark.kube, pytest.mark.timeout(600),
-              # the fake's pods now mount the shared claim, but have no route to a package index:
-              # the images' EXTRA_PIP_PACKAGES (zarr==<the kernel's>) cannot install there
-              pytest.mark.skip(reason="the fake Kubernetes' sandboxed pods cannot reach a package index for "
-                                      "EXTRA_PIP_PACKAGES yet")]
+pytestmark = [pytest.mark.kube, pytest.mark.timeout(600)]
 TRICKY = "out/it's \"quoted\" {{workflow.name}}\nline two: é ✓.npy"
 
 

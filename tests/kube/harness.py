@@ -24,6 +24,7 @@ import yaml
 from .fakekube import errors
 from .fakekube.apiserver import ApiServer
 from .fakekube.controllers import DeploymentController, ServiceController
+from .fakekube.egress import EgressProxy
 from .fakekube.host_support import require_container_support
 from .fakekube.kubelet import NODE_NAME, Kubelet
 from .fakekube.network import ClusterNetwork, ServiceProxy
@@ -109,7 +110,10 @@ class FakeKubernetes:
         dns = self.root / "dns"
         dns.mkdir(exist_ok=True)
         hosts = dns / "hosts.json"
-        self.kubelet = Kubelet(self.store, self.network, self.root, dns, POD_SITE_DIR)
+        egress = EgressProxy(self.network.control_plane_ip)
+        egress.start()
+        self._stack.callback(egress.stop)
+        self.kubelet = Kubelet(self.store, self.network, self.root, dns, POD_SITE_DIR, pip_proxy=egress.url)
         users = {self.token: self.user, self._operator_token: self.operator_user}
         self.api = ApiServer(self.store, users, self.kubelet.log_path, host=self.network.control_plane_ip)
         self.api.start()

@@ -279,7 +279,7 @@ class Kubelet(Controller):
     watches = (PODS.qualified,)
     period = 0.2
 
-    def __init__(self, store, network, root, dns_dir, site_dir):
+    def __init__(self, store, network, root, dns_dir, site_dir, pip_proxy=None):
         super().__init__(store)
         self.network = network
         self.root = Path(root)
@@ -295,7 +295,7 @@ class Kubelet(Controller):
         # what every container sees of the fake itself: the cluster DNS table
         self.infrastructure_mounts = [{"source": str(dns_dir), "target": str(dns_dir), "readOnly": True}]
         self._pods = {}  # (namespace, name) -> PodRuntime
-        self.images = Images()
+        self.images = Images(pip_proxy=pip_proxy)
         self._terminations = []  # threads ending the processes of deleted pods
         self.spawned = set()  # every process group ever started, to check none is left
 
