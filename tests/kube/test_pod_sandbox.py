@@ -118,3 +118,12 @@ def test_pods_bind_dask_ports_while_the_machine_holds_them(tmp_path, dask_ports_
         assert finished(fk, "dashboard")["dashboard"] == "bound"
     with pytest.raises(OSError):
         socket.create_server(("0.0.0.0", 8787))  # the fixture still holds it
+
+
+def test_a_pod_with_a_name_longer_than_a_hostname_runs_under_its_name_cut_to_63(tmp_path):
+    # Dask worker pods of a long workflow step are named past 63 characters
+    name = "workflow-93847-envelope-default-worker-04e881a461-831126cabf-d2b38"
+    with FakeKubernetes(tmp_path / "kube", operator=False) as fk:
+        fk.create(pod(name, "import socket; print(socket.gethostname())"))
+        assert finished(fk, name)[name] == name[:63].rstrip("-")
+        assert fk.get("pods", name)["status"]["phase"] == "Succeeded"

@@ -71,6 +71,12 @@ def terminate(processes, grace):
         process.wait()
 
 
+def pod_hostname(name):
+    """The hostname a kubelet gives a pod: its name cut to 63 characters (the limit of a
+    DNS label and of sethostname), without a trailing '-' or '.'."""
+    return name[:63].rstrip("-.")
+
+
 class Container:
     """One container of a pod: started through container_init.py whenever its restart
     policy asks, with a fresh writable layer each time (as a new container would)."""
@@ -112,7 +118,7 @@ class Container:
         hosts = etc_hosts_path(self.pod.kubelet.dns_dir, self.pod.namespace)
         if not hosts.exists():
             write_etc_hosts(self.pod.kubelet.dns_dir, self.pod.namespace, {})
-        launch = {"netns": self.pod.netns, "hostname": self.pod.name, "upper": str(layer / "upper"),
+        launch = {"netns": self.pod.netns, "hostname": pod_hostname(self.pod.name), "upper": str(layer / "upper"),
                   "hosts": str(hosts),
                   "work": str(layer / "work"), "merged": str(layer / "merged"),
                   "hide": [str(self.pod.kubelet.root)], "mounts": mounts,
