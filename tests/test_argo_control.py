@@ -12,6 +12,7 @@ from argodasf_jupyter import argo, argo_control, promote
 from argodasf_jupyter.draft import Draft
 from argodasf_jupyter.errors import ArgodasfError
 from argodasf_jupyter.spec import parse_spec
+from pod_volumes import host_directory
 from argo.stack import argo_on_kubernetes
 
 pytestmark = [pytest.mark.kube, pytest.mark.timeout(300)]
@@ -19,11 +20,9 @@ SHAPE = parse_spec({"workers": 1})
 
 
 def with_flags(flags, **shape):
-    """A cluster shape whose pods see the test's directory `flags` at /flags: each pod has
-    its own filesystem, so a file the test makes reaches a step only through a volume."""
+    """A cluster shape whose pods see the test's directory `flags` at /flags."""
     flags.mkdir()
-    volume = {"name": "flags", "mount_path": "/flags", "source": {"hostPath": {"path": str(flags), "type": "Directory"}}}
-    return parse_spec({**shape, "volumes": [volume]})
+    return parse_spec({**shape, "volumes": [host_directory("flags", flags, "/flags")]})
 
 
 @pytest.fixture

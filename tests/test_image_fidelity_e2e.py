@@ -14,6 +14,7 @@ import pytest
 
 from argodasf_jupyter import preflight, promote, workflow
 from argodasf_jupyter.spec import parse_spec
+from pod_volumes import host_directory
 from test_workflow_e2e import fake_kubernetes  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.kube, pytest.mark.timeout(600)]
@@ -66,8 +67,7 @@ def test_notebook_02_runs_only_because_the_missing_distributions_are_added(fake_
     fk = fake_kubernetes
     cells = workflow_cells()
     # every pod has its own filesystem: the cube travels between the steps on a volume
-    data = {"name": "data", "mount_path": "/data", "source": {"hostPath": {"path": str(tmp_path), "type": "Directory"}}}
-    shape = parse_spec({"workers": 1, "volumes": [data]})
+    shape = parse_spec({"workers": 1, "volumes": [host_directory("data", tmp_path, "/data")]})
     values = {"raw_path": "/data/raw.zarr", "envelope_path": "/data/envelope.zarr", "seed": 7, "shape": [16, 16, 64]}
     steps = {name: promote.make_step(name, cells[name], values=values, cluster=shape) for name in ("stage", "envelope")}
     assert {item.module for item in steps["envelope"].imports} >= {"scipy", "zarr"}
