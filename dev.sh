@@ -17,8 +17,9 @@ venv() {  # venv DIR [extra pip requirements...]: create DIR and install the pac
 }
 
 # Debian chromium for the browser tests (never a downloaded browser); Go with the expr
-# engine, sprig and fasttemplate sources for tests/argo/template_engine (Argo's substitution)
-SYSTEM_PACKAGES="chromium golang-go golang-github-antonmedv-expr-dev golang-github-masterminds-sprig-dev golang-github-valyala-fasttemplate-dev"
+# engine, sprig and fasttemplate sources for tests/argo/template_engine (Argo's substitution);
+# iproute2 (ip) and util-linux (unshare) for the fake Kubernetes' pod namespaces
+SYSTEM_PACKAGES="iproute2 util-linux chromium golang-go golang-github-antonmedv-expr-dev golang-github-masterminds-sprig-dev golang-github-valyala-fasttemplate-dev"
 
 system_packages() {
     local missing=()
@@ -45,11 +46,11 @@ case "${1:-}" in
         (cd labextension && PATH="$PWD/../.venv/bin:$PATH" jlpm install --immutable && PATH="$PWD/../.venv/bin:$PATH" jlpm test)
         # the fake kubelet's stand-in for the dask image of this dask release (built once, cached under build/)
         PYTHONPATH=tests .venv/bin/python -m kube.fakekube.images
-        .venv/bin/python -m pytest
+        .venv/bin/python -m pytest --durations=15
         # DASF's environment: the same package on dask/distributed 2025.7.0
         venv .venv-dask-$DASF_DASK "dask[array]==$DASF_DASK" "distributed==$DASF_DASK"
         PYTHONPATH=tests .venv-dask-$DASF_DASK/bin/python -m kube.fakekube.images
-        .venv-dask-$DASF_DASK/bin/python -m pytest -m "not browser"
+        .venv-dask-$DASF_DASK/bin/python -m pytest -m "not browser" --durations=15
         ;;
     *)
         echo "usage: ./dev.sh demo | ./dev.sh test" >&2

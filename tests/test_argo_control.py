@@ -12,10 +12,17 @@ from argodasf_jupyter import argo, argo_control, promote
 from argodasf_jupyter.draft import Draft
 from argodasf_jupyter.errors import ArgodasfError
 from argodasf_jupyter.spec import parse_spec
+from pod_volumes import host_directory
 from argo.stack import argo_on_kubernetes
 
 pytestmark = [pytest.mark.kube, pytest.mark.timeout(300)]
 SHAPE = parse_spec({"workers": 1})
+
+
+def with_flags(flags, **shape):
+    """A cluster shape whose pods see the test's directory `flags` at /flags."""
+    flags.mkdir()
+    return parse_spec({**shape, "volumes": [host_directory("flags", flags, "/flags")]})
 
 
 @pytest.fixture
@@ -38,18 +45,18 @@ def phases(summary) -> dict:
 
 def test_retry_reruns_only_the_failed_step_and_resubmit_makes_a_new_run(cluster, tmp_path):
     fk, _ = cluster
-    flag = tmp_path / "header-fixed"  # made by the test once the first run has failed
+    shape = with_flags(tmp_path / "flags", workers=1)
     draft = Draft("steer", str(tmp_path / "steer.dasf-workflow.json"))
     draft.add(promote.make_step("load", "print('loaded')\n", cluster=SHAPE))
     # a container step: Argo deletes its failed pod and runs it again
-    draft.add(promote.make_step("check", f"test -f {flag} || {{ echo trace header broken; exit 1; }}\n",
-                                container="alpine:3", after=["load"]))
+    draft.add(promote.make_step("check", "test -f /flags/header-fixed || { echo trace header broken; exit 1; }\n",
+                                container="alpine:3", cluster=shape, after=["load"]))
     name = argo.submit(draft)["name"]
     failed = wait(name)
     assert failed["phase"] == "Failed" and phases(failed) == {"load": "Succeeded", "check": "Failed"}, failed
     jobs_after_first_run = {job["metadata"]["name"] for job in fk.objects("daskjobs")}
 
-    flag.write_text("fixed")
+    (tmp_path / "flags" / "header-fixed").write_text("fixed")  # made once the first run has failed
     argo_control.retry(name)
     retried = wait(name)
     assert retried["phase"] == "Succeeded" and phases(retried) == {"load": "Succeeded", "check": "Succeeded"}, (retried["message"], retried["steps"])
@@ -63,18 +70,18 @@ def test_retry_reruns_only_the_failed_step_and_resubmit_makes_a_new_run(cluster,
 
 def test_retry_reruns_a_failed_adaptive_dasf_step_under_its_own_names(cluster, tmp_path):
     fk, _ = cluster
-    flag = tmp_path / "velocity-model-fixed"  # made by the test once the first run has failed
+    shape = with_flags(tmp_path / "flags", adapt={"minimum": 1, "maximum": 2})
     draft = Draft("redo", str(tmp_path / "redo.dasf-workflow.json"))
     draft.add(promote.make_step("load", "print('loaded')\n", cluster=SHAPE))
     code = "import os\nif not os.path.exists(flag):\n    raise SystemExit('velocity model missing')\nprint('migrated')\n"
-    draft.add(promote.make_step("migrate", code, values={"flag": str(flag)}, after=["load"],
-                                cluster=parse_spec({"adapt": {"minimum": 1, "maximum": 2}})))
+    draft.add(promote.make_step("migrate", code, values={"flag": "/flags/velocity-model-fixed"},
+                                after=["load"], cluster=shape))
     name = argo.submit(draft)["name"]
     failed = wait(name)
     assert phases(failed) == {"load": "Succeeded", "migrate": "Failed", "migrate--autoscaler": "Succeeded"}, failed
     first_jobs = {job["metadata"]["name"]: job["metadata"]["uid"] for job in fk.objects("daskjobs")}
 
-    flag.write_text("fixed")
+    (tmp_path / "flags" / "velocity-model-fixed").write_text("fixed")  # made once the first run has failed
     argo_control.retry(name)
     retried = wait(name)
     assert retried["phase"] == "Succeeded", (retried["message"], retried["steps"])

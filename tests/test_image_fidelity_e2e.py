@@ -14,6 +14,7 @@ import pytest
 
 from argodasf_jupyter import preflight, promote, workflow
 from argodasf_jupyter.spec import parse_spec
+from pod_volumes import host_directory
 from test_workflow_e2e import fake_kubernetes  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.kube, pytest.mark.timeout(600)]
@@ -65,9 +66,10 @@ def run_job(fk, step, key):
 def test_notebook_02_runs_only_because_the_missing_distributions_are_added(fake_kubernetes, tmp_path):
     fk = fake_kubernetes
     cells = workflow_cells()
-    values = {"raw_path": str(tmp_path / "raw.zarr"), "envelope_path": str(tmp_path / "envelope.zarr"),
-              "seed": 7, "shape": [16, 16, 64]}
-    steps = {name: promote.make_step(name, cells[name], values=values, cluster=SHAPE) for name in ("stage", "envelope")}
+    # every pod has its own filesystem: the cube travels between the steps on a volume
+    shape = parse_spec({"workers": 1, "volumes": [host_directory("data", tmp_path, "/data")]})
+    values = {"raw_path": "/data/raw.zarr", "envelope_path": "/data/envelope.zarr", "seed": 7, "shape": [16, 16, 64]}
+    steps = {name: promote.make_step(name, cells[name], values=values, cluster=shape) for name in ("stage", "envelope")}
     assert {item.module for item in steps["envelope"].imports} >= {"scipy", "zarr"}
 
     with dask.config.set({"argodasf.workflow.install-missing": False}):
@@ -85,8 +87,8 @@ def test_notebook_02_runs_only_because_the_missing_distributions_are_added(fake_
 
     import zarr
 
-    raw = np.asarray(zarr.open_array(values["raw_path"], mode="r"))
-    envelope = np.asarray(zarr.open_array(values["envelope_path"], mode="r"))
+    raw = np.asarray(zarr.open_array(str(tmp_path / "raw.zarr"), mode="r"))
+    envelope = np.asarray(zarr.open_array(str(tmp_path / "envelope.zarr"), mode="r"))
     assert raw.shape == envelope.shape == (16, 16, 64)
     assert (envelope >= np.abs(raw) - 1e-4).all()
 

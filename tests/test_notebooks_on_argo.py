@@ -5,23 +5,21 @@ Argo controller on the fake Kubernetes API with the real Dask operator."""
 from __future__ import annotations
 
 import json
+import shlex
 
 import dask
 import numpy as np
 import pytest
-
 import yaml
 
 from argodasf_jupyter import argo, runtime, workflow
 from argo.stack import argo_on_kubernetes
-from kube.harness import FakeKubernetes
 from notebook_cells import KeptConfig, run_cells
 
-pytestmark = [pytest.mark.kube, pytest.mark.timeout(600),
-              pytest.mark.skipif(not hasattr(FakeKubernetes, "volume_path"),
-                                 reason="the fake Kubernetes does not mount PersistentVolumeClaims yet, and the "
-                                        "notebooks' pods share their data on one")]
-TRICKY = "out/it's \"quoted\" {{workflow.name}}\nline two: é ✓.npy"
+pytestmark = [pytest.mark.kube, pytest.mark.timeout(600)]
+# a magic line ends at its newline, so a value with newlines goes through argo.submit
+# (tests/test_workflow_on_argo.py); here everything else a path can hold, as a user types it
+TRICKY = "out/it's \"quoted\" {{workflow.name}} {{=1+1}} é ✓.npy"
 
 
 @pytest.fixture
@@ -30,6 +28,11 @@ def kernel(shell, tmp_path, monkeypatch, argo_templates):
     monkeypatch.setattr(dask.config, "PATH", str(tmp_path / "home" / ".config" / "dask"))
     with KeptConfig(), argo_on_kubernetes(tmp_path / "kube", argo_templates) as (fk, server):
         yield shell, fk
+
+
+def current_draft(shell):
+    """The draft the kernel's %%dasf_workflow cells promoted into."""
+    return shell.magics_manager.registry["WorkflowMagics"].draft
 
 
 def claims(draft) -> set[str]:
@@ -78,10 +81,8 @@ def test_notebook_02_envelope_runs_on_argo_as_in_the_notebook(kernel):
     namespace = shell.user_ns
     import dask.array as da
 
-    from argodasf_jupyter.session import current_session
-
     expected = da.from_zarr(namespace["envelope_path"]).compute()  # the notebook's own result
-    shared = volume(fk, current_session().draft)
+    shared = volume(fk, current_draft(shell))
     summary = submitted(shell, "%dasf_workflow submit --watch")
     assert summary["phase"] == "Succeeded", json.dumps(summary, indent=1)
     assert [step["phase"] for step in summary["steps"]] == ["Succeeded"] * len(summary["steps"])
@@ -95,12 +96,10 @@ def test_notebook_02_envelope_on_the_real_cube_matches_dasf(kernel, shared_dir):
     namespace = shell.user_ns
     import dask.array as da
 
-    from argodasf_jupyter.session import current_session
-
     seismic = shared_dir / "data" / "seismic"
     raw = np.load(seismic / "raw-100x100x100-float32.npy")
     reference = np.load(seismic / "envelope-reference-100x100x100-float32.npy")
-    draft = current_session().draft
+    draft = current_draft(shell)
     stage = draft.steps["stage"]
     # the real cube stands on the volume where the stage step writes its cube, with the
     # stage's completion marker, so the workflow's stage is skipped and the envelope reads it
@@ -121,13 +120,11 @@ def test_notebook_02_envelope_on_the_real_cube_matches_dasf(kernel, shared_dir):
 def test_notebook_04_dag_with_its_container_step_and_tricky_parameters(kernel):
     shell, fk = kernel
     run_cells(shell, "04-promote-workflow.ipynb")
-    from argodasf_jupyter.session import current_session
 
-    draft = current_session().draft
+    draft = current_draft(shell)
     assert "container" in {step.kind for step in draft.steps.values()}
     shared = volume(fk, draft)
-    shell.user_ns["_tricky"] = TRICKY
-    summary = submitted(shell, "%dasf_workflow submit --watch --param raw_path={_tricky}")
+    summary = submitted(shell, f"%dasf_workflow submit --watch --param {shlex.quote('raw_path=' + TRICKY)}")
     assert summary["phase"] == "Succeeded", json.dumps(summary, indent=1)
     assert {step["name"] for step in summary["steps"]} >= set(draft.steps)
     # the file the synth step wrote and the envelope step read has the parameter's exact name

@@ -12,6 +12,7 @@ from argodasf_jupyter import argo, promote, workflow
 from argodasf_jupyter.draft import Draft
 from argodasf_jupyter.session import current_session
 from argodasf_jupyter.spec import parse_spec
+from pod_volumes import host_directory
 from argo.stack import argo_on_kubernetes
 
 pytestmark = [pytest.mark.kube, pytest.mark.timeout(300)]
@@ -92,12 +93,13 @@ def test_a_step_that_fails_once_succeeds_on_its_second_attempt(cluster, tmp_path
 
 def test_a_rerun_skips_steps_whose_outputs_are_complete(cluster, tmp_path):
     fk, _ = cluster
-    shared = tmp_path / "shared"  # stands for a volume every pod mounts
+    shared = tmp_path / "shared"  # each pod has its own filesystem: the output lives on a volume
     shared.mkdir()
     out = shared / "result.txt"
+    volume = host_directory("shared", shared, "/shared")
     draft = Draft("rerun", str(tmp_path / "rerun.dasf-workflow.json"))
-    draft.add(promote.make_step("make", f"open({str(out)!r}, 'a').write('computed\\n')\n", cluster=SHAPE,
-                                outputs=[str(out)]))
+    draft.add(promote.make_step("make", "open('/shared/result.txt', 'a').write('computed\\n')\n",
+                                cluster=parse_spec({"workers": 1, "volumes": [volume]}), outputs=["/shared/result.txt"]))
     first = argo.submit(draft)["name"]
     assert wait(first)["phase"] == "Succeeded"
     second = argo.submit(draft)["name"]

@@ -24,11 +24,14 @@ import yaml
 from .fakekube import errors
 from .fakekube.apiserver import ApiServer
 from .fakekube.controllers import DeploymentController, ServiceController
+from .fakekube.egress import EgressProxy
+from .fakekube.host_support import require_container_support
 from .fakekube.kubelet import NODE_NAME, Kubelet
-from .fakekube.network import NODE_IP, AddressPool, ServiceProxy
+from .fakekube.network import ClusterNetwork, ServiceProxy
 from .fakekube.podsite import sitecustomize as podsite
-from .fakekube.resources import CRDS, DEPLOYMENTS, NAMESPACES, NODES
+from .fakekube.resources import CRDS, DEPLOYMENTS, NAMESPACES, NODES, SECRETS
 from .fakekube.store import Store
+from .fakekube.volumes import claim_path
 
 POD_SITE_DIR = Path(podsite.__file__).parent
 DASK_GROUP = "kubernetes.dask.org"
@@ -74,7 +77,6 @@ class FakeKubernetes:
         # cluster: forbidding things to the test user leaves it alone.
         self.operator_user = f"system:serviceaccount:{operator_namespace}:{OPERATOR_NAME}"
         self._operator_token = f"fake-operator-token-{secrets.token_hex(16)}"
-        self._operator_kubeconfig = self.root / "operator-kubeconfig"
         self._options = {"operator": operator, "scope": operator_scope, "crds": crds, "verbose": operator_verbose}
         self._stack = ExitStack()
 
@@ -97,28 +99,34 @@ class FakeKubernetes:
         self._stack.callback(self.store.close)  # runs last: wakes any remaining watcher
         for name in dict.fromkeys(["default", self.namespace, self.operator_namespace]):
             self.store.create(NAMESPACES, None, {"metadata": {"name": name}})
+        require_container_support()
+        self.network = ClusterNetwork()
+        self._stack.callback(self.network.stop)
+        self.network.start()
         self._add_node()
         if self._options["crds"]:
             self._install_dask_crds()
 
-        addresses = AddressPool()
-        hosts = self.root / "hosts.json"
-        self.kubelet = Kubelet(self.store, addresses, self.root, hosts, POD_SITE_DIR)
+        dns = self.root / "dns"
+        dns.mkdir(exist_ok=True)
+        hosts = dns / "hosts.json"
+        egress = EgressProxy(self.network.control_plane_ip)
+        egress.start()
+        self._stack.callback(egress.stop)
+        self.kubelet = Kubelet(self.store, self.network, self.root, dns, POD_SITE_DIR, pip_proxy=egress.url)
         users = {self.token: self.user, self._operator_token: self.operator_user}
-        self.api = ApiServer(self.store, users, self.kubelet.log_path)
+        self.api = ApiServer(self.store, users, self.kubelet.log_path, host=self.network.control_plane_ip)
         self.api.start()
         self._stack.callback(self.api.stop)
-        proxy = ServiceProxy()
+        proxy = ServiceProxy(self.network.node_netns)
         proxy.start()
         self._stack.callback(proxy.stop)
         for controller in (self.kubelet, DeploymentController(self.store),
-                           ServiceController(self.store, proxy, addresses, hosts)):
+                           ServiceController(self.store, proxy, self.network, hosts)):
             controller.start()
             self._stack.callback(controller.stop)
 
         _write_kubeconfig(self.kubeconfig, self.api.url, self.user, self.token, self.namespace)
-        _write_kubeconfig(self._operator_kubeconfig, self.api.url, self.operator_user, self._operator_token,
-                          self.operator_namespace)
         self._stack.enter_context(mock.patch.dict(os.environ, KUBECONFIG=str(self.kubeconfig)))
         _forget_kr8s_clients()
         self._stack.callback(_forget_kr8s_clients)
@@ -129,7 +137,8 @@ class FakeKubernetes:
     def _add_node(self):
         self.store.create(NODES, None, {"metadata": {"name": NODE_NAME}})
         self.store.update(NODES, None, NODE_NAME, lambda node: {**node, "status": {
-            "addresses": [{"type": "InternalIP", "address": NODE_IP}, {"type": "Hostname", "address": NODE_NAME}],
+            "addresses": [{"type": "InternalIP", "address": self.network.node_ip},
+                          {"type": "Hostname", "address": NODE_NAME}],
             "conditions": [{"type": "Ready", "status": "True"}],
         }}, "status")
 
@@ -143,17 +152,25 @@ class FakeKubernetes:
     def _start_operator(self):
         scope = ["--all-namespaces"] if self._options["scope"] == "all" else [f"--namespace={self.namespace}"]
         verbose = ["--verbose"] if self._options["verbose"] else []
+        # its credentials come from a Secret volume, as a service account token would
+        self.store.create(SECRETS, self.operator_namespace, {
+            "metadata": {"name": f"{OPERATOR_NAME}-kubeconfig"},
+            "stringData": {"kubeconfig": _kubeconfig(self.api.url, self.operator_user, self._operator_token,
+                                                     self.operator_namespace)}})
         container = {
             "name": OPERATOR_NAME,
             "image": "ghcr.io/dask/dask-kubernetes-operator",
             "command": ["python", "-m", "kopf", "run", "--standalone", *verbose, *scope,
                         "-m", "dask_kubernetes.operator.controller", "-m", "kopf_settings"],
-            "env": [{"name": "KUBECONFIG", "value": str(self._operator_kubeconfig)}],
+            "env": [{"name": "KUBECONFIG", "value": "/etc/fakekube/kubeconfig"}],
+            "volumeMounts": [{"name": "kubeconfig", "mountPath": "/etc/fakekube", "readOnly": True}],
         }
+        volume = {"name": "kubeconfig", "secret": {"secretName": f"{OPERATOR_NAME}-kubeconfig"}}
         self.store.create(DEPLOYMENTS, self.operator_namespace, {
             "metadata": {"name": OPERATOR_NAME, "labels": OPERATOR_LABELS},
             "spec": {"replicas": 1, "selector": {"matchLabels": OPERATOR_LABELS},
-                     "template": {"metadata": {"labels": OPERATOR_LABELS}, "spec": {"containers": [container]}}},
+                     "template": {"metadata": {"labels": OPERATOR_LABELS},
+                                  "spec": {"containers": [container], "volumes": [volume]}}},
         })
         present = {rt.qualified for rt in self.store.resource_types()}
         needed = [resource for resource in OPERATOR_WATCHES if resource in present]
@@ -199,6 +216,19 @@ class FakeKubernetes:
                 return self.store.create(rt, namespace or manifest["metadata"].get("namespace") or self.namespace,
                                          manifest)
         raise KeyError(manifest["kind"])
+
+    @property
+    def node_ip(self):
+        """The Node's InternalIP: node ports listen there."""
+        return self.network.node_ip
+
+    def volume_path(self, claim, namespace=None):
+        """The directory behind PersistentVolumeClaim `claim` (created if needed): put a
+        pod's inputs there, read its outputs. The claim object itself must exist for a
+        pod to mount it (fk.create a PersistentVolumeClaim)."""
+        path = claim_path(self.root, namespace or self.namespace, claim)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def pod_log(self, name, namespace=None, container=None):
         pod = self.store.get(self.resource_type("pods"), namespace or self.namespace, name)
@@ -261,14 +291,18 @@ class FakeKubernetes:
 
 
 def _write_kubeconfig(path, server, user, token, namespace):
-    path.write_text(yaml.safe_dump({
+    path.write_text(_kubeconfig(server, user, token, namespace))
+
+
+def _kubeconfig(server, user, token, namespace):
+    return yaml.safe_dump({
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": "fake", "cluster": {"server": server}}],
         "users": [{"name": user, "user": {"token": token}}],
         "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": user, "namespace": namespace}}],
         "current-context": "fake",
-    }))
+    })
 
 
 def _forget_kr8s_clients():

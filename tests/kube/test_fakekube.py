@@ -41,7 +41,7 @@ def test_kubecluster_lifecycle_with_the_real_operator(tmp_path, isolated_home):
             fk.wait_for(lambda: (fk.get("daskautoscalers", "lifecycle") or {}).get("metadata", {})
                         .get("ownerReferences"), message="the operator did not adopt the autoscaler")
         fk.wait_for(lambda: not fk.cluster_objects("lifecycle"),
-                    message=lambda: f"left behind: {fk.cluster_objects('lifecycle')}")
+                    message=lambda: f"left behind: {fk.cluster_objects('lifecycle')}\n{fk.operator_log()[-4000:]}")
         print(f"create/compute/scale/adapt/close: {time.monotonic() - started:.1f}s, "
               f"{sum(fk.request_counts().values())} requests from KubeCluster, "
               f"{sum(fk.request_counts('operator').values())} from the operator")
@@ -87,7 +87,7 @@ def test_two_clusters_side_by_side_through_load_balancer_and_node_port(tmp_path,
             ingress = fk.get("services", "balanced-scheduler")["status"]["loadBalancer"]["ingress"][0]["ip"]
             node_port = fk.get("services", "noded-scheduler")["spec"]["ports"][0]["nodePort"]
             assert balanced.scheduler_address == f"tcp://{ingress}:8786"
-            assert noded.scheduler_address == f"tcp://127.0.0.1:{node_port}"
+            assert noded.scheduler_address == f"tcp://{fk.node_ip}:{node_port}"
             for cluster in (balanced, noded):
                 with Client(cluster) as client:
                     assert client.submit(len, cluster.name).result() == len(cluster.name)
@@ -188,12 +188,12 @@ def test_services_lead_to_their_pod_by_name_cluster_ip_node_port_and_load_balanc
         # The load balancer gets its ingress once the pod is ready.
         fk.wait_for(lambda: fk.get("services", "loadbalancer").get("status", {}).get("loadBalancer", {}).get("ingress"))
         pod_ip = fk.get("pods", "web")["status"]["podIP"]
-        assert pod_ip.startswith("127.") and pod_ip != "127.0.0.1"
+        assert pod_ip.startswith("10.") and pod_ip != fk.node_ip
 
         node_port = fk.get("services", "nodeport")["spec"]["ports"][0]["nodePort"]
         ingress = fk.get("services", "loadbalancer")["status"]["loadBalancer"]["ingress"][0]["ip"]
         targets = [("clusterip.default", 80), ("clusterip.default.svc.cluster.local", 80),
-                   (fk.get("services", "clusterip")["spec"]["clusterIP"], 80), ("127.0.0.1", node_port),
+                   (fk.get("services", "clusterip")["spec"]["clusterIP"], 80), (fk.node_ip, node_port),
                    (ingress, 80)]
         for host, port in targets:
             connection = http.client.HTTPConnection(host, port, timeout=5)

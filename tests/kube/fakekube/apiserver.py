@@ -23,14 +23,14 @@ MERGE_PATCH_TYPES = ("application/merge-patch+json", "application/strategic-merg
 
 
 class ApiServer:
-    def __init__(self, store, users, pod_log_path):
+    def __init__(self, store, users, pod_log_path, host="127.0.0.1"):
         self.store = store
         self.users = users  # bearer token -> user name
         self.pod_log_path = pod_log_path  # (namespace, pod, container) -> Path
         self.forbidden = set()  # {(user, verb, resource)}; verb "*" forbids all verbs
         self.requests = Counter()  # (user, verb, resource) -> count
         self.watching = Counter()  # ResourceType.qualified -> open watch streams
-        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd = _HTTPServer((host, 0), _Handler)
         self._httpd.api = self
         self._thread = threading.Thread(target=functools.partial(self._httpd.serve_forever, poll_interval=0.1),
                                         name="fake-apiserver", daemon=True)

@@ -11,7 +11,7 @@ import threading
 import time
 
 from . import errors
-from .network import NODE_IP, free_node_port, write_hosts
+from .network import free_node_port, write_etc_hosts, write_hosts
 from .resources import DEPLOYMENTS, PODS, SERVICES
 
 log = logging.getLogger("fakekube")
@@ -123,8 +123,9 @@ def _pod_from(deployment):
 
 
 class ServiceController(Controller):
-    """Like kube-proxy, a Service only accepts connections while it has a ready pod;
-    otherwise connecting is refused, which clients retry.
+    """Allocates cluster IPs and node ports, publishes DNS names and, like kube-proxy,
+    accepts connections only while the Service has a ready pod (otherwise connecting
+    is refused, which clients retry).
 
     Deliberate difference: a Service gets its status (`loadBalancer: {}`, or the
     ingress of a LoadBalancer) only once it first has a ready pod, where the real
@@ -134,10 +135,10 @@ class ServiceController(Controller):
 
     watches = (SERVICES.qualified, PODS.qualified)
 
-    def __init__(self, store, proxy, addresses, hosts_path):
+    def __init__(self, store, proxy, network, hosts_path):
         super().__init__(store)
         self._proxy = proxy
-        self._addresses = addresses
+        self._network = network
         self._hosts_path = hosts_path
         self._allocated = {}  # (namespace, name) -> (uid, cluster IP)
         self._listening = set()  # keys of the Services the proxy serves now
@@ -172,16 +173,18 @@ class ServiceController(Controller):
 
     def _allocate(self, service):
         meta, spec = service["metadata"], service["spec"]
-        address = self._addresses.allocate()
+        address = self._network.allocate_service_ip()
         spec["clusterIP"], spec["clusterIPs"] = address, [address]
         if spec["type"] in ("NodePort", "LoadBalancer"):
+            taken = {port.get("nodePort") for other in self.store.list(SERVICES, copy_=False)[0]
+                     for port in other["spec"].get("ports", [])}
             for port in spec.get("ports", []):
-                port.setdefault("nodePort", free_node_port())
+                port.setdefault("nodePort", free_node_port(taken))
         return self.store.update(SERVICES, meta["namespace"], meta["name"], lambda current: {**current, "spec": spec})
 
     def _report(self, service):
         meta, spec = service["metadata"], service["spec"]
-        ingress = {"ingress": [{"ip": spec["clusterIP"]}]} if spec["type"] == "LoadBalancer" else {}
+        ingress = {"ingress": [{"ip": spec["clusterIP"], "ipMode": "VIP"}]} if spec["type"] == "LoadBalancer" else {}
         self.store.update(SERVICES, meta["namespace"], meta["name"],
                           lambda current: {**current, "status": {"loadBalancer": ingress}}, "status")
 
@@ -192,15 +195,14 @@ class ServiceController(Controller):
             pick = self._picker(key[0], spec.get("selector"), port.get("targetPort", port["port"]))
             listeners.append((spec["clusterIP"], port["port"], pick))
             if "nodePort" in port:
-                listeners.append((NODE_IP, port["nodePort"], pick))
+                listeners.append((self._network.node_ip, port["nodePort"], pick))
         self._proxy.open(key, listeners)
         self._listening.add(key)
 
     def _forget(self, key):
         self._proxy.close(key)
         self._listening.discard(key)
-        _, address = self._allocated.pop(key)
-        self._addresses.release(address)
+        self._allocated.pop(key)
 
     def _ready_pods(self, namespace, selector):
         if not selector:
@@ -227,6 +229,9 @@ class ServiceController(Controller):
         if names != self._names:
             write_hosts(self._hosts_path, names)
             self._names = names
+            namespaces = {namespace for namespace, _ in self._allocated}
+            for namespace in namespaces | {p.name[:-len(".hosts")] for p in self._hosts_path.parent.glob("*.hosts")}:
+                write_etc_hosts(self._hosts_path.parent, namespace, self._allocated)
 
 
 def _container_port(pod, target_port):

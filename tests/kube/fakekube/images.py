@@ -103,10 +103,11 @@ def bare_python():
 class Images:
     """The fake's image registry."""
 
-    def __init__(self, default_release=None):
+    def __init__(self, default_release=None, pip_proxy=None):
         from dask import __version__
 
         self.default_release = default_release or __version__  # what `latest` means here
+        self._pip_proxy = {"PIP_PROXY": pip_proxy} if pip_proxy else {}  # see egress.py
 
     def resolve(self, reference):
         if reference.startswith(TEST_IMAGE_PREFIXES):
@@ -143,7 +144,7 @@ class Images:
             raise ImagePullError(f'Failed to pull image "{reference}": dask {release} did not install') from None
         return Image(reference, python_path, entrypoint=(sys.executable, str(PREPARE), python_path),
                      env={"PATH": os.pathsep.join([os.path.dirname(python_path), SYSTEM_PATH]),
-                          "PIP_CACHE_DIR": str(PIP_CACHE), "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+                          "PIP_CACHE_DIR": str(PIP_CACHE), "PIP_DISABLE_PIP_VERSION_CHECK": "1", **self._pip_proxy})
 
 
 if __name__ == "__main__":  # build the default dask image ahead of the tests (CI)

@@ -1,14 +1,18 @@
-"""A stand-in kubelet: runs each pod's containers as local processes, with their own
-loopback address, and reports phase, readiness, restarts and exit codes.
+"""A stand-in kubelet: runs each pod's containers as local processes, each in the pod's
+network namespace and in its own mount namespace over a copy-on-write root (see
+container_init.py), and reports phase, readiness, restarts and exit codes.
 
-Differences from a real kubelet, chosen to keep tests fast: readiness probes poll
-every 0.2 s until first ready, crash back-off is 0.5 s doubling up to 5 s, the
-termination grace period is at most 3 s, and deleted pods go at once."""
+Differences from a real kubelet, chosen to keep tests fast: crash back-off is 0.5 s
+doubling up to 5 s (a kubelet: 10 s up to 5 min), a probe waits at most 1 s for an
+answer, the termination grace period is at most 3 s, and deleted pods go at once.
+No liveness or startup probes, no resource limits, no PID namespace."""
 
 import ctypes
 import http.client
+import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,15 +20,18 @@ import sys
 import threading
 import time
 from contextlib import suppress
+from pathlib import Path
 
 from .controllers import Controller
 from .images import ImagePullError, Images
-from .network import NODE_IP
+from .network import etc_hosts_path, write_etc_hosts
 from .resources import PODS
 from .store import now
+from .volumes import NotReady, container_mounts, env_from_sources, key_ref_value, volume_sources
 
 NODE_NAME = "fake-node"
 MAX_GRACE_SECONDS = 3
+CONTAINER_INIT = os.path.join(os.path.dirname(__file__), "container_init.py")
 _VARIABLE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 _libc = ctypes.CDLL(None, use_errno=True)
 _PR_SET_PDEATHSIG = 1
@@ -64,46 +71,77 @@ def terminate(processes, grace):
         process.wait()
 
 
+def pod_hostname(name):
+    """The hostname a kubelet gives a pod: its name cut to 63 characters (the limit of a
+    DNS label and of sethostname), without a trailing '-' or '.'."""
+    return name[:63].rstrip("-.")
+
+
 class Container:
-    def __init__(self, spec, env, log_path, workdir, image):
+    """One container of a pod: started through container_init.py whenever its restart
+    policy asks, with a fresh writable layer each time (as a new container would)."""
+
+    def __init__(self, spec, pod):
         self.spec = spec
-        self.env = env
-        self.log_path = log_path
-        self.workdir = workdir
+        self.pod = pod  # the PodRuntime
+        self.log_path = pod.kubelet.log_path(pod.namespace, pod.name, spec["name"])
         self.process = None
         self.restarts = 0
         self.state = {"waiting": {"reason": "ContainerCreating"}}
         self.last_state = {}
         self.ready = False
         self.start_at = time.monotonic()  # None once it will never run again
-        if isinstance(image, ImagePullError):
-            self.argv, self.start_at = [], None
-            self.state = {"waiting": {"reason": "ErrImagePull", "message": str(image)}}
-        else:
-            self.argv = image.argv(*([expand(str(word), env) for word in spec.get(key, [])] for key in ("command", "args")))
         self.probe_at = 0.0
+        self.image = pod.kubelet.pull(spec)
+        if isinstance(self.image, ImagePullError):
+            self.start_at = None
+            self.state = {"waiting": {"reason": "ErrImagePull", "message": str(self.image)}}
 
-    def sync(self, restart_policy, pod_ip, spawned):
+    def sync(self, restart_policy, spawned):
         if self.process is None and self.start_at is not None and time.monotonic() >= self.start_at:
-            self._start(spawned)
+            self._start(spawned, restart_policy)
         elif self.process is not None and self.process.poll() is not None:
             self._exited(self.process.returncode, restart_policy)
         if self.process is not None:
-            self._probe(pod_ip)
+            self._probe()
 
-    def _start(self, spawned):
+    def _launch_spec(self):
+        env = self.pod.kubelet.container_env(self.pod, self.spec, self.image.env)
+        argv = self.image.argv(*([expand(str(word), env) for word in self.spec.get(key) or []]
+                                 for key in ("command", "args")))
+        if not argv:
+            raise NotReady("CreateContainerError", "no command specified")
+        layer = self.pod.dir / "containers" / self.spec["name"] / str(self.restarts)
+        for part in ("upper", "work", "merged"):
+            (layer / part).mkdir(parents=True, exist_ok=True)
+        mounts = self.pod.kubelet.infrastructure_mounts + container_mounts(self.spec, self.pod.volumes())
+        hosts = etc_hosts_path(self.pod.kubelet.dns_dir, self.pod.namespace)
+        if not hosts.exists():
+            write_etc_hosts(self.pod.kubelet.dns_dir, self.pod.namespace, {})
+        launch = {"netns": self.pod.netns, "hostname": pod_hostname(self.pod.name), "upper": str(layer / "upper"),
+                  "hosts": str(hosts),
+                  "work": str(layer / "work"), "merged": str(layer / "merged"),
+                  "hide": [str(self.pod.kubelet.root)], "mounts": mounts,
+                  "workingDir": self.spec.get("workingDir", "/"), "argv": argv}
+        return [sys.executable, "-S", CONTAINER_INIT, json.dumps(launch)], env
+
+    def _start(self, spawned, restart_policy):
+        try:
+            argv, env = self._launch_spec()
+        except NotReady as waiting:
+            self.state = {"waiting": {"reason": waiting.reason, "message": waiting.message}}
+            self.start_at = time.monotonic() + 0.5
+            return
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self.workdir.mkdir(parents=True, exist_ok=True)
         try:
             with self.log_path.open("ab") as log:
                 self.process = subprocess.Popen(
-                    self.argv, env=self.env, cwd=self.workdir, stdin=subprocess.DEVNULL,
-                    stdout=log, stderr=subprocess.STDOUT,
+                    argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                     start_new_session=True, preexec_fn=_die_with_parent,
                 )
-        except (OSError, IndexError) as error:  # IndexError: no command at all
+        except OSError as error:
             self.state = {"terminated": {"exitCode": 128, "reason": "StartError", "message": str(error)}}
-            self.start_at = None
+            self._exited(128, restart_policy, "StartError")
             return
         spawned.add(self.process.pid)
         self.state = {"running": {"startedAt": now()}}
@@ -111,31 +149,49 @@ class Container:
         probe = self.spec.get("readinessProbe", {})
         self.probe_at = time.monotonic() + probe.get("initialDelaySeconds", 0)
 
-    def _exited(self, code, restart_policy):
-        signal_group(self.process.pid, signal.SIGKILL)  # like a container: nothing outlives it
+    def _exited(self, code, restart_policy, reason=None):
+        if self.process is not None:
+            signal_group(self.process.pid, signal.SIGKILL)  # like a container: nothing outlives it
         code = 128 - code if code < 0 else code  # killed by a signal
+        if reason is None and code == 128 and not self._ran_command():
+            reason = "StartError"  # container_init could not set up or exec
         started = self.state.get("running", {}).get("startedAt")
-        terminated = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+        terminated = {"exitCode": code, "reason": reason or ("Completed" if code == 0 else "Error"),
                       "startedAt": started, "finishedAt": now()}
+        if reason == "StartError":
+            terminated["message"] = self._last_log_line()
         self.process = None
         self.ready = False
         if restart_policy == "Always" or (restart_policy == "OnFailure" and code != 0):
             self.restarts += 1
             self.last_state = {"terminated": terminated}
-            self.state = {"waiting": {"reason": "CrashLoopBackOff"}}
-            self.start_at = time.monotonic() + min(0.5 * 2 ** (self.restarts - 1), 5)
+            delay = min(0.5 * 2 ** (self.restarts - 1), 5)
+            self.state = {"waiting": {"reason": "CrashLoopBackOff", "message": (
+                f"back-off {delay:g}s restarting failed container={self.spec['name']} "
+                f"pod={self.pod.name}_{self.pod.namespace}({self.pod.uid})")}}
+            self.start_at = time.monotonic() + delay
         else:
             self.state = {"terminated": terminated}
+            self.start_at = None
 
-    def _probe(self, pod_ip):
+    def _ran_command(self):
+        return not self._last_log_line().startswith(("fake container runtime:", "exec "))
+
+    def _last_log_line(self):
+        with suppress(OSError):
+            lines = self.log_path.read_text(errors="replace").splitlines()
+            return lines[-1] if lines else ""
+        return ""
+
+    def _probe(self):
         probe = self.spec.get("readinessProbe")
         if probe is None:
             self.ready = True
             return
         if time.monotonic() < self.probe_at:
             return
-        self.ready = _probe_succeeds(probe, pod_ip, self.spec)
-        self.probe_at = time.monotonic() + (probe.get("periodSeconds", 10) if self.ready else 0.2)
+        self.ready = _probe_succeeds(probe, self.pod.ip, self.spec)
+        self.probe_at = time.monotonic() + probe.get("periodSeconds", 10)
 
     def status(self):
         return {
@@ -175,16 +231,26 @@ def _probe_succeeds(probe, pod_ip, container):
 
 
 class PodRuntime:
-    def __init__(self, pod, ip, containers):
-        self.uid = pod["metadata"]["uid"]
-        self.ip = ip
+    def __init__(self, kubelet, pod, netns, ip):
+        meta = pod["metadata"]
+        self.kubelet = kubelet
+        self.pod = pod
+        self.uid, self.name, self.namespace = meta["uid"], meta["name"], meta["namespace"]
+        self.netns, self.ip = netns, ip
+        self.dir = kubelet.root / "pods" / self.namespace / f"{self.name}-{self.uid[:8]}"
         self.restart_policy = pod["spec"].get("restartPolicy", "Always")
-        self.containers = containers
+        self.containers = [Container(spec, self) for spec in pod["spec"]["containers"]]
         self.started_at = now()
+        self._volumes = None
+
+    def volumes(self):
+        if self._volumes is None:
+            self._volumes = volume_sources(self.kubelet.store, self.pod, self.dir, self.kubelet.root)
+        return self._volumes
 
     def sync(self, spawned):
         for container in self.containers:
-            container.sync(self.restart_policy, self.ip, spawned)
+            container.sync(self.restart_policy, spawned)
 
     def processes(self):
         return [c.process for c in self.containers if c.process is not None]
@@ -207,7 +273,7 @@ class PodRuntime:
                 {"type": "ContainersReady", "status": ready},
                 {"type": "Ready", "status": ready},
             ],
-            "hostIP": NODE_IP,
+            "hostIP": self.kubelet.network.node_ip,
             "podIP": self.ip,
             "podIPs": [{"ip": self.ip}],
             "startTime": self.started_at,
@@ -219,34 +285,41 @@ class Kubelet(Controller):
     watches = (PODS.qualified,)
     period = 0.2
 
-    def __init__(self, store, addresses, root, hosts_path, site_dir):
+    def __init__(self, store, network, root, dns_dir, site_dir, pip_proxy=None):
         super().__init__(store)
-        self._addresses = addresses
-        self._root = root
+        self.network = network
+        self.root = Path(root)
+        self.dns_dir = Path(dns_dir)
         self._base_env = {
             "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "/usr/bin:/bin")]),
             "LANG": "C.UTF-8",
+            "HOME": "/root",
             "PYTHONUNBUFFERED": "1",  # so that pod logs are up to date
             "PYTHONPATH": str(site_dir),
-            "FAKEKUBE_HOSTS": str(hosts_path),
+            "FAKEKUBE_HOSTS": str(Path(dns_dir) / "hosts.json"),
         }
+        # what every container sees of the fake itself: the cluster DNS table
+        self.infrastructure_mounts = [{"source": str(dns_dir), "target": str(dns_dir), "readOnly": True}]
         self._pods = {}  # (namespace, name) -> PodRuntime
-        self.images = Images()
+        self.images = Images(pip_proxy=pip_proxy)
         self._terminations = []  # threads ending the processes of deleted pods
         self.spawned = set()  # every process group ever started, to check none is left
 
     def log_path(self, namespace, pod, container):
-        return self._root / "logs" / namespace / pod / f"{container}.log"
+        return self.root / "logs" / namespace / pod / f"{container}.log"
 
     def run(self):
         try:
             super().run()
         finally:
             # From this thread, before it ends and the kernel kills the pods abruptly.
-            terminate([p for runtime in self._pods.values() for p in runtime.processes()], MAX_GRACE_SECONDS)
+            runtimes = list(self._pods.values())
+            terminate([p for runtime in runtimes for p in runtime.processes()], MAX_GRACE_SECONDS)
             self._pods.clear()
             for termination in self._terminations:
                 termination.join()
+            for runtime in runtimes:
+                self._clean_up(runtime)
 
     def reconcile(self):
         pods, _ = self.store.list(PODS)
@@ -270,42 +343,48 @@ class Kubelet(Controller):
     def _admit(self, pod):
         meta = pod["metadata"]
         if not pod["spec"].get("nodeName"):
-            self.store.update(PODS, meta["namespace"], meta["name"], lambda current: {
+            pod = self.store.update(PODS, meta["namespace"], meta["name"], lambda current: {
                 **current, "spec": {**current["spec"], "nodeName": NODE_NAME}})
-        ip = self._addresses.allocate()
-        workdir = self._root / "pods" / meta["namespace"] / meta["name"]
-        containers = []
-        for spec in pod["spec"]["containers"]:
-            image = self._pull(spec)
-            containers.append(Container(spec, self._env(pod, spec, ip, workdir, getattr(image, "env", {})),
-                                        self.log_path(meta["namespace"], meta["name"], spec["name"]), workdir, image))
-        return PodRuntime(pod, ip, containers)
+        netns, ip = self.network.add_pod()
+        return PodRuntime(self, pod, netns, ip)
 
-    def _pull(self, container):
+    def pull(self, container):
+        """The container's Image, or the ImagePullError that keeps it waiting."""
         try:
             return self.images.resolve(container.get("image", ""))
         except ImagePullError as error:
             return error
 
-    def _env(self, pod, container, ip, workdir, image_env):
-        meta = pod["metadata"]
-        env = {**self._base_env, **image_env, "HOME": str(workdir), "HOSTNAME": meta["name"],
-               "FAKEKUBE_POD_IP": ip, "FAKEKUBE_POD_NAMESPACE": meta["namespace"]}
-        fields = {"metadata.name": meta["name"], "metadata.namespace": meta["namespace"],
-                  "status.podIP": ip, "spec.nodeName": NODE_NAME}
+    def container_env(self, pod, container, image_env):
+        env = {**self._base_env, **image_env, "HOSTNAME": pod.name, "FAKEKUBE_POD_NAMESPACE": pod.namespace}
+        env.update(env_from_sources(self.store, pod.namespace, container))
+        fields = {"metadata.name": pod.name, "metadata.namespace": pod.namespace, "metadata.uid": pod.uid,
+                  "status.podIP": pod.ip, "status.hostIP": self.network.node_ip, "spec.nodeName": NODE_NAME}
         for item in container.get("env", []):
+            value_from = item.get("valueFrom", {})
             if "value" in item:
                 env[item["name"]] = expand(str(item["value"]), env)
-            elif "fieldRef" in item.get("valueFrom", {}):
-                env[item["name"]] = fields.get(item["valueFrom"]["fieldRef"]["fieldPath"], "")
+            elif "fieldRef" in value_from:
+                env[item["name"]] = fields.get(value_from["fieldRef"]["fieldPath"], "")
+            elif "secretKeyRef" in value_from or "configMapKeyRef" in value_from:
+                value = key_ref_value(self.store, pod.namespace, value_from)
+                if value is not None:
+                    env[item["name"]] = value
+            else:
+                env[item["name"]] = ""
         return env
 
     def _remove_pod(self, key):
         runtime = self._pods.pop(key)
-        self._addresses.release(runtime.ip)
         # Not from this thread: the grace period must not stall the other pods.
-        processes = runtime.processes()
-        if processes:
-            termination = threading.Thread(target=terminate, args=(processes, MAX_GRACE_SECONDS), daemon=True)
-            termination.start()
-            self._terminations = [t for t in self._terminations if t.is_alive()] + [termination]
+        termination = threading.Thread(target=self._end, args=(runtime,), daemon=True)
+        termination.start()
+        self._terminations = [t for t in self._terminations if t.is_alive()] + [termination]
+
+    def _end(self, runtime):
+        terminate(runtime.processes(), MAX_GRACE_SECONDS)
+        self._clean_up(runtime)
+
+    def _clean_up(self, runtime):
+        self.network.remove_pod(runtime.ip)
+        shutil.rmtree(runtime.dir, ignore_errors=True)

@@ -1,5 +1,6 @@
 """The resource types the fake serves: built-in ones and those defined by stored CRDs."""
 
+import base64
 from dataclasses import dataclass, field
 
 from .schema import apply_structural_schema, drop_nulls
@@ -36,6 +37,8 @@ class ResourceType:
         """Prune and default like the real server before an object is stored."""
         if self.schema is not None:
             return apply_structural_schema(obj, self.schema)
+        if (self.group, self.kind) == ("", "Secret"):
+            obj = _fold_string_data(obj)
         return drop_nulls(obj)
 
     def discovery(self):
@@ -67,11 +70,26 @@ CRDS = ResourceType(
     "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
     False, ("crd", "crds"), ("status",),
 )
+SECRETS = ResourceType("", "v1", "secrets", "Secret", True)
+CONFIGMAPS = ResourceType("", "v1", "configmaps", "ConfigMap", True, ("cm",))
+PVCS = ResourceType("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True, ("pvc",), ("status",))
 ACCESS_REVIEWS = ResourceType(
     "authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview",
     False, verbs=("create",),
 )
-BUILTINS = (NAMESPACES, NODES, PODS, SERVICES, EVENTS, DEPLOYMENTS, NEW_EVENTS, CRDS, ACCESS_REVIEWS)
+BUILTINS = (NAMESPACES, NODES, PODS, SERVICES, SECRETS, CONFIGMAPS, PVCS, EVENTS, DEPLOYMENTS, NEW_EVENTS, CRDS,
+            ACCESS_REVIEWS)
+
+
+def _fold_string_data(secret):
+    """stringData is write-only: the server merges it into data, base64-encoded."""
+    string_data = secret.pop("stringData", None) or {}
+    data = secret.get("data") or {}
+    data.update({key: base64.b64encode(str(value).encode()).decode() for key, value in string_data.items()})
+    if data:
+        secret["data"] = data
+    secret.setdefault("type", "Opaque")
+    return secret
 
 
 def from_crd(crd):
@@ -111,3 +129,11 @@ def prepare_for_create(rt, obj):
         obj["status"] = {}
     elif rt is NAMESPACES:
         obj["status"] = {"phase": "Active"}
+    elif rt is PVCS:
+        # Bound at once, as with a default StorageClass that binds immediately; the
+        # data lives in a directory of the fake (see volumes.py)
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("accessModes", ["ReadWriteOnce"])
+        spec.setdefault("volumeMode", "Filesystem")
+        obj["status"] = {"phase": "Bound", "accessModes": spec["accessModes"],
+                         "capacity": spec.get("resources", {}).get("requests", {"storage": "1Gi"})}
