@@ -127,3 +127,14 @@ def test_a_pod_with_a_name_longer_than_a_hostname_runs_under_its_name_cut_to_63(
         fk.create(pod(name, "import socket; print(socket.gethostname())"))
         assert finished(fk, name)[name] == name[:63].rstrip("-")
         assert fk.get("pods", name)["status"]["phase"] == "Succeeded"
+
+
+def test_a_new_pod_of_an_old_name_starts_with_an_empty_log(tmp_path):
+    # a kubelet keeps logs per pod UID: a retried runner pod must not show the last attempt's lines
+    with FakeKubernetes(tmp_path / "kube", operator=False) as fk:
+        fk.create(pod("again", "print('first attempt')"))
+        assert finished(fk, "again")["again"] == "first attempt"
+        fk.store.delete(fk.resource_type("pods"), fk.namespace, "again")
+        fk.wait_for(lambda: fk.get("pods", "again") is None, timeout=30, message="the pod was not deleted")
+        fk.create(pod("again", "print('second attempt')"))
+        assert finished(fk, "again")["again"] == "second attempt"

@@ -85,6 +85,8 @@ class Container:
         self.spec = spec
         self.pod = pod  # the PodRuntime
         self.log_path = pod.kubelet.log_path(pod.namespace, pod.name, spec["name"])
+        # a kubelet keeps logs per pod UID: a new pod of an old name starts with none
+        self.log_path.unlink(missing_ok=True)
         self.process = None
         self.restarts = 0
         self.state = {"waiting": {"reason": "ContainerCreating"}}
@@ -356,7 +358,7 @@ class Kubelet(Controller):
             return error
 
     def container_env(self, pod, container, image_env):
-        env = {**self._base_env, **image_env, "HOSTNAME": pod.name, "FAKEKUBE_POD_NAMESPACE": pod.namespace}
+        env = {**self._base_env, **image_env, "HOSTNAME": pod_hostname(pod.name), "FAKEKUBE_POD_NAMESPACE": pod.namespace}
         env.update(env_from_sources(self.store, pod.namespace, container))
         fields = {"metadata.name": pod.name, "metadata.namespace": pod.namespace, "metadata.uid": pod.uid,
                   "status.podIP": pod.ip, "status.hostIP": self.network.node_ip, "spec.nodeName": NODE_NAME}
