@@ -42,8 +42,8 @@ case "${1:-}" in
         venv .venv
         # lint (pyflakes and bugbear rules, pyproject.toml's [tool.ruff])
         .venv/bin/ruff check .
-        # the labextension's own unit tests (jest); node modules come from the lock file
-        (cd labextension && PATH="$PWD/../.venv/bin:$PATH" jlpm install --immutable && PATH="$PWD/../.venv/bin:$PATH" jlpm test)
+        # the labextension: prettier and eslint, then its own unit tests (jest); node modules come from the lock file
+        (cd labextension && export PATH="$PWD/../.venv/bin:$PATH" && jlpm install --immutable && jlpm lint && jlpm test)
         # the fake kubelet's stand-in for the dask image of this dask release (built once, cached under build/)
         PYTHONPATH=tests .venv/bin/python -m kube.fakekube.images
         .venv/bin/python -m pytest --durations=15

@@ -24,7 +24,10 @@ export function fetchState(): Promise<IState> {
 
 /** Answers once a kernel published something after `since` (held open up to 25 s); at once without it. */
 export function waitForChange(since: string | null): Promise<IChange> {
-  return requestAPI<IChange>('changes', since === null ? '' : URLExt.objectToQueryString({ since }));
+  return requestAPI<IChange>(
+    'changes',
+    since === null ? '' : URLExt.objectToQueryString({ since })
+  );
 }
 
 /** POST stop | terminate | retry | resubmit through the server's Argo client; answers the new summary. */
@@ -33,7 +36,12 @@ export function actOnWorkflow(name: string, action: WorkflowAction): Promise<IWo
 }
 
 /** The last `tail` lines of one step's pods; `component` only for a DASF step. */
-export function fetchStepLogs(name: string, step: string, component: string | null, tail: number): Promise<IStepLogs> {
+export function fetchStepLogs(
+  name: string,
+  step: string,
+  component: string | null,
+  tail: number
+): Promise<IStepLogs> {
   const query = URLExt.objectToQueryString(component ? { tail, component } : { tail });
   return requestAPI<IStepLogs>(URLExt.join('workflows', name, 'steps', step, 'logs'), query);
 }

@@ -8,7 +8,10 @@ import { promotedSource, proposal } from './promote';
 
 export const PROMOTE_COMMAND = 'argodasf:promote-cell';
 
-async function askStep(proposed: IPromoteValue, knownSteps: string[]): Promise<IPromoteValue | null> {
+async function askStep(
+  proposed: IPromoteValue,
+  knownSteps: string[]
+): Promise<IPromoteValue | null> {
   // Enter accepts even while the name is invalid: the dialog then opens again with the
   // same values and the problem shown under the field.
   for (;;) {
@@ -28,7 +31,10 @@ async function askStep(proposed: IPromoteValue, knownSteps: string[]): Promise<I
   }
 }
 
-export async function promoteActiveCell(tracker: INotebookTracker, model: SidebarModel): Promise<void> {
+export async function promoteActiveCell(
+  tracker: INotebookTracker,
+  model: SidebarModel
+): Promise<void> {
   const panel = tracker.currentWidget;
   const cell = panel?.content.activeCell;
   if (!panel || !cell || cell.model.type !== 'code') {

@@ -88,7 +88,11 @@ export function layout(steps: IStepLike[]): ILayout {
   });
   const crosses = (x: number, fromLayer: number, toLayer: number) =>
     [...placed.values()].some(
-      box => box.layer > fromLayer && box.layer < toLayer && x >= box.x - 2 && x <= box.x + NODE_WIDTH + 2
+      box =>
+        box.layer > fromLayer &&
+        box.layer < toLayer &&
+        x >= box.x - 2 &&
+        x <= box.x + NODE_WIDTH + 2
     );
   const pairs: Array<[IPlacedStep, IPlacedStep]> = [];
   for (const step of steps) {
@@ -105,7 +109,9 @@ export function layout(steps: IStepLike[]): ILayout {
   const straight = ([parent, child]: [IPlacedStep, IPlacedStep]) => {
     const x1 = parent.x + NODE_WIDTH / 2;
     const x2 = child.x + NODE_WIDTH / 2;
-    return child.layer - parent.layer === 1 || (x1 === x2 && !crosses(x1, parent.layer, child.layer));
+    return (
+      child.layer - parent.layer === 1 || (x1 === x2 && !crosses(x1, parent.layer, child.layer))
+    );
   };
   const shift = pairs.every(straight) ? 0 : LANE;
   const edges: IEdge[] = pairs.map(pair => {

@@ -55,7 +55,9 @@ export class PromoteBody extends Widget implements Dialog.IBodyWidget<IPromoteVa
     const problem = valueProblem(this.getValue());
     this._problem.textContent = problem ?? '';
     this._name.setAttribute('aria-invalid', String(!!problem));
-    const accept = this.node.closest('.jp-Dialog')?.querySelector<HTMLButtonElement>('.jp-mod-accept');
+    const accept = this.node
+      .closest('.jp-Dialog')
+      ?.querySelector<HTMLButtonElement>('.jp-mod-accept');
     if (accept) {
       accept.disabled = !!problem;
     }

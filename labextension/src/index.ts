@@ -79,13 +79,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
       openDashboard: cluster => void openDashboard(cluster),
       argoUiUrl: () => setting<string>('argoUiUrl'),
       notebookOf,
-      scaleCluster: (cluster, workers) => inOwner(cluster, clusterCall('scale', cluster.name, workers)),
+      scaleCluster: (cluster, workers) =>
+        inOwner(cluster, clusterCall('scale', cluster.name, workers)),
       closeCluster: cluster => inOwner(cluster, clusterCall('close', cluster.name)),
       actOnWorkflow: async (workflow, action) => {
         await actOnWorkflow(workflow.name, action);
         model.requestRefresh();
       },
-      stepLogs: (workflow, step, component, tail) => fetchStepLogs(workflow.name, step, component, tail),
+      stepLogs: (workflow, step, component, tail) =>
+        fetchStepLogs(workflow.name, step, component, tail),
       logIntervalSeconds: () => setting<number>('refreshInterval')
     });
     sidebar.id = 'argodasf-sidebar';
@@ -100,7 +102,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       model.kernelId = tracker.currentWidget?.sessionContext.session?.kernel?.id ?? null;
     };
     tracker.currentChanged.connect(followKernel);
-    tracker.widgetAdded.connect((_, panel) => panel.sessionContext.kernelChanged.connect(followKernel));
+    tracker.widgetAdded.connect((_, panel) =>
+      panel.sessionContext.kernelChanged.connect(followKernel)
+    );
 
     app.commands.addCommand(PROMOTE_COMMAND, {
       label: 'Promote cell to workflow step',

@@ -6,7 +6,10 @@ import { ICluster } from './types';
 
 /** The Python call that scales or closes a cluster in its own kernel. */
 export function clusterCall(action: 'scale' | 'close', name: string, workers?: number): string {
-  const args = action === 'scale' ? `${JSON.stringify(name)}, ${Math.trunc(workers ?? 0)}` : JSON.stringify(name);
+  const args =
+    action === 'scale'
+      ? `${JSON.stringify(name)}, ${Math.trunc(workers ?? 0)}`
+      : JSON.stringify(name);
   return `__import__("argodasf_jupyter.session", fromlist=["current_session"]).current_session().${action}(${args})`;
 }
 
@@ -16,15 +19,23 @@ export function errorLine(content: KernelMessage.IReplyErrorContent): string {
   return message.split('\n')[0];
 }
 
-export async function runInOwner(services: ServiceManager.IManager, cluster: ICluster, code: string): Promise<void> {
+export async function runInOwner(
+  services: ServiceManager.IManager,
+  cluster: ICluster,
+  code: string
+): Promise<void> {
   const model = cluster.kernel_id ? await services.kernels.findById(cluster.kernel_id) : undefined;
   if (!model) {
     throw new Error(`the kernel that owns '${cluster.name}' is not running in this Jupyter server`);
   }
   const kernel = services.kernels.connectTo({ model, handleComms: false });
   try {
-    const reply = await kernel.requestExecute({ code, silent: true, store_history: false, stop_on_error: false })
-      .done;
+    const reply = await kernel.requestExecute({
+      code,
+      silent: true,
+      store_history: false,
+      stop_on_error: false
+    }).done;
     if (reply.content.status === 'error') {
       throw new Error(errorLine(reply.content));
     }

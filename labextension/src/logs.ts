@@ -60,7 +60,12 @@ export class StepLogModel implements IDisposable {
   }
 
   set component(value: string | null) {
-    if (this._component === null || value === this._component || !value || !COMPONENTS.includes(value)) {
+    if (
+      this._component === null ||
+      value === this._component ||
+      !value ||
+      !COMPONENTS.includes(value)
+    ) {
       return;
     }
     this._component = value;

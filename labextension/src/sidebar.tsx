@@ -1,6 +1,11 @@
 // The "Argo-DASF" left panel: renders what the model holds, nothing more.
 import { Dialog, showDialog } from '@jupyterlab/apputils';
-import { ReactWidget, UseSignal, refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
+import {
+  ReactWidget,
+  UseSignal,
+  refreshIcon,
+  ToolbarButtonComponent
+} from '@jupyterlab/ui-components';
 import React from 'react';
 
 import { layout, NODE_HEIGHT, NODE_WIDTH } from './dag';
@@ -29,7 +34,12 @@ export interface ISidebarActions {
   closeCluster: (cluster: ICluster) => Promise<void>;
   /** Stop, terminate, retry or resubmit through the server's Argo client; rejects with a one-line reason. */
   actOnWorkflow: (workflow: IWorkflow, action: WorkflowAction) => Promise<void>;
-  stepLogs: (workflow: IWorkflow, step: string, component: string | null, tail: number) => Promise<IStepLogs>;
+  stepLogs: (
+    workflow: IWorkflow,
+    step: string,
+    component: string | null,
+    tail: number
+  ) => Promise<IStepLogs>;
   /** Seconds between reads of an open log view while its step runs. */
   logIntervalSeconds: () => number;
 }
@@ -56,7 +66,7 @@ const MAX_WORKERS = 1000;
 
 function workersText(cluster: ICluster): string {
   const adapt = cluster.shape?.adapt;
-  const target = adapt ? `adaptive ${adapt.minimum}–${adapt.maximum}` : cluster.requested ?? '?';
+  const target = adapt ? `adaptive ${adapt.minimum}–${adapt.maximum}` : (cluster.requested ?? '?');
   return `/${target} ${cluster.workers === 1 && !adapt ? 'worker' : 'workers'}`;
 }
 
@@ -64,15 +74,25 @@ function ClusterRow(props: { cluster: ICluster; actions: ISidebarActions }) {
   const { cluster, actions } = props;
   const [wanted, setWanted] = React.useState(String(cluster.requested ?? cluster.workers));
   const [busy, problem, act] = useAction();
-  React.useEffect(() => setWanted(String(cluster.requested ?? cluster.workers)), [cluster.requested]);
+  // the box follows the requested size only: live worker counts must not overwrite what is typed
+  React.useEffect(
+    () => setWanted(String(cluster.requested ?? cluster.workers)),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [cluster.requested]
+  );
   const notebook = actions.notebookOf(cluster);
-  const controllable = !!cluster.kernel_id && cluster.owned !== false && cluster.status === 'running';
+  const controllable =
+    !!cluster.kernel_id && cluster.owned !== false && cluster.status === 'running';
   const count = Number(wanted);
   const countProblem =
-    Number.isInteger(count) && count >= 0 && count <= MAX_WORKERS ? null : `give a worker count from 0 to ${MAX_WORKERS}`;
+    Number.isInteger(count) && count >= 0 && count <= MAX_WORKERS
+      ? null
+      : `give a worker count from 0 to ${MAX_WORKERS}`;
   const facts = [
     cluster.backend,
-    cluster.threads !== undefined ? `${cluster.threads} ${cluster.threads === 1 ? 'thread' : 'threads'}` : null,
+    cluster.threads !== undefined
+      ? `${cluster.threads} ${cluster.threads === 1 ? 'thread' : 'threads'}`
+      : null,
     cluster.memory ? formatBytes(cluster.memory) : null
   ].filter(Boolean);
   return (
@@ -108,7 +128,9 @@ function ClusterRow(props: { cluster: ICluster; actions: ISidebarActions }) {
         <button
           className="argodasf-button argodasf-scale"
           disabled={!controllable || busy || !!countProblem}
-          title={countProblem ?? `Scale ${cluster.name} to ${wanted} workers (in its notebook's kernel)`}
+          title={
+            countProblem ?? `Scale ${cluster.name} to ${wanted} workers (in its notebook's kernel)`
+          }
           onClick={() => act(() => actions.scaleCluster(cluster, count))}
         >
           Scale
@@ -116,7 +138,11 @@ function ClusterRow(props: { cluster: ICluster; actions: ISidebarActions }) {
         <button
           className="argodasf-button argodasf-close"
           disabled={!controllable || busy}
-          title={controllable ? `Close ${cluster.name} (in its notebook's kernel)` : 'Only the kernel that owns it can close it'}
+          title={
+            controllable
+              ? `Close ${cluster.name} (in its notebook's kernel)`
+              : 'Only the kernel that owns it can close it'
+          }
           onClick={() => act(() => actions.closeCluster(cluster))}
         >
           Close
@@ -175,7 +201,9 @@ function DraftDag(props: { draft: IDraft; lastRun: IWorkflow | null }) {
           const kind = kinds.get(step.name)!;
           const run = phases.get(step.name);
           const phase = run?.phase ?? 'not run';
-          const detail = run ? `${phase} ${duration(run.started_at, run.finished_at)}`.trim() : 'not run yet';
+          const detail = run
+            ? `${phase} ${duration(run.started_at, run.finished_at)}`.trim()
+            : 'not run yet';
           return (
             <g
               key={step.name}
@@ -186,14 +214,24 @@ function DraftDag(props: { draft: IDraft; lastRun: IWorkflow | null }) {
               transform={`translate(${step.x},${step.y})`}
             >
               <rect width={NODE_WIDTH} height={NODE_HEIGHT} rx={kind === 'dasf' ? 4 : 0} />
-              <text className="argodasf-kind-mark" x={8} y={NODE_HEIGHT / 2 - 6} dominantBaseline="central">
+              <text
+                className="argodasf-kind-mark"
+                x={8}
+                y={NODE_HEIGHT / 2 - 6}
+                dominantBaseline="central"
+              >
                 {kind === 'dasf' ? '◆' : '▢'}
               </text>
               <text x={20} y={NODE_HEIGHT / 2 - 6} dominantBaseline="central">
                 {step.name.length > 15 ? `${step.name.slice(0, 14)}…` : step.name}
               </text>
               <circle className="argodasf-step-dot" cx={11} cy={NODE_HEIGHT / 2 + 7} r={3.5} />
-              <text className="argodasf-step-phase" x={20} y={NODE_HEIGHT / 2 + 7} dominantBaseline="central">
+              <text
+                className="argodasf-step-phase"
+                x={20}
+                y={NODE_HEIGHT / 2 + 7}
+                dominantBaseline="central"
+              >
                 {detail}
               </text>
               <title>{`${step.name}: ${KIND_LABELS[kind] ?? kind}; last run: ${detail}`}</title>
@@ -232,7 +270,12 @@ async function confirmed(workflow: IWorkflow, action: WorkflowAction): Promise<b
   return answer.button.accept;
 }
 
-function StepLogView(props: { workflow: IWorkflow; step: IWorkflowStep; actions: ISidebarActions; onClose: () => void }) {
+function StepLogView(props: {
+  workflow: IWorkflow;
+  step: IWorkflowStep;
+  actions: ISidebarActions;
+  onClose: () => void;
+}) {
   const { workflow, step, actions } = props;
   const [model, setModel] = React.useState<StepLogModel | null>(null);
   const [, setTick] = React.useState(0);
@@ -247,6 +290,8 @@ function StepLogView(props: { workflow: IWorkflow; step: IWorkflowStep; actions:
     opened.changed.connect(() => setTick(tick => tick + 1));
     setModel(opened);
     return () => opened.dispose();
+    // one log model per step view; the phase reaches it through the effect below
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [workflow.name, step.name]);
   React.useEffect(() => {
     if (model) {
@@ -257,7 +302,11 @@ function StepLogView(props: { workflow: IWorkflow; step: IWorkflowStep; actions:
     output.current?.scrollTo({ top: output.current.scrollHeight });
   }, [model?.text]);
   return (
-    <div className="argodasf-log" data-step={step.name} data-following={model?.following ? 'true' : 'false'}>
+    <div
+      className="argodasf-log"
+      data-step={step.name}
+      data-following={model?.following ? 'true' : 'false'}
+    >
       <div className="argodasf-log-header">
         <span className="argodasf-log-title">{step.name}</span>
         {model?.component && (
@@ -274,13 +323,24 @@ function StepLogView(props: { workflow: IWorkflow; step: IWorkflowStep; actions:
             ))}
           </select>
         )}
-        <span className="argodasf-log-state">{model?.following ? 'following' : model?.phase ?? ''}</span>
-        <button className="argodasf-button argodasf-log-close" title="Close the log view" onClick={props.onClose}>
+        <span className="argodasf-log-state">
+          {model?.following ? 'following' : (model?.phase ?? '')}
+        </span>
+        <button
+          className="argodasf-button argodasf-log-close"
+          title="Close the log view"
+          onClick={props.onClose}
+        >
           Close
         </button>
       </div>
       {model?.error && <div className="argodasf-error">{model.error}</div>}
-      <pre className="argodasf-log-text" ref={output} tabIndex={0} aria-label={`log of ${step.name}`}>
+      <pre
+        className="argodasf-log-text"
+        ref={output}
+        tabIndex={0}
+        aria-label={`log of ${step.name}`}
+      >
         {model?.text || (model?.error ? '' : 'reading…')}
       </pre>
     </div>
@@ -297,7 +357,9 @@ function StepFailure(props: { step: IWorkflowStep }) {
       <div className="argodasf-failure-reason">
         {props.step.name}: {failure.reason}
       </div>
-      {failure.traceback.length > 0 && <pre className="argodasf-failure-traceback">{failure.traceback.join('\n')}</pre>}
+      {failure.traceback.length > 0 && (
+        <pre className="argodasf-failure-traceback">{failure.traceback.join('\n')}</pre>
+      )}
     </div>
   );
 }
@@ -308,7 +370,9 @@ function WorkflowRow(props: { workflow: IWorkflow; actions: ISidebarActions }) {
   const [busy, problem, act] = useAction();
   const [open, setOpen] = React.useState<string[]>([]);
   const toggle = (step: string) =>
-    setOpen(current => (current.includes(step) ? current.filter(name => name !== step) : [...current, step]));
+    setOpen(current =>
+      current.includes(step) ? current.filter(name => name !== step) : [...current, step]
+    );
   const run = (action: WorkflowAction) =>
     act(async () => {
       if (await confirmed(workflow, action)) {
@@ -335,7 +399,9 @@ function WorkflowRow(props: { workflow: IWorkflow; actions: ISidebarActions }) {
         {took && ` · ${took}`}
         {workflow.progress && ` · ${workflow.progress}`}
       </div>
-      {workflow.message && <div className="argodasf-detail argodasf-message">{workflow.message}</div>}
+      {workflow.message && (
+        <div className="argodasf-detail argodasf-message">{workflow.message}</div>
+      )}
       <ul className="argodasf-steps">
         {workflow.steps.map(step => (
           <li
@@ -363,7 +429,13 @@ function WorkflowRow(props: { workflow: IWorkflow; actions: ISidebarActions }) {
       {workflow.steps
         .filter(step => open.includes(step.name))
         .map(step => (
-          <StepLogView key={step.name} workflow={workflow} step={step} actions={actions} onClose={() => toggle(step.name)} />
+          <StepLogView
+            key={step.name}
+            workflow={workflow}
+            step={step}
+            actions={actions}
+            onClose={() => toggle(step.name)}
+          />
         ))}
       {verbs.length > 0 && (
         <div className="argodasf-actions argodasf-workflow-actions">
@@ -405,7 +477,11 @@ function Body(props: { model: SidebarModel; actions: ISidebarActions }) {
         {state?.clusters.length ? (
           <ul className="argodasf-list argodasf-clusters">
             {state.clusters.map(cluster => (
-              <ClusterRow key={`${cluster.pid}/${cluster.name}`} cluster={cluster} actions={actions} />
+              <ClusterRow
+                key={`${cluster.pid}/${cluster.name}`}
+                cluster={cluster}
+                actions={actions}
+              />
             ))}
           </ul>
         ) : (
@@ -421,19 +497,27 @@ function Body(props: { model: SidebarModel; actions: ISidebarActions }) {
         {draft?.steps.length ? (
           <DraftDag draft={draft} lastRun={lastRun(draft, state?.workflows ?? [])} />
         ) : (
-          <p className="argodasf-hint">No steps in this notebook's draft: promote a cell (right-click a cell).</p>
+          <p className="argodasf-hint">
+            No steps in this notebook's draft: promote a cell (right-click a cell).
+          </p>
         )}
       </Section>
       <Section title="Workflows">
         {!state?.argo.configured ? (
-          <p className="argodasf-hint">No Argo Server configured (ARGO_SERVER or argodasf.argo.server).</p>
+          <p className="argodasf-hint">
+            No Argo Server configured (ARGO_SERVER or argodasf.argo.server).
+          </p>
         ) : (
           <>
             {state.argo.error && <div className="argodasf-error">{state.argo.error}</div>}
             {state.workflows.length ? (
               <ul className="argodasf-list argodasf-workflows">
                 {state.workflows.map(workflow => (
-                  <WorkflowRow key={`${workflow.namespace}/${workflow.name}`} workflow={workflow} actions={actions} />
+                  <WorkflowRow
+                    key={`${workflow.namespace}/${workflow.name}`}
+                    workflow={workflow}
+                    actions={actions}
+                  />
                 ))}
               </ul>
             ) : (
@@ -447,7 +531,10 @@ function Body(props: { model: SidebarModel; actions: ISidebarActions }) {
 }
 
 export class Sidebar extends ReactWidget {
-  constructor(private _model: SidebarModel, private _actions: ISidebarActions) {
+  constructor(
+    private _model: SidebarModel,
+    private _actions: ISidebarActions
+  ) {
     super();
     this.addClass('argodasf-sidebar');
   }
@@ -465,7 +552,11 @@ export class Sidebar extends ReactWidget {
       <>
         <header className="argodasf-header">
           <h2>Argo-DASF</h2>
-          <ToolbarButtonComponent icon={refreshIcon} tooltip="Refresh" onClick={() => this._model.requestRefresh()} />
+          <ToolbarButtonComponent
+            icon={refreshIcon}
+            tooltip="Refresh"
+            onClick={() => this._model.requestRefresh()}
+          />
         </header>
         <UseSignal signal={this._model.changed}>
           {() => <Body model={this._model} actions={this._actions} />}

@@ -80,7 +80,8 @@ export function duration(
 export function lastRun(draft: IDraft, workflows: IWorkflow[]): IWorkflow | null {
   const prefix = `${draft.name}-`;
   const runs = workflows.filter(
-    workflow => workflow.name.startsWith(prefix) && /^[a-z0-9]{5}$/.test(workflow.name.slice(prefix.length))
+    workflow =>
+      workflow.name.startsWith(prefix) && /^[a-z0-9]{5}$/.test(workflow.name.slice(prefix.length))
   );
   return runs.sort((a, b) => (b.created_at ?? '').localeCompare(a.created_at ?? ''))[0] ?? null;
 }

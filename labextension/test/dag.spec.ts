@@ -9,7 +9,13 @@ describe('layers', () => {
       { name: 'train', after: ['clean', 'features'] },
       { name: 'report', after: ['load', 'train'] }
     ]);
-    expect(Object.fromEntries(result)).toEqual({ load: 0, clean: 1, features: 1, train: 2, report: 3 });
+    expect(Object.fromEntries(result)).toEqual({
+      load: 0,
+      clean: 1,
+      features: 1,
+      train: 2,
+      report: 3
+    });
   });
 
   it('ignores parents that are not in the draft', () => {
@@ -66,7 +72,9 @@ describe('layout', () => {
 describe('edges', () => {
   // points along an SVG path of M/L commands
   const points = (path: string): Array<[number, number]> => {
-    const corners = path.match(/-?[\d.]+,-?[\d.]+/g)!.map(pair => pair.split(',').map(Number) as [number, number]);
+    const corners = path
+      .match(/-?[\d.]+,-?[\d.]+/g)!
+      .map(pair => pair.split(',').map(Number) as [number, number]);
     const sampled: Array<[number, number]> = [];
     for (let i = 1; i < corners.length; i++) {
       const [[ax, ay], [bx, by]] = [corners[i - 1], corners[i]];
@@ -80,7 +88,11 @@ describe('edges', () => {
     x > box.x && x < box.x + NODE_WIDTH && y > box.y && y < box.y + NODE_HEIGHT;
 
   it('routes an edge that skips a row around the box in between', () => {
-    const { steps, edges } = layout([{ name: 'a' }, { name: 'b', after: ['a'] }, { name: 'c', after: ['a', 'b'] }]);
+    const { steps, edges } = layout([
+      { name: 'a' },
+      { name: 'b', after: ['a'] },
+      { name: 'c', after: ['a', 'b'] }
+    ]);
     const skipping = edges.find(edge => edge.from === 'a' && edge.to === 'c')!;
     const middle = steps.find(step => step.name === 'b')!;
     expect(points(skipping.path).some(point => inside(point, middle))).toBe(false);

@@ -9,6 +9,8 @@ describe('clusterCall', () => {
   });
 
   it('quotes the name and truncates the count, so nothing else can be injected', () => {
-    expect(clusterCall('scale', 'a") or print("x', 2.7)).toContain('scale("a\\") or print(\\"x", 2)');
+    expect(clusterCall('scale', 'a") or print("x', 2.7)).toContain(
+      'scale("a\\") or print(\\"x", 2)'
+    );
   });
 });

@@ -1,7 +1,11 @@
 import { dashboardBase, workflowLink } from '../src/links';
 import { IWorkflow } from '../src/types';
 
-const workflow = { name: 'etl-x1', namespace: 'team', ui_url: 'https://argo.local/workflows/team/etl-x1' } as IWorkflow;
+const workflow = {
+  name: 'etl-x1',
+  namespace: 'team',
+  ui_url: 'https://argo.local/workflows/team/etl-x1'
+} as IWorkflow;
 
 describe('links', () => {
   it('gives dask-labextension the dashboard base, without /status', () => {
@@ -11,6 +15,8 @@ describe('links', () => {
 
   it("uses the server's Argo UI link unless the setting names another", () => {
     expect(workflowLink(workflow, '')).toBe(workflow.ui_url);
-    expect(workflowLink(workflow, 'https://ui.example.org/')).toBe('https://ui.example.org/workflows/team/etl-x1');
+    expect(workflowLink(workflow, 'https://ui.example.org/')).toBe(
+      'https://ui.example.org/workflows/team/etl-x1'
+    );
   });
 });

@@ -47,7 +47,9 @@ describe('StepLogModel', () => {
     expect(view.following).toBe(false);
     expect(view.phase).toBe('Failed');
     expect(view.text).toBe(`line at ${reads}`);
-    expect(asked.every(([component, tail]) => component === 'runner' && tail === LOG_TAIL)).toBe(true);
+    expect(asked.every(([component, tail]) => component === 'runner' && tail === LOG_TAIL)).toBe(
+      true
+    );
   });
 
   it('stops reading when closed', async () => {

@@ -1,4 +1,6 @@
-declare const require: (path: string) => { execFileSync: (...args: unknown[]) => { toString(): string } };
+declare const require: (path: string) => {
+  execFileSync: (...args: unknown[]) => { toString(): string };
+};
 declare const process: { env: Record<string, string> };
 
 import { magicLine, parseAfter, promotedSource, proposal, stepNameProblem } from '../src/promote';
@@ -9,7 +11,9 @@ describe('promotedSource', () => {
   });
 
   it('names the steps it runs after', () => {
-    expect(promotedSource('fit()', 'train', ['load', 'clean'])).toBe('%%dasf_workflow train --after load clean\nfit()');
+    expect(promotedSource('fit()', 'train', ['load', 'clean'])).toBe(
+      '%%dasf_workflow train --after load clean\nfit()'
+    );
   });
 
   it('replaces an earlier magic line instead of stacking a second one', () => {
@@ -69,12 +73,27 @@ describe('proposal', () => {
 
 describe('the step-name rule is the one Python applies', () => {
   // argodasf_jupyter/promote.py reads the same step_name.json; ask it about the same names
-  const names = ['load', 'load-2', 'a', '1step', 'Load', 'load_data', '-load', 'load-', 'a'.repeat(53), 'a'.repeat(54)];
+  const names = [
+    'load',
+    'load-2',
+    'a',
+    '1step',
+    'Load',
+    'load_data',
+    '-load',
+    'load-',
+    'a'.repeat(53),
+    'a'.repeat(54)
+  ];
 
   it.each(names)('agrees on %p', name => {
     const python = require('child_process').execFileSync(
       'python',
-      ['-c', 'import sys\nfrom argodasf_jupyter.promote import check_step_name\ntry:\n check_step_name(sys.argv[1]); print("ok")\nexcept Exception: print("refused")', name],
+      [
+        '-c',
+        'import sys\nfrom argodasf_jupyter.promote import check_step_name\ntry:\n check_step_name(sys.argv[1]); print("ok")\nexcept Exception: print("refused")',
+        name
+      ],
       { cwd: '..', env: { ...process.env, PYTHONPATH: '..' } }
     );
     expect(stepNameProblem(name) === null ? 'ok' : 'refused').toBe(python.toString().trim());

@@ -1,4 +1,12 @@
-import { clusterTone, duration, isActivePhase, isBusy, formatBytes, lastRun, phaseTone } from '../src/status';
+import {
+  clusterTone,
+  duration,
+  isActivePhase,
+  isBusy,
+  formatBytes,
+  lastRun,
+  phaseTone
+} from '../src/status';
 import { ICluster, IState, IWorkflow } from '../src/types';
 
 const cluster = (fields: Partial<ICluster>): ICluster => ({
@@ -35,7 +43,9 @@ const state = (fields: Partial<IState>): IState => ({
 
 describe('phases', () => {
   it('maps Argo phases to tones', () => {
-    expect(['Pending', 'Running', 'Succeeded', 'Failed', 'Error', 'Omitted', 'Odd', null].map(phaseTone)).toEqual([
+    expect(
+      ['Pending', 'Running', 'Succeeded', 'Failed', 'Error', 'Omitted', 'Odd', null].map(phaseTone)
+    ).toEqual([
       'pending',
       'running',
       'succeeded',
@@ -70,7 +80,9 @@ describe('phases', () => {
 describe('isBusy: when the sidebar polls', () => {
   it('is idle with nothing running', () => {
     expect(isBusy(null)).toBe(false);
-    expect(isBusy(state({ clusters: [cluster({})], workflows: [workflow('Succeeded')] }))).toBe(false);
+    expect(isBusy(state({ clusters: [cluster({})], workflows: [workflow('Succeeded')] }))).toBe(
+      false
+    );
   });
 
   it('is busy while a workflow is pending or running', () => {
@@ -80,7 +92,9 @@ describe('isBusy: when the sidebar polls', () => {
 
   it('is busy while a cluster starts or adapts by itself', () => {
     expect(isBusy(state({ clusters: [cluster({ status: 'starting' })] }))).toBe(true);
-    expect(isBusy(state({ clusters: [cluster({ shape: { adapt: { minimum: 1, maximum: 4 } } })] }))).toBe(true);
+    expect(
+      isBusy(state({ clusters: [cluster({ shape: { adapt: { minimum: 1, maximum: 4 } } })] }))
+    ).toBe(true);
   });
 });
 
@@ -100,18 +114,31 @@ describe('duration', () => {
 
 describe('lastRun', () => {
   const run = (name: string, created: string) => ({
-    name, namespace: 'argo', phase: 'Succeeded', created_at: created, started_at: null, finished_at: null,
-    progress: null, message: null, steps: [], ui_url: ''
+    name,
+    namespace: 'argo',
+    phase: 'Succeeded',
+    created_at: created,
+    started_at: null,
+    finished_at: null,
+    progress: null,
+    message: null,
+    steps: [],
+    ui_url: ''
   });
   const draft = { name: 'seismic', steps: [], kernel_id: null, pid: 1 };
 
   it('picks the newest run named after the draft', () => {
-    const runs = [run('seismic-ab12c', '2026-01-01T00:00:00Z'), run('seismic-zz99z', '2026-01-02T00:00:00Z')];
+    const runs = [
+      run('seismic-ab12c', '2026-01-01T00:00:00Z'),
+      run('seismic-zz99z', '2026-01-02T00:00:00Z')
+    ];
     expect(lastRun(draft, runs)!.name).toBe('seismic-zz99z');
   });
 
   it('ignores runs of other drafts, even ones whose name starts the same', () => {
-    expect(lastRun(draft, [run('seismic-qc-ab12c', '2026-01-03T00:00:00Z'), run('other-ab12c', '')])).toBeNull();
+    expect(
+      lastRun(draft, [run('seismic-qc-ab12c', '2026-01-03T00:00:00Z'), run('other-ab12c', '')])
+    ).toBeNull();
   });
 });
 

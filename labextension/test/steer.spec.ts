@@ -24,7 +24,10 @@ describe('workflowActions', () => {
 describe('failureOf', () => {
   it("splits Argo's reason from the runner traceback's end", () => {
     const failure = failureOf(
-      step('Failed', 'failure condition matched | File "step.py", line 7 / raise ValueError(x) / ValueError: trace 7')
+      step(
+        'Failed',
+        'failure condition matched | File "step.py", line 7 / raise ValueError(x) / ValueError: trace 7'
+      )
     );
     expect(failure).toEqual({
       reason: 'failure condition matched',
@@ -33,7 +36,10 @@ describe('failureOf', () => {
   });
 
   it("keeps Argo's message alone when no traceback was read", () => {
-    expect(failureOf(step('Error', 'pod deleted'))).toEqual({ reason: 'pod deleted', traceback: [] });
+    expect(failureOf(step('Error', 'pod deleted'))).toEqual({
+      reason: 'pod deleted',
+      traceback: []
+    });
     expect(failureOf(step('Failed', null))).toEqual({ reason: 'Failed', traceback: [] });
   });
 
