@@ -254,7 +254,8 @@ class WorkflowMagics(Magics):
         print(f"cleared workflow draft '{self.draft.name}'")
 
     def _run(self, args):
-        from .workflow import parse_assignments, run_local
+        from .local_run import run_local
+        from .workflow import parse_assignments
         from .workflow_widgets import RunView
 
         self._arity(args, 0, 0, "run --local")

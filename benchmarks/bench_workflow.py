@@ -77,7 +77,7 @@ print("total", total * scale)
 def bench_local_run(repeat: int) -> list[dict]:
     from distributed import LocalCluster
 
-    from argodasf_jupyter import promote, workflow
+    from argodasf_jupyter import local_run, promote
     from argodasf_jupyter.draft import Draft
 
     step = promote.make_step("total", STEP_CODE, values={"scale": 2})
@@ -90,7 +90,7 @@ def bench_local_run(repeat: int) -> list[dict]:
         address = cluster.scheduler_address
 
         def through_run_local():
-            (run,) = workflow.run_local(draft, address=address)
+            (run,) = local_run.run_local(draft, address=address)
             assert run.phase == "Succeeded", run.log
 
         def directly():

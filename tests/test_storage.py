@@ -9,7 +9,7 @@ import socket
 import pytest
 import yaml
 
-from argodasf_jupyter import promote, storage, workflow
+from argodasf_jupyter import local_run, promote, storage, workflow
 from argodasf_jupyter.draft import Draft
 from argodasf_jupyter.errors import ArgodasfError
 from argodasf_jupyter.spec import parse_spec
@@ -160,7 +160,7 @@ def test_steps_pass_data_through_s3(s3_server, tmp_path):
     exported = open(workflow.export(draft, str(tmp_path / "wf.yaml")), encoding="utf-8").read()
     assert SECRET_KEY not in exported and ACCESS_KEY not in exported and "s3-credentials" in exported
 
-    runs = workflow.run_local(draft)
+    runs = local_run.run_local(draft)
     assert [run.phase for run in runs] == ["Succeeded", "Succeeded"], [run.log for run in runs]
     body = boto3.client("s3", endpoint_url=s3_server).get_object(Bucket="seismic", Key="run/raw.txt")["Body"]
     assert body.read() == b"written on a worker"

@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from argodasf_jupyter import promote, workflow
+from argodasf_jupyter import local_run, promote, workflow
 from argodasf_jupyter.draft import Draft
 from argodasf_jupyter.errors import ArgodasfError
 from argodasf_jupyter.spec import parse_spec
@@ -197,7 +197,7 @@ def three_steps(tmp_path) -> Draft:
 def test_local_run_of_a_three_step_dag_then_a_rerun_skips_completed_steps(tmp_path):
     draft = three_steps(tmp_path)
     updates = []
-    runs = workflow.run_local(draft, on_update=lambda runs: updates.append([run.phase for run in runs]))
+    runs = local_run.run_local(draft, on_update=lambda runs: updates.append([run.phase for run in runs]))
     assert [(run.name, run.phase) for run in runs] == [("stage", "Succeeded"), ("produce", "Succeeded"),
                                                        ("consume", "Succeeded")], [run.log for run in runs]
     assert updates[0] == ["Pending"] * 3 and ["Succeeded", "Running", "Pending"] in updates
@@ -206,13 +206,13 @@ def test_local_run_of_a_three_step_dag_then_a_rerun_skips_completed_steps(tmp_pa
     assert (tmp_path / "final.txt").read_text() == str(2 * sum(range(12)) + 1)
     assert "wrote sum.txt" in runs[1].tail() and all(run.duration > 0 for run in runs)
 
-    again = workflow.run_local(draft)
+    again = local_run.run_local(draft)
     assert [run.phase for run in again] == ["Succeeded", "Skipped", "Skipped"]
     assert again[1].message == "outputs complete for this code and these parameters"
 
     # a new parameter value is a new key: produce recomputes; consume's key (its own code and
     # parameters) is unchanged, so its marker still counts
-    third = workflow.run_local(draft, parameters={"factor": "3"})
+    third = local_run.run_local(draft, parameters={"factor": "3"})
     assert [run.phase for run in third] == ["Succeeded", "Succeeded", "Skipped"]
     assert (tmp_path / "sum.txt").read_text() == str(3 * sum(range(12)))
 
@@ -221,7 +221,7 @@ def test_a_failing_step_fails_and_the_steps_after_it_are_omitted(tmp_path, sched
     draft = three_steps(tmp_path)
     draft.add(promote.make_step("produce", "raise RuntimeError('no data')\n", inputs=["staged.txt"],
                                 outputs=["sum.txt"]))
-    runs = workflow.run_local(draft, address=scheduler_address)
+    runs = local_run.run_local(draft, address=scheduler_address)
     assert [run.phase for run in runs] == ["Succeeded", "Failed", "Omitted"]
     assert runs[1].message == "exit code 1" and "RuntimeError: no data" in runs[1].log
     assert runs[2].message == "after failed step produce"
@@ -231,7 +231,7 @@ def test_container_step_without_local_command_is_skipped(tmp_path, scheduler_add
     draft = Draft("c", str(tmp_path / "c.dasf-workflow.json"))
     draft.add(promote.make_step("copy", "cp a b\n", container="alpine:3"))
     draft.add(promote.make_step("after", "print('ran after', client is not None)\n", after=["copy"]))
-    runs = workflow.run_local(draft, address=scheduler_address)
+    runs = local_run.run_local(draft, address=scheduler_address)
     assert [run.phase for run in runs] == ["Skipped", "Succeeded"]
     assert "ran after True" in runs[1].log
     assert "--local-command" in runs[0].message
@@ -253,7 +253,7 @@ except Exception as error:
 """
     draft = Draft("dasf", str(tmp_path / "dasf.dasf-workflow.json"))
     draft.add(promote.make_step("pipeline", code))
-    (run,) = workflow.run_local(draft, address=scheduler_address)
+    (run,) = local_run.run_local(draft, address=scheduler_address)
     assert run.phase == "Failed"
     assert "pipeline logged ValueError" in run.log and "DASF task 'bad' failed" in run.log
 
@@ -277,7 +277,7 @@ def test_run_local_runs_a_step_on_the_cluster_its_spec_describes(tmp_path):
     spec = parse_spec({"workers": 2, "threads_per_worker": 2, "memory_limit": "512MiB",
                        "env": {"ARGODASF_SPEC_ENV": "from the spec"}})
     draft = Draft("live", str(tmp_path / "live.dasf-workflow.json"), [promote.make_step("live", LIVE_CLUSTER, cluster=spec)])
-    (run,) = workflow.run_local(draft)
+    (run,) = local_run.run_local(draft)
     assert run.phase == "Succeeded", run.log
     assert "threads [2, 2]" in run.log and f"memory [{2**29}, {2**29}]" in run.log
     assert "env from the spec" in run.log
@@ -287,7 +287,7 @@ def test_the_run_local_cluster_adapts_within_the_spec_range(no_leftover_processe
     import time
 
     step = promote.make_step("elastic", "pass\n", cluster=parse_spec({"adapt": {"minimum": 1, "maximum": 3}}))
-    cluster = workflow.local_cluster(step)
+    cluster = local_run.local_cluster(step)
     from distributed import Client
 
     try:
@@ -311,5 +311,5 @@ def test_run_local_keeps_this_machines_worker_limit(tmp_path):
 
     step = promote.make_step("wide", "pass\n", cluster=parse_spec({"workers": 3}))
     with dask.config.set({"argodasf.local.max-workers": 2}):
-        (run,) = workflow.run_local(Draft("wide", str(tmp_path / "wide.json"), [step]))
+        (run,) = local_run.run_local(Draft("wide", str(tmp_path / "wide.json"), [step]))
     assert run.phase == "Error" and "3 local workers is more than this machine's limit of 2" in run.message
