@@ -43,8 +43,8 @@ FINAL_PHASES = ("Succeeded", "Failed", "Error")
 
 
 def target():
-    """The configured Argo Server (an argo_proxy.ArgoTarget)."""
-    from .server.argo_proxy import argo_target
+    """The configured Argo Server (an argo_settings.ArgoTarget)."""
+    from .argo_settings import argo_target
 
     found = argo_target()
     if found is None:
@@ -147,7 +147,7 @@ def submit(draft: Draft, parameters: Mapping[str, str] | None = None, where=None
 
 def status(name: str, where=None, session=None) -> dict:
     """Phase and per-step phases of a workflow (the sidebar's summary format)."""
-    from .server.argo_proxy import summary
+    from .workflow_summary import summary
 
     check_workflow_name(name)
     where = where or target()
@@ -157,7 +157,7 @@ def status(name: str, where=None, session=None) -> dict:
 
 def list_workflows(draft_name: Optional[str] = None, where=None, session=None) -> list[dict]:
     """The workflows of the namespace, newest first; only a draft's when named."""
-    from .server.argo_proxy import summary
+    from .workflow_summary import summary
     from .workflow import LABEL_DRAFT
 
     where = where or target()

@@ -23,7 +23,7 @@ def _act(verb: str, doing: str, name: str, request_model: str, where=None, sessi
     """PUT one of Argo's workflow actions (``<verb>_workflow``) and summarise the answer."""
     from hera.workflows import models
 
-    from .server.argo_proxy import summary
+    from .workflow_summary import summary
 
     where = where or argo.target()
     name = argo.check_workflow_name(name)

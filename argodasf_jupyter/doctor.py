@@ -262,7 +262,7 @@ async def _allowed(api, namespace: str, group: str, resource: str, verb: str) ->
 # -- Argo ------------------------------------------------------------------------------
 def argo_server():
     """Where the Argo Server is (the kernel's, the CLI's and the server's one model)."""
-    from .server.argo_proxy import argo_target
+    from .argo_settings import argo_target
 
     return argo_target()
 

@@ -25,8 +25,9 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from .. import argo, argo_control, registry, step_logs
+from ..argo_settings import ArgoTarget, argo_target
 from ..errors import ArgodasfError
-from . import argo_proxy, kernels
+from . import kernels
 
 LIST_LIMIT = 20  # newest workflows shown
 MAX_TAIL = 100000  # most log lines one request may ask for
@@ -59,9 +60,9 @@ class _Handler(APIHandler):
         return int(tail)
 
 
-def _target() -> argo_proxy.ArgoTarget | None:
+def _target() -> ArgoTarget | None:
     try:
-        return argo_proxy.argo_target()
+        return argo_target()
     except ArgodasfError as error:  # the server's own configuration is wrong
         raise tornado.web.HTTPError(503, str(error)) from None
 
@@ -96,7 +97,7 @@ def _listing_with_details(where) -> list[dict]:
     return [_with_failure_details(summary) for summary in argo.list_workflows(where=where)[:LIST_LIMIT]]
 
 
-def _argo_info(target: argo_proxy.ArgoTarget | None) -> dict:
+def _argo_info(target: ArgoTarget | None) -> dict:
     if target is None:
         return {"configured": False}
     return {"configured": True, "namespace": target.namespace, "ui_url": target.ui_url}
