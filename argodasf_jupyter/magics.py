@@ -12,8 +12,9 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.display import display
 
+from .cell_flags import check_both, split_line
 from .cluster_keys import option_help
-from .errors import ArgodasfError, closest
+from .errors import ArgodasfError
 
 FLAG_KEYS = {
     "backend": "backend",
@@ -40,28 +41,6 @@ def one_line_errors(method):
     return wrapper
 
 
-def with_flag_suggestion(message: str, parser) -> str:
-    """Add 'did you mean --workers?' to argparse's 'unrecognized arguments: --wokers'."""
-    if not message.startswith("unrecognized arguments:"):
-        return message
-    unknown = next((word for word in message.split()[2:] if word.startswith("-")), None)
-    suggestion = unknown and closest(unknown, parser._option_string_actions)
-    return f"{message}; did you mean {suggestion}?" if suggestion else message
-
-
-def split_line(magic, line: str):
-    """The arguments of a magic line, split as a POSIX shell does (quotes removed,
-    nothing expanded); a mistake is an ArgodasfError."""
-    try:
-        words = shlex.split(line)
-    except ValueError as error:  # e.g. "No closing quotation"
-        raise ArgodasfError(f"the magic line cannot be split ({error}); check its quotes") from None
-    try:
-        return magic.parser.parse_args(words)
-    except UsageError as error:
-        raise ArgodasfError(with_flag_suggestion(str(error), magic.parser)) from None
-
-
 def parse_line(magic, line: str):
     """Parsed arguments, or None after printing the help when -h/--help was given."""
     try:
@@ -72,11 +51,6 @@ def parse_line(magic, line: str):
         print(magic.__doc__)
         return None
     return split_line(magic, line)
-
-
-def check_both(args) -> None:
-    if args.workers is not None and args.adapt is not None:
-        raise ArgodasfError("give either --workers or --adapt, not both")
 
 
 def values_from(args, cell: str | None) -> dict:
