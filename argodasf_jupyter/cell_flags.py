@@ -1,7 +1,8 @@
-"""The flags of a ``%%dasf_workflow`` line, declared once for the magic and the CLI.
+"""The flags of ``%%dasf_cluster`` and ``%%dasf_workflow`` lines, declared once for
+the magics and the CLI.
 
-Declared with IPython's magic_arguments (its ``script_args`` pattern), so the magic
-gets ``%%dasf_workflow?`` help and the CLI parses a saved notebook's lines the same
+Declared with IPython's magic_arguments (its ``script_args`` pattern), so the magics
+get ``%%dasf_workflow?`` help and the CLI parses a saved notebook's lines the same
 way, without the magics layer. Mistakes are one-line ArgodasfErrors.
 """
 
@@ -14,9 +15,40 @@ from IPython.core.error import UsageError
 
 from .errors import ArgodasfError, closest
 
-# promotion flag -> ClusterSpec key
+# %%dasf_cluster flag -> ClusterSpec key
+FLAG_KEYS = {
+    "backend": "backend",
+    "workers": "workers",
+    "threads": "threads_per_worker",
+    "memory": "memory_limit",
+    "image": "image",
+    "gpu": "gpu",
+    "namespace": "namespace",
+    "service_type": "scheduler_service_type",
+}
+# %%dasf_workflow flag -> ClusterSpec key
 OVERRIDE_FLAGS = {"workers": "workers", "threads": "threads_per_worker", "memory": "memory_limit",
                   "cpu": "cpu", "image": "image", "gpu": "gpu"}
+
+_CLUSTER_ARGUMENTS = [
+    magic_arguments.argument("name", nargs="?", help="cluster name (default from config: 'dasf')"),
+    magic_arguments.argument("--backend", choices=["auto", "local", "kubernetes"], help="where the cluster runs"),
+    magic_arguments.argument("--workers", type=int, help="fixed number of workers"),
+    magic_arguments.argument("--adapt", metavar="MIN:MAX", help="adaptive scaling range, e.g. 1:4"),
+    magic_arguments.argument("--threads", type=int, help="threads per worker"),
+    magic_arguments.argument("--memory", help="memory per worker, e.g. 4GiB"),
+    magic_arguments.argument("--image", help="container image (kubernetes and promoted steps)"),
+    magic_arguments.argument("--gpu", type=int, nargs="?", const=1, help="GPUs per worker (bare flag: 1)"),
+    magic_arguments.argument("--namespace", help="Kubernetes namespace"),
+    magic_arguments.argument("--service-type", choices=["ClusterIP", "NodePort", "LoadBalancer"],
+                             help="scheduler Service type (kubernetes)"),
+    magic_arguments.argument("--keep", action="store_true", help="keep the cluster after the kernel exits"),
+    magic_arguments.argument("--connect", action="store_true", help="attach to an existing cluster NAME without owning it"),
+    magic_arguments.argument("--as", dest="prefix", metavar="PREFIX",
+                             help="set PREFIX_cluster, PREFIX_client, PREFIX_executor instead of the default names"),
+    magic_arguments.argument("--ui", action="store_true", help="show a form that creates the cluster"),
+    magic_arguments.argument("-h", "--help", action="store_true", help="show this help"),
+]
 
 _PROMOTION_ARGUMENTS = [
     magic_arguments.argument("name", help="step name: lowercase letters, digits and '-'"),
@@ -43,11 +75,26 @@ _PROMOTION_ARGUMENTS = [
 ]
 
 
-def promotion_arguments(function):
-    """Declare the ``%%dasf_workflow NAME`` flags on ``function``."""
-    for argument in reversed(_PROMOTION_ARGUMENTS):
+def _declare(arguments: list, function):
+    for argument in reversed(arguments):
         function = argument(function)
     return function
+
+
+def cluster_arguments(function):
+    """Declare the ``%%dasf_cluster`` flags on ``function``."""
+    return _declare(_CLUSTER_ARGUMENTS, function)
+
+
+def promotion_arguments(function):
+    """Declare the ``%%dasf_workflow NAME`` flags on ``function``."""
+    return _declare(_PROMOTION_ARGUMENTS, function)
+
+
+@magic_arguments.magic_arguments()
+@cluster_arguments
+def cluster_line(line: str) -> None:
+    """%%dasf_cluster [NAME] [flags]: the line of a cell that sizes a cluster."""
 
 
 @magic_arguments.magic_arguments()
@@ -81,6 +128,30 @@ def split_line(magic, line: str):
 def check_both(args) -> None:
     if args.workers is not None and args.adapt is not None:
         raise ArgodasfError("give either --workers or --adapt, not both")
+
+
+def values_from(args, cell: str | None) -> dict:
+    """The %%dasf_cluster cell's YAML body with the magic-line flags laid over it."""
+    from .spec import load_yaml_mapping, parse_adapt_flag
+
+    check_both(args)
+    values = load_yaml_mapping(cell or "", "the %%dasf_cluster cell body")
+    if args.name:
+        values["name"] = args.name
+    for flag, key in FLAG_KEYS.items():
+        given = getattr(args, flag)
+        if given is not None:
+            values[key] = given
+    if args.adapt is not None:
+        values["adapt"] = parse_adapt_flag(args.adapt)
+        values.pop("workers", None)
+    elif args.workers is not None:
+        values.pop("adapt", None)
+    if args.keep:
+        values["keep"] = True
+    if args.connect:
+        values["connect"] = True
+    return values
 
 
 def cluster_overrides(args) -> dict:

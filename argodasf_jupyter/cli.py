@@ -117,10 +117,9 @@ def _not_run(cell: str) -> bool:
 
 def draft_from_notebook(notebook: str):
     """The workflow Draft of a saved notebook's %%dasf_workflow cells (not saved)."""
-    from .cell_flags import promotion_line, step_options
+    from .cell_flags import cluster_line, promotion_line, step_options, values_from
     from .config import settings
     from .draft import Draft, draft_path
-    from .magics import DasfMagics, values_from
     from .session import Session
     from .spec import parse_spec
 
@@ -134,7 +133,7 @@ def draft_from_notebook(notebook: str):
         for number, source in enumerate(_cells(notebook), start=1):
             if (found := _split_magic(source, "dasf_cluster")) is not None:
                 line, body = found
-                args = _magic_args(DasfMagics.dasf_cluster, line, number)
+                args = _magic_args(cluster_line, line, number)
                 cluster = parse_spec(values_from(args, body), base=settings().cluster,
                                      where=f"the cluster of cell {number}")
             elif (found := _split_magic(source, "dasf_workflow")) is not None:

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from argodasf_jupyter import argo, runtime, workflow
+from argodasf_jupyter.session import current_session
 from argo.stack import argo_on_kubernetes
 from notebook_cells import KeptConfig, run_cells
 
@@ -30,7 +31,7 @@ def kernel(shell, tmp_path, monkeypatch, argo_templates):
 
 def current_draft(shell):
     """The draft the kernel's %%dasf_workflow cells promoted into."""
-    return shell.magics_manager.registry["WorkflowMagics"].draft
+    return current_session().draft
 
 
 def claims(draft) -> set[str]:
