@@ -1,7 +1,8 @@
 """The IPython layer for workflows: ``%%dasf_workflow NAME`` promotes a cell,
 ``%dasf_workflow COMMAND`` acts on the draft and on submitted workflows.
 
-Thin on purpose: it parses, calls promote / draft / workflow / argo, and displays.
+Thin on purpose: it parses, calls the session (Session.promote, the draft), workflow and
+argo, and displays.
 User errors become one-line UsageErrors.
 """
 
