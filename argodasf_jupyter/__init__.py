@@ -5,6 +5,15 @@ kr8s) are imported on first use only.
 """
 
 from ._version import __version__
+from .errors import ArgodasfError
+
+
+def __getattr__(name):
+    if name in ("Session", "current_session"):  # on first use: the session imports dask and pydantic
+        from . import session
+
+        return getattr(session, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython):
@@ -49,4 +58,5 @@ def _jupyter_labextension_paths():
     return [{"src": "labextension", "dest": "argodasf-jupyter"}]
 
 
-__all__ = ["__version__", "cluster_form", "create_cluster", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["ArgodasfError", "Session", "__version__", "cluster_form", "create_cluster", "current_session",
+           "load_ipython_extension", "unload_ipython_extension"]

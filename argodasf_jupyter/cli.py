@@ -23,6 +23,7 @@ import ast
 import json
 import os
 import sys
+import tempfile
 import types
 
 import yaml
@@ -101,7 +102,7 @@ def _record_bindings(source: str, number: int, values: dict, where: dict) -> Non
 
 
 def _magic_args(magic, line: str, number: int):
-    from .magics import split_line
+    from .cell_flags import split_line
 
     try:
         return split_line(magic, line)
@@ -109,42 +110,44 @@ def _magic_args(magic, line: str, number: int):
         raise ArgodasfError(f"cell {number}: {error}") from None
 
 
+def _not_run(cell: str) -> bool:
+    """A saved notebook's cells do not run here: their values come from the literal cells before them."""
+    return True
+
+
 def draft_from_notebook(notebook: str):
     """The workflow Draft of a saved notebook's %%dasf_workflow cells (not saved)."""
-    from . import promote
+    from .cell_flags import cluster_line, promotion_line, step_options, values_from
     from .config import settings
-    from .draft import Draft, draft_name, draft_path
-    from .magics import DasfMagics, values_from
+    from .draft import Draft, draft_path
+    from .session import Session
     from .spec import parse_spec
-    from .workflow_magics import WorkflowMagics, cluster_overrides
 
     values: dict = {}
     where: dict = {}
     cluster = None
-    steps = []
-    for number, source in enumerate(_cells(notebook), start=1):
-        if (found := _split_magic(source, "dasf_cluster")) is not None:
-            line, body = found
-            args = _magic_args(DasfMagics.dasf_cluster, line, number)
-            cluster = parse_spec(values_from(args, body), base=settings().cluster, where=f"the cluster of cell {number}")
-        elif (found := _split_magic(source, "dasf_workflow")) is not None:
-            line, body = found
-            args = _magic_args(WorkflowMagics.dasf_workflow_cell, line, number)
-            options = dict(after=args.after, inputs=args.inputs, outputs=args.outputs, retries=args.retries,
-                           timeout=args.timeout)
-            if args.container:
-                step = promote.make_step(args.name, body, container=args.container, local_command=args.local_command,
-                                         cluster=cluster, **options)
+    with tempfile.TemporaryDirectory(prefix="argodasf-promote-") as scratch:
+        # a private draft and registry record: the notebook's own draft and the sidebar stay untouched
+        session = Session(registry_dir=scratch)
+        session.use_notebook(notebook, draft_dir=scratch)
+        for number, source in enumerate(_cells(notebook), start=1):
+            if (found := _split_magic(source, "dasf_cluster")) is not None:
+                line, body = found
+                args = _magic_args(cluster_line, line, number)
+                cluster = parse_spec(values_from(args, body), base=settings().cluster,
+                                     where=f"the cluster of cell {number}")
+            elif (found := _split_magic(source, "dasf_workflow")) is not None:
+                line, body = found
+                args = _magic_args(promotion_line, line, number)
+                session.promote(args.name, body, run=_not_run, values=values, where=where.get, cluster=cluster,
+                                **step_options(args))
+                if not args.container:
+                    _record_bindings(body, number, values, where)
             else:
-                step = promote.make_step(args.name, body, values=values, where=where.get, cluster=cluster,
-                                         overrides=cluster_overrides(args), **options)
-                _record_bindings(body, number, values, where)
-            steps = [existing for existing in steps if existing.name != step.name] + [step]
-        else:
-            _record_bindings(source, number, values, where)
-    stem = os.path.splitext(os.path.basename(notebook))[0]
-    draft = Draft(draft_name(stem), draft_path(notebook), steps)
-    draft.order()  # unknown steps and cycles are errors here too
+                _record_bindings(source, number, values, where)
+        promoted = session.draft
+    draft = Draft(promoted.name, draft_path(notebook), list(promoted.steps.values()))
+    draft.order()  # a notebook without steps is an error here too
     return draft
 
 

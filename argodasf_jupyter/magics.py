@@ -12,19 +12,9 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.display import display
 
+from .cell_flags import cluster_arguments, split_line, values_from
 from .cluster_keys import option_help
-from .errors import ArgodasfError, closest
-
-FLAG_KEYS = {
-    "backend": "backend",
-    "workers": "workers",
-    "threads": "threads_per_worker",
-    "memory": "memory_limit",
-    "image": "image",
-    "gpu": "gpu",
-    "namespace": "namespace",
-    "service_type": "scheduler_service_type",
-}
+from .errors import ArgodasfError
 
 
 def one_line_errors(method):
@@ -40,28 +30,6 @@ def one_line_errors(method):
     return wrapper
 
 
-def with_flag_suggestion(message: str, parser) -> str:
-    """Add 'did you mean --workers?' to argparse's 'unrecognized arguments: --wokers'."""
-    if not message.startswith("unrecognized arguments:"):
-        return message
-    unknown = next((word for word in message.split()[2:] if word.startswith("-")), None)
-    suggestion = unknown and closest(unknown, parser._option_string_actions)
-    return f"{message}; did you mean {suggestion}?" if suggestion else message
-
-
-def split_line(magic, line: str):
-    """The arguments of a magic line, split as a POSIX shell does (quotes removed,
-    nothing expanded); a mistake is an ArgodasfError."""
-    try:
-        words = shlex.split(line)
-    except ValueError as error:  # e.g. "No closing quotation"
-        raise ArgodasfError(f"the magic line cannot be split ({error}); check its quotes") from None
-    try:
-        return magic.parser.parse_args(words)
-    except UsageError as error:
-        raise ArgodasfError(with_flag_suggestion(str(error), magic.parser)) from None
-
-
 def parse_line(magic, line: str):
     """Parsed arguments, or None after printing the help when -h/--help was given."""
     try:
@@ -72,35 +40,6 @@ def parse_line(magic, line: str):
         print(magic.__doc__)
         return None
     return split_line(magic, line)
-
-
-def check_both(args) -> None:
-    if args.workers is not None and args.adapt is not None:
-        raise ArgodasfError("give either --workers or --adapt, not both")
-
-
-def values_from(args, cell: str | None) -> dict:
-    """The cell's YAML body with the magic-line flags laid over it."""
-    from .spec import load_yaml_mapping, parse_adapt_flag
-
-    check_both(args)
-    values = load_yaml_mapping(cell or "", "the %%dasf_cluster cell body")
-    if args.name:
-        values["name"] = args.name
-    for flag, key in FLAG_KEYS.items():
-        given = getattr(args, flag)
-        if given is not None:
-            values[key] = given
-    if args.adapt is not None:
-        values["adapt"] = parse_adapt_flag(args.adapt)
-        values.pop("workers", None)
-    elif args.workers is not None:
-        values.pop("adapt", None)
-    if args.keep:
-        values["keep"] = True
-    if args.connect:
-        values["connect"] = True
-    return values
 
 
 @magics_class
@@ -114,23 +53,7 @@ class DasfMagics(Magics):
     @magic_arguments.magic_arguments()
     @magic_arguments.kwds(epilog="cell body keys (YAML; flags override them):\n" + option_help(),
                           formatter_class=argparse.RawDescriptionHelpFormatter)
-    @magic_arguments.argument("name", nargs="?", help="cluster name (default from config: 'dasf')")
-    @magic_arguments.argument("--backend", choices=["auto", "local", "kubernetes"], help="where the cluster runs")
-    @magic_arguments.argument("--workers", type=int, help="fixed number of workers")
-    @magic_arguments.argument("--adapt", metavar="MIN:MAX", help="adaptive scaling range, e.g. 1:4")
-    @magic_arguments.argument("--threads", type=int, help="threads per worker")
-    @magic_arguments.argument("--memory", help="memory per worker, e.g. 4GiB")
-    @magic_arguments.argument("--image", help="container image (kubernetes and promoted steps)")
-    @magic_arguments.argument("--gpu", type=int, nargs="?", const=1, help="GPUs per worker (bare flag: 1)")
-    @magic_arguments.argument("--namespace", help="Kubernetes namespace")
-    @magic_arguments.argument("--service-type", choices=["ClusterIP", "NodePort", "LoadBalancer"],
-                              help="scheduler Service type (kubernetes)")
-    @magic_arguments.argument("--keep", action="store_true", help="keep the cluster after the kernel exits")
-    @magic_arguments.argument("--connect", action="store_true", help="attach to an existing cluster NAME without owning it")
-    @magic_arguments.argument("--as", dest="prefix", metavar="PREFIX",
-                              help="set PREFIX_cluster, PREFIX_client, PREFIX_executor instead of the default names")
-    @magic_arguments.argument("--ui", action="store_true", help="show a form that creates the cluster")
-    @magic_arguments.argument("-h", "--help", action="store_true", help="show this help")
+    @cluster_arguments
     @line_cell_magic
     @no_var_expand
     @one_line_errors

@@ -1,19 +1,21 @@
 """Per-kernel state the magics act on: the clusters this kernel holds, the draft.
 
 Every capability of the magics and widgets is a method here, callable from plain
-Python. The session publishes what it holds to the registry that the Jupyter
-server's sidebar reads, and closes what it owns when the kernel exits.
+Python (``session.promote`` is ``%%dasf_workflow``). The session publishes what it
+holds to the registry that the Jupyter server's sidebar reads, and closes what it
+owns when the kernel exits.
 """
 
 from __future__ import annotations
 
 import atexit
 import keyword
+import os
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from . import backends, registry
 from .errors import ArgodasfError
@@ -138,6 +140,9 @@ class Session:
         self.draft_summary: Optional[dict] = None
         self.submitted: list[dict] = []
         self.registry_dir = registry_dir
+        self.notebook: Optional[str] = None
+        self._draft_dir: Optional[str] = None
+        self._draft = None
         self._lock = threading.RLock()
         self._watcher: Optional[threading.Thread] = None
 
@@ -251,6 +256,64 @@ class Session:
             self.close(name)
             closed.append(name)
         return closed
+
+    # -- the workflow draft and promotion -------------------------------------------
+    def use_notebook(self, notebook: Optional[str], draft_dir: Optional[str] = None) -> None:
+        """Name the draft after ``notebook`` (None: 'workflow') and keep it beside the
+        notebook, or in ``draft_dir``, or in argodasf.workflow.draft-dir."""
+        self.notebook, self._draft_dir = notebook, draft_dir
+
+    @property
+    def draft(self):
+        """The draft of this session's notebook, as its file holds it now (other kernels may change it)."""
+        from .draft import Draft, draft_name, draft_path
+
+        path = draft_path(self.notebook)
+        if self._draft_dir is not None:
+            path = os.path.join(self._draft_dir, os.path.basename(path))
+        if self._draft is None or self._draft.path != path:
+            stem = os.path.splitext(os.path.basename(self.notebook or "workflow"))[0]
+            self._draft = Draft(draft_name(stem), path)
+        self._draft.refresh()
+        return self._draft
+
+    def share_draft(self) -> None:
+        """Show the draft as it is now in the sidebar."""
+        self.draft_summary = self.draft.summary()
+        self.publish()
+
+    def promote(self, name: str, cell: str, *, run: Optional[Callable[[str], bool]] = None,
+                values: Optional[dict] = None, where: Optional[Callable[[str], Optional[str]]] = None,
+                cluster: Optional[ClusterSpec] = None, container: Optional[str] = None,
+                local_command: Optional[str] = None, overrides: Optional[Mapping[str, Any]] = None,
+                after=(), inputs=(), outputs=(), retries: int = 0, timeout: Optional[int] = None,
+                replay: bool = False):
+        """Run ``cell`` on the current cluster and, when it worked, make it step ``name``
+        of the draft (replacing a step of that name); returns the Step.
+
+        ``values`` is the namespace the cell's outside names come from; literal ones
+        become workflow parameters. ``run(cell)`` runs the cell and says whether it
+        succeeded (default: exec in ``values``; a kernel passes its own). ``cluster``
+        is the shape to start from when not the current cluster's; ``overrides``
+        change it for the job (ClusterSpec keys). With ``container`` the cell is a
+        shell script for that image and is not run here. ``replay`` also runs the
+        step's script in a fresh process. A refused cell leaves the draft unchanged.
+        """
+        from . import promotion, storage
+
+        values = {} if values is None else values
+        managed = self.current
+        step = promotion.promote_cell(
+            name, cell, run=run or promotion.exec_in(values), values=values, where=where, managed=managed,
+            cluster=cluster if cluster is not None else (managed.spec if managed is not None else None),
+            container=container, local_command=local_command, overrides=overrides, replay=replay,
+            after=after, inputs=inputs, outputs=outputs, retries=retries, timeout=timeout)
+        draft = self.draft
+        storage.check_edges({**draft.steps, step.name: step})
+        draft.add(step)
+        self.draft_summary = draft.summary()
+        self.publish()
+        return step
 
     # -- registry and live updates -------------------------------------------------
     def publish(self) -> None:

@@ -1,13 +1,13 @@
 """The IPython layer for workflows: ``%%dasf_workflow NAME`` promotes a cell,
 ``%dasf_workflow COMMAND`` acts on the draft and on submitted workflows.
 
-Thin on purpose: it parses, calls promote / draft / workflow / argo, and displays.
+Thin on purpose: it parses, calls the session (Session.promote, the draft), workflow and
+argo, and displays.
 User errors become one-line UsageErrors.
 """
 
 from __future__ import annotations
 
-import copy
 import os
 import time
 
@@ -15,13 +15,12 @@ from IPython.core import magic_arguments
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.display import display
 
+from .cell_flags import promotion_arguments, step_options
 from .errors import ArgodasfError
-from .magics import check_both, one_line_errors, parse_line
+from .magics import one_line_errors, parse_line
 
 COMMANDS = ("show", "export", "remove", "clear", "run", "submit", "status", "logs", "list", "check",
             "stop", "terminate", "retry", "resubmit", "publish")
-OVERRIDE_FLAGS = {"workers": "workers", "threads": "threads_per_worker", "memory": "memory_limit",
-                  "cpu": "cpu", "image": "image", "gpu": "gpu"}
 
 
 def notebook_path(user_ns: dict) -> str | None:
@@ -43,25 +42,12 @@ def defined_in(shell, name: str) -> str | None:
     return None
 
 
-def cluster_overrides(args) -> dict:
-    from .spec import parse_adapt_flag
-
-    check_both(args)
-    overrides = {key: getattr(args, flag) for flag, key in OVERRIDE_FLAGS.items() if getattr(args, flag) is not None}
-    if args.adapt is not None:
-        overrides.update(adapt=parse_adapt_flag(args.adapt), workers=None)
-    elif args.workers is not None:
-        overrides["adapt"] = None
-    return overrides
-
-
 @magics_class
 class WorkflowMagics(Magics):
     """%%dasf_workflow and %dasf_workflow."""
 
     def __init__(self, shell=None):
         super().__init__(shell)
-        self._draft = None
         self._followed = {}  # workflow name -> the StatusView whose thread polls it
 
     # -- state -------------------------------------------------------------------------
@@ -73,102 +59,29 @@ class WorkflowMagics(Magics):
 
     @property
     def draft(self):
-        from .draft import Draft, draft_name, draft_path
-
-        notebook = notebook_path(self.shell.user_ns)
-        path = draft_path(notebook)
-        if self._draft is None or self._draft.path != path:
-            self._draft = Draft(draft_name(os.path.splitext(os.path.basename(notebook or "workflow"))[0]), path)
-        self._draft.refresh()  # other kernels may have changed the file
-        return self._draft
-
-    def _share_state(self) -> None:
-        self.session.draft_summary = self.draft.summary()
-        self.session.publish()
+        """The session's draft, named after this kernel's notebook when Jupyter tells it."""
+        self.session.use_notebook(notebook_path(self.shell.user_ns))
+        return self.session.draft
 
     # -- promotion ---------------------------------------------------------------------
     @magic_arguments.magic_arguments()
-    @magic_arguments.argument("name", help="step name: lowercase letters, digits and '-'")
-    @magic_arguments.argument("--after", nargs="+", action="extend", default=[], metavar="STEP",
-                              help="steps this one runs after")
-    @magic_arguments.argument("--inputs", nargs="+", action="extend", default=[], metavar="PATH",
-                              help="paths this step reads (adds edges from the steps that output them)")
-    @magic_arguments.argument("--outputs", nargs="+", action="extend", default=[], metavar="PATH",
-                              help="paths this step writes (a rerun with the same code and parameters skips it)")
-    @magic_arguments.argument("--retries", type=int, default=0, help="retries of a failed step")
-    @magic_arguments.argument("--timeout", type=int, help="seconds before the step fails (default from config)")
-    @magic_arguments.argument("--container", metavar="IMAGE", help="a plain container step: the body is a shell script")
-    @magic_arguments.argument("--local-command", metavar="CMD", help="what `run --local` runs for a container step")
-    @magic_arguments.argument("--replay", action="store_true",
-                              help="also run the generated step script in a fresh process; promote only if it succeeds")
-    @magic_arguments.argument("--workers", type=int, help="job workers (default: the current cluster's)")
-    @magic_arguments.argument("--adapt", metavar="MIN:MAX", help="job adaptive range")
-    @magic_arguments.argument("--threads", type=int, help="threads per worker")
-    @magic_arguments.argument("--memory", help="memory per worker, e.g. 4GiB")
-    @magic_arguments.argument("--cpu", help="CPU per worker, e.g. 2 or 500m")
-    @magic_arguments.argument("--image", help="image of the job's runner, scheduler and workers")
-    @magic_arguments.argument("--gpu", type=int, nargs="?", const=1, help="GPUs per worker (bare flag: 1)")
-    @magic_arguments.argument("-h", "--help", action="store_true", help="show this help")
+    @promotion_arguments
     @cell_magic("dasf_workflow")
     @no_var_expand
     @one_line_errors
     def dasf_workflow_cell(self, line, cell):
         """Run the cell; when it succeeds, make it step NAME of the notebook's workflow draft."""
-        from . import promote, storage
-
         args = parse_line(self.dasf_workflow_cell, line)
         if args is None:
             return None
-        check_both(args)
-        options = dict(after=args.after, inputs=args.inputs, outputs=args.outputs, retries=args.retries,
-                       timeout=args.timeout)
-        if args.container:
-            current = self.session.current
-            step = promote.make_step(args.name, cell, container=args.container, local_command=args.local_command,
-                                     cluster=current.spec if current is not None else None, **options)
-        else:
-            step = self._promote_dasf(args, cell, options)
-        storage.check_edges({**self.draft.steps, step.name: step})
-        action = "replaced" if step.name in self.draft.steps else "promoted"
-        self.draft.add(step)
-        self._share_state()
+        action = "replaced" if args.name in self.draft.steps else "promoted"
+        step = self.session.promote(
+            args.name, cell, run=lambda code: self.shell.run_cell(code, store_history=False).success,
+            values=self.shell.user_ns, where=lambda name: defined_in(self.shell, name), replay=args.replay,
+            **step_options(args))
         display(self._step_view(step, action))
         self._shared_cluster_note()
         return None
-
-    def _promote_dasf(self, args, cell: str, options: dict):
-        from . import promote
-
-        promote.check_step_name(args.name)
-        promote.check_size(cell)
-        free = promote.free_names(cell)
-        user_ns = self.shell.user_ns
-        # values as they were before the cell ran (`x = x + 1` must record the old x)
-        before = {name: copy.deepcopy(user_ns[name]) if promote.is_literal(user_ns[name]) else user_ns[name]
-                  for name in free if name in user_ns}
-        managed = self.session.current
-        if managed is not None:
-            known_errors = list(managed.executor.errors)
-            with managed.client.as_current():
-                result = self.shell.run_cell(cell, store_history=False)
-        else:
-            result = self.shell.run_cell(cell, store_history=False)
-        if not result.success:
-            # the cell's own traceback is shown already; this marks the cell failed, in one line
-            raise ArgodasfError(f"step '{args.name}' not promoted: the cell failed")
-        new_errors = [error for error in managed.executor.errors if error not in known_errors] if managed else []
-        if new_errors:  # the cell caught PipelineFailed, but its job would fail
-            first = new_errors[0]
-            raise ArgodasfError(f"step '{args.name}' not promoted: DASF task '{first.task}' failed in the cell "
-                                f"({type(first.error).__name__}: {first.error}); its job would fail")
-        step = promote.make_step(args.name, cell, values=before, where=lambda name: defined_in(self.shell, name),
-                                 cluster=managed.spec if managed is not None else None,
-                                 overrides=cluster_overrides(args), **options)
-        if args.replay:
-            if managed is None:
-                raise ArgodasfError("--replay needs a cluster to connect to; create one with %%dasf_cluster first")
-            promote.replay(step, managed.client.scheduler.address, cwd=os.getcwd())
-        return step
 
     def _step_view(self, step, action: str):
         from .workflow import to_dict
@@ -244,13 +157,13 @@ class WorkflowMagics(Magics):
     def _remove(self, args):
         (name,) = self._arity(args, 1, 1, "remove STEP")
         self.draft.remove(name)
-        self._share_state()
+        self.session.share_draft()
         print(f"removed step '{name}'")
 
     def _clear(self, args):
         self._arity(args, 0, 0, "clear")
         self.draft.clear()
-        self._share_state()
+        self.session.share_draft()
         print(f"cleared workflow draft '{self.draft.name}'")
 
     def _run(self, args):
@@ -286,7 +199,7 @@ class WorkflowMagics(Magics):
             preflight.before_submit(self.draft.order())
         record = argo.submit(self.draft, parse_assignments(args.param))
         self.session.submitted.append({key: record[key] for key in ("name", "namespace", "submitted_at")})
-        self._share_state()
+        self.session.share_draft()
         print(f"submitted workflow {record['name']} to namespace {record['namespace']}: {record['url']}")
         if args.watch:
             self._watch_to_end(StatusView(name=record["name"], expected=[step.name for step in self.draft.order()]))

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from argodasf_jupyter import argo, runtime, workflow
+from argodasf_jupyter.session import current_session
 from argo.stack import argo_on_kubernetes
 from notebook_cells import KeptConfig, run_cells
 
@@ -30,9 +31,9 @@ def kernel(shell, tmp_path, monkeypatch, argo_templates):
         yield shell, fk
 
 
-def current_draft(shell):
+def current_draft():
     """The draft the kernel's %%dasf_workflow cells promoted into."""
-    return shell.magics_manager.registry["WorkflowMagics"].draft
+    return current_session().draft
 
 
 def claims(draft) -> set[str]:
@@ -82,7 +83,7 @@ def test_notebook_02_envelope_runs_on_argo_as_in_the_notebook(kernel):
     import dask.array as da
 
     expected = da.from_zarr(namespace["envelope_path"]).compute()  # the notebook's own result
-    shared = volume(fk, current_draft(shell))
+    shared = volume(fk, current_draft())
     summary = submitted(shell, "%dasf_workflow submit --watch")
     assert summary["phase"] == "Succeeded", json.dumps(summary, indent=1)
     assert [step["phase"] for step in summary["steps"]] == ["Succeeded"] * len(summary["steps"])
@@ -99,7 +100,7 @@ def test_notebook_02_envelope_on_the_real_cube_matches_dasf(kernel, shared_dir):
     seismic = shared_dir / "data" / "seismic"
     raw = np.load(seismic / "raw-100x100x100-float32.npy")
     reference = np.load(seismic / "envelope-reference-100x100x100-float32.npy")
-    draft = current_draft(shell)
+    draft = current_draft()
     stage = draft.steps["stage"]
     # the real cube stands on the volume where the stage step writes its cube, with the
     # stage's completion marker, so the workflow's stage is skipped and the envelope reads it
@@ -121,7 +122,7 @@ def test_notebook_04_dag_with_its_container_step_and_tricky_parameters(kernel):
     shell, fk = kernel
     run_cells(shell, "04-promote-workflow.ipynb")
 
-    draft = current_draft(shell)
+    draft = current_draft()
     assert "container" in {step.kind for step in draft.steps.values()}
     shared = volume(fk, draft)
     summary = submitted(shell, f"%dasf_workflow submit --watch --param {shlex.quote('raw_path=' + TRICKY)}")
