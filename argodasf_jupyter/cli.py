@@ -82,7 +82,7 @@ def _record_bindings(source: str, number: int, values: dict, where: dict) -> Non
     """Remember what a plain cell binds: literal values as they are, others as stand-ins."""
     from IPython.core.inputtransformer2 import TransformerManager
 
-    from .promote import bound_names
+    from .cell_names import bound_names
 
     try:
         # IPython syntax (!ls, %time) becomes plain Python first, as in the kernel

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional
 
-from . import promote, runtime
+from . import runtime, step_script
 from .draft import Draft
 from .promote import Step
 from .workflow import parameter_names, resolve_parameters, step_values
@@ -55,7 +55,7 @@ def _run_dasf(step: Step, run: StepRun, parameters: dict, cwd: str, address: Opt
         return
     cluster = None if address else local_cluster(step)
     try:
-        result = promote.run_script(step, address or cluster.scheduler_address, parameters, cwd=cwd,
+        result = step_script.run_script(step, address or cluster.scheduler_address, parameters, cwd=cwd,
                                     timeout=step.deadline)
     finally:
         if cluster is not None:

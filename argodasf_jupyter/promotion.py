@@ -14,7 +14,7 @@ import traceback
 from contextlib import nullcontext
 from typing import Any, Callable, Mapping, Optional
 
-from . import promote
+from . import cell_names, promote, step_script
 from .errors import ArgodasfError
 from .spec import ClusterSpec
 
@@ -36,8 +36,8 @@ def exec_in(namespace: dict) -> Callable[[str], bool]:
 
 def values_before(cell: str, values: Mapping[str, Any]) -> dict[str, Any]:
     """The cell's outside names as they are now; literals are copied, since the cell may change them."""
-    return {name: copy.deepcopy(values[name]) if promote.is_literal(values[name]) else values[name]
-            for name in promote.free_names(cell) if name in values}
+    return {name: copy.deepcopy(values[name]) if cell_names.is_literal(values[name]) else values[name]
+            for name in cell_names.free_names(cell) if name in values}
 
 
 def run_checked(name: str, cell: str, run: Callable[[str], bool], managed) -> None:
@@ -72,5 +72,5 @@ def promote_cell(name: str, cell: str, *, run: Callable[[str], bool], values: Ma
     run_checked(name, cell, run, managed)
     step = promote.make_step(name, cell, values=before, where=where, cluster=cluster, overrides=overrides, **options)
     if replay:
-        promote.replay(step, managed.client.scheduler.address, cwd=os.getcwd())
+        step_script.replay(step, managed.client.scheduler.address, cwd=os.getcwd())
     return step

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from . import images, manifests, promote, runtime
+from . import images, manifests, runtime, step_script
 from .draft import Draft
 from .promote import GENERATED_NAME_MARK, Step
 
@@ -66,7 +66,7 @@ def cluster_manifest(spec) -> dict:
 def _runner_template(step: Step, spec, storage: dict, retry: dict):
     from .workflow import Call, parameter_expression
 
-    delivery = promote.runner_container(step)
+    delivery = step_script.runner_container(step)
     env = dict(spec.env)
     env.update({runtime.parameter_env(name): parameter_expression(name) for name in step.parameters})
     env["DASK_SCHEDULER_ADDRESS"] = SCHEDULER_ADDRESS

@@ -21,7 +21,7 @@ from typing import Any, Mapping, Optional
 
 import yaml
 
-from . import images, manifests, promote, runtime, shared_cluster, storage
+from . import images, manifests, promote, runtime, shared_cluster, step_script, storage
 from .config import settings
 from .draft import Draft
 from .errors import ArgodasfError
@@ -115,7 +115,7 @@ def dask_job_manifest(step: Step, name: str, parameter_env: Mapping[str, str], s
                       labels: Optional[dict] = None, python: str = "python") -> dict:
     """The DaskJob that runs a DASF step; ``parameter_env`` holds the runner's
     parameter variables (Argo expressions in a workflow, values elsewhere)."""
-    container = dict(promote.runner_container(step, python=python))
+    container = dict(step_script.runner_container(step, python=python))
     container["env"] = [{"name": key, "value": value} for key, value in parameter_env.items()]
     spec = images.provisioned(step.cluster_spec(), step.imports, step.name)
     return manifests.dask_job(spec, name, container, service_account=service_account, labels=labels)
@@ -224,7 +224,7 @@ def _storage(spec) -> dict:
 
 
 def _container_template(step: Step) -> Call:
-    delivery = promote.runner_container(step)
+    delivery = step_script.runner_container(step)
     return Call("Container", {
         "name": step.name,
         "image": step.image,

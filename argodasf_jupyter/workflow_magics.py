@@ -30,7 +30,7 @@ def notebook_path(user_ns: dict) -> str | None:
 
 def defined_in(shell, name: str) -> str | None:
     """'cell N' for the latest input cell that binds ``name`` at its top level."""
-    from .promote import bound_names
+    from .cell_names import bound_names
 
     history = shell.user_ns.get("In") or []
     for number in range(len(history) - 1, 0, -1):

@@ -36,11 +36,11 @@ def time_through_argo(draft) -> float:
 def time_direct(fk, step, name: str) -> float:
     from kr8s.objects import new_class
 
-    from argodasf_jupyter import promote, workflow
+    from argodasf_jupyter import step_script, workflow
 
     job = new_class("DaskJob", "kubernetes.dask.org/v1", asyncio=False)
     started = time.perf_counter()
-    job(workflow.dask_job_manifest(step, name, promote.parameter_environment(step, None))).create()
+    job(workflow.dask_job_manifest(step, name, step_script.parameter_environment(step, None))).create()
     while (fk.get("daskjobs", name) or {}).get("status", {}).get("jobStatus") != "Successful":
         if (fk.get("daskjobs", name) or {}).get("status", {}).get("jobStatus") == "Failed":
             raise RuntimeError(f"DaskJob {name} failed")

@@ -87,11 +87,11 @@ def run_workflow(fk, server, directory: Path, mode: str) -> tuple[float, list[fl
 
 def bare_step(fk, address: str, directory: Path) -> float:
     """The same step script in a plain process against an existing cluster."""
-    from argodasf_jupyter import promote
+    from argodasf_jupyter import step_script
 
     step = draft(directory, "per-step").steps["step1"]
     started = time.perf_counter()
-    result = promote.run_script(step, address)
+    result = step_script.run_script(step, address)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         raise RuntimeError(result.stdout[-1000:])

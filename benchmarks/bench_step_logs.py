@@ -50,7 +50,7 @@ def follow_bare(pod_name: str, namespace: str, received: list) -> None:
 def one_round(step, index: int) -> tuple[list[float], list[float]]:
     from kr8s.objects import new_class
 
-    from argodasf_jupyter import promote, step_jobs, step_logs, workflow
+    from argodasf_jupyter import step_jobs, step_logs, step_script, workflow
 
     name = workflow.job_name(f"{WORKFLOW}{index}", step.name)
     labels = {step_jobs.LABEL_WORKFLOW: f"{WORKFLOW}{index}", step_jobs.LABEL_STEP: step.name}
@@ -63,7 +63,7 @@ def one_round(step, index: int) -> tuple[list[float], list[float]]:
     for follower in followers:
         follower.start()
     new_class("DaskJob", "kubernetes.dask.org/v1", asyncio=False)(
-        workflow.dask_job_manifest(step, name, promote.parameter_environment(step, None), labels=labels)).create()
+        workflow.dask_job_manifest(step, name, step_script.parameter_environment(step, None), labels=labels)).create()
     for follower in followers:
         follower.join(timeout=300)
     return latencies(ours), latencies(bare)

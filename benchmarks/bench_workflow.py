@@ -77,7 +77,7 @@ print("total", total * scale)
 def bench_local_run(repeat: int) -> list[dict]:
     from distributed import LocalCluster
 
-    from argodasf_jupyter import local_run, promote
+    from argodasf_jupyter import local_run, promote, step_script
     from argodasf_jupyter.draft import Draft
 
     step = promote.make_step("total", STEP_CODE, values={"scale": 2})
@@ -86,7 +86,7 @@ def bench_local_run(repeat: int) -> list[dict]:
         draft = Draft("bench", os.path.join(directory, "bench.dasf-workflow.json"), [step])
         script = os.path.join(directory, "total.py")
         with open(script, "w") as stream:
-            stream.write(promote.render_script(step))
+            stream.write(step_script.render_script(step))
         address = cluster.scheduler_address
 
         def through_run_local():

@@ -12,7 +12,7 @@ import dask
 import numpy as np
 import pytest
 
-from argodasf_jupyter import preflight, promote, workflow
+from argodasf_jupyter import preflight, promote, step_script, workflow
 from argodasf_jupyter.spec import parse_spec
 from pod_volumes import host_directory
 from test_workflow_e2e import fake_kubernetes  # noqa: F401 (a fixture)
@@ -52,7 +52,7 @@ def run_job(fk, step, key):
     from kr8s.objects import new_class
 
     name = workflow.job_name("images", key)
-    env = promote.parameter_environment(step)
+    env = step_script.parameter_environment(step)
     new_class("DaskJob", "kubernetes.dask.org/v1", asyncio=False)(workflow.dask_job_manifest(step, name, env)).create()
 
     def status():

@@ -12,7 +12,7 @@ import dask
 import pytest
 import yaml
 
-from argodasf_jupyter import promote, runtime, workflow
+from argodasf_jupyter import cell_names, promote, runtime, step_script, workflow
 from argodasf_jupyter.draft import Draft
 from argodasf_jupyter.errors import ArgodasfError
 from argodasf_jupyter.spec import parse_spec
@@ -41,16 +41,16 @@ from workflow_fixtures import scheduler_address  # noqa: F401  (a fixture)
     ("match cmd:\n    case {'k': v, **rest}:\n        print(v, rest)", ["cmd"]),
 ])
 def test_free_names(code, expected):
-    assert sorted(promote.free_names(code)) == sorted(expected)
+    assert sorted(cell_names.free_names(code)) == sorted(expected)
 
 
 def test_free_names_report_the_first_line_of_use():
-    assert promote.free_names("a = 1\n\nb = c + a\nc = 2\n") == {"c": 3}
+    assert cell_names.free_names("a = 1\n\nb = c + a\nc = 2\n") == {"c": 3}
 
 
 def test_ipython_syntax_is_a_clear_error():
     with pytest.raises(ArgodasfError, match=r"line 2.*IPython syntax"):
-        promote.free_names("x = 1\n%time x\n")
+        cell_names.free_names("x = 1\n%time x\n")
 
 
 def test_literal_free_names_become_parameters():
@@ -142,7 +142,7 @@ def script_from_manifest(step) -> str:
     job = yaml.safe_load(template["resource"]["manifest"])
     container = job["spec"]["job"]["spec"]["containers"][0]
     assert "command" not in container  # the image's entrypoint runs
-    assert container["args"][:3] == ["python", "-c", promote.PYTHON_BOOTSTRAP]
+    assert container["args"][:3] == ["python", "-c", step_script.PYTHON_BOOTSTRAP]
     for part in container["args"]:
         assert "{{" not in part and "$(" not in part  # nothing Argo or the kubelet would rewrite
     return zlib.decompress(base64.b64decode("".join(container["args"][3:]))).decode("utf-8")
@@ -159,7 +159,7 @@ def test_code_survives_byte_for_byte_into_the_runner(code):
     assert len(code.encode()) < 1048576
     step = promote.make_step("tricky", code)
     script = script_from_manifest(step)
-    assert script == promote.render_script(step)
+    assert script == step_script.render_script(step)
     assert embedded_code(script).encode("utf-8") == code.encode("utf-8")
 
 
@@ -172,7 +172,7 @@ def test_runner_command_executes_the_exact_code(tmp_path, scheduler_address):
         "print('sum', client.submit(sum, [1, 2]).result())\n"
     )
     step = promote.make_step("tricky", payload)
-    container = promote.runner_container(step, python=sys.executable)
+    container = step_script.runner_container(step, python=sys.executable)
     result = subprocess.run(container["args"], capture_output=True, text=True, timeout=120,
                             env={"DASK_SCHEDULER_ADDRESS": scheduler_address, "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
@@ -183,12 +183,12 @@ def test_runner_command_executes_the_exact_code(tmp_path, scheduler_address):
 def test_run_script_passes_parameters_and_fails_on_errors(tmp_path, scheduler_address):
     step = promote.make_step("p", "assert isinstance(n, int)\nprint('value', repr(path), n * 2)\n",
                              values={"path": "it's {{x}}", "n": 4})
-    result = promote.run_script(step, scheduler_address, parameters={"n": 21})
+    result = step_script.run_script(step, scheduler_address, parameters={"n": 21})
     assert result.returncode == 0, result.stdout
     assert "value \"it's {{x}}\" 42" in result.stdout
 
     failing = promote.make_step("f", "x = 1\nraise ValueError('boom ' + str(x))\n")
-    result = promote.run_script(failing, scheduler_address)
+    result = step_script.run_script(failing, scheduler_address)
     assert result.returncode == 1
     assert "ValueError: boom 1" in result.stdout and 'File "<step f>", line 2' in result.stdout
 
@@ -197,6 +197,6 @@ def test_replay_refuses_a_step_that_fails_in_a_fresh_process(scheduler_address):
     # works in the kernel (the name exists there) but not where the job runs
     step = promote.make_step("r", "import sys\nsys.exit(3)\n")
     with pytest.raises(ArgodasfError, match="--replay of step 'r' exited with 3; not promoted"):
-        promote.replay(step, scheduler_address)
+        step_script.replay(step, scheduler_address)
     ok = promote.make_step("ok", "print('fine')\n")
-    assert "fine" in promote.replay(ok, scheduler_address)
+    assert "fine" in step_script.replay(ok, scheduler_address)

@@ -10,7 +10,7 @@ import dask
 import pytest
 import yaml
 
-from argodasf_jupyter import argo, argo_control, promote, shared_cluster, workflow
+from argodasf_jupyter import argo, argo_control, promote, shared_cluster, step_script, workflow
 from argodasf_jupyter.draft import Draft
 from argodasf_jupyter.errors import ArgodasfError
 from argodasf_jupyter.spec import parse_spec
@@ -58,7 +58,7 @@ def test_shared_mode_creates_one_cluster_runs_steps_as_pods_and_deletes_it_on_ex
         assert env["DASK_SCHEDULER_ADDRESS"] == \
             "tcp://{{workflow.name}}--cluster-scheduler.{{workflow.namespace}}:8786"
         # the same script delivery as the DaskJob runner
-        assert runner["args"] == promote.runner_container(draft.steps[f"step{i}"])["args"]
+        assert runner["args"] == step_script.runner_container(draft.steps[f"step{i}"])["args"]
     assert templates["notify"]["container"]["image"] == "alpine:3"
     exit_handler = templates[document["spec"]["onExit"]]["resource"]
     assert exit_handler["action"] == "delete"

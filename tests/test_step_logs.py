@@ -8,7 +8,7 @@ import threading
 import dask
 import pytest
 
-from argodasf_jupyter import promote, step_jobs, step_logs, workflow
+from argodasf_jupyter import promote, step_jobs, step_logs, step_script, workflow
 from argodasf_jupyter.errors import ArgodasfError
 from argodasf_jupyter.spec import parse_spec
 from kube.harness import FakeKubernetes
@@ -39,7 +39,7 @@ def test_follow_streams_the_runner_log_while_the_step_runs(fake_kubernetes):
                              cluster=parse_spec({"workers": 1}))
     name = workflow.job_name("wf-logs1", step.name)
     labels = {step_jobs.LABEL_WORKFLOW: "wf-logs1", step_jobs.LABEL_STEP: step.name}
-    env = promote.parameter_environment(step, None)
+    env = step_script.parameter_environment(step, None)
     new_class("DaskJob", "kubernetes.dask.org/v1", asyncio=False)(
         workflow.dask_job_manifest(step, name, env, labels=labels)).create()
 

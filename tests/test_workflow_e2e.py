@@ -9,7 +9,7 @@ import dask
 import pytest
 import yaml
 
-from argodasf_jupyter import promote, workflow
+from argodasf_jupyter import promote, step_script, workflow
 from argodasf_jupyter.draft import Draft
 from argodasf_jupyter.spec import parse_spec
 from kube.harness import FakeKubernetes
@@ -67,7 +67,7 @@ def test_promoted_steps_reach_successful_and_failed(fake_kubernetes):
     names = {}
     for key, step in steps.items():
         names[key] = workflow.job_name("e2e-a1b2c", step.name)
-        env = promote.parameter_environment(step, {"label": "it's {{given}}"} if key == "ok" else None)
+        env = step_script.parameter_environment(step, {"label": "it's {{given}}"} if key == "ok" else None)
         DaskJob(workflow.dask_job_manifest(step, names[key], env)).create()
 
     def status(key):
