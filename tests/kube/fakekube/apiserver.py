@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import errors
 from .patches import json_patch, merge_patch
 from .resources import ACCESS_REVIEWS, PODS
+from .scale import scale_of, scaled
 from .selectors import matcher
 
 KUBERNETES_VERSION = {"major": "1", "minor": "33", "gitVersion": "v1.33.0", "platform": "linux/amd64"}
@@ -85,6 +86,8 @@ class ApiServer:
             return http.send_json(201, self._review(user, body))
         if subresource == "log":
             return self._log(http, namespace, name, query)
+        if subresource == "scale":
+            return self._scale(http, rt, namespace, name, verb, body)
         if verb == "watch":
             return self._watch(http, rt, namespace, query)
         if verb == "list":
@@ -112,6 +115,20 @@ class ApiServer:
             return http.send_json(200, {"kind": f"{rt.kind}List", "apiVersion": rt.api_version,
                                         "metadata": {}, "items": items})
         raise errors.ApiError(405, "MethodNotAllowed", f"the server does not allow this method on {resource}")
+
+    def _scale(self, http, rt, namespace, name, verb, body):
+        if verb == "get":
+            return http.send_json(200, scale_of(rt, self.store.get(rt, namespace, name, copy_=False)))
+        if verb == "update":
+            new = _object(body)
+
+            def change(old):
+                return new
+        elif verb == "patch":
+            change = _patcher(http.headers.get("Content-Type", ""), body)
+        else:
+            raise errors.ApiError(405, "MethodNotAllowed", f"the server does not allow this method on {rt.plural}/scale")
+        return http.send_json(200, scale_of(rt, self.store.update(rt, namespace, name, scaled(rt, change))))
 
     def _count(self, user, verb, resource):
         self.requests[(user, verb, resource)] += 1

@@ -19,6 +19,7 @@ class ResourceType:
     subresources: tuple = ()
     verbs: tuple = STANDARD_VERBS
     schema: dict | None = field(default=None, compare=False, hash=False)
+    scale: dict | None = field(default=None, compare=False, hash=False)  # paths of the /scale subresource
 
     @property
     def api_version(self):
@@ -53,7 +54,8 @@ class ResourceType:
             entry["shortNames"] = list(self.short_names)
         subresources = [
             {"name": f"{self.plural}/{sub}", "singularName": "", "namespaced": self.namespaced,
-             "kind": "Scale" if sub == "scale" else self.kind, "verbs": ["get", "patch", "update"]}
+             **({"group": "autoscaling", "version": "v1", "kind": "Scale"} if sub == "scale" else {"kind": self.kind}),
+             "verbs": ["get", "patch", "update"]}
             for sub in self.subresources
         ]
         return [entry, *subresources]
@@ -64,7 +66,9 @@ NODES = ResourceType("", "v1", "nodes", "Node", False, ("no",), ("status",))
 PODS = ResourceType("", "v1", "pods", "Pod", True, ("po",), ("status", "log"))
 SERVICES = ResourceType("", "v1", "services", "Service", True, ("svc",), ("status",))
 EVENTS = ResourceType("", "v1", "events", "Event", True, ("ev",))
-DEPLOYMENTS = ResourceType("apps", "v1", "deployments", "Deployment", True, ("deploy",), ("status", "scale"))
+DEPLOYMENTS = ResourceType("apps", "v1", "deployments", "Deployment", True, ("deploy",), ("status", "scale"),
+                           scale={"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas",
+                                  "matchLabelsPath": ".spec.selector.matchLabels"})
 NEW_EVENTS = ResourceType("events.k8s.io", "v1", "events", "Event", True, ("ev",))
 CRDS = ResourceType(
     "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
@@ -106,6 +110,7 @@ def from_crd(crd):
             short_names=tuple(names.get("shortNames", ())),
             subresources=tuple(version.get("subresources") or ()),
             schema=version.get("schema", {}).get("openAPIV3Schema", {}),
+            scale=(version.get("subresources") or {}).get("scale"),
         )
         for version in spec["versions"]
         if version.get("served", True)

@@ -1,0 +1,67 @@
+"""Semantics of the fake API server that no product test reaches on its own: the /scale
+subresource, namespace deletion, probe timing and server-side tables."""
+
+import httpx
+import pytest
+
+from .harness import FakeKubernetes
+
+pytestmark = [pytest.mark.kube, pytest.mark.timeout(120)]
+
+DASK = "/apis/kubernetes.dask.org/v1/namespaces/default"
+
+
+def api_client(fk):
+    return httpx.Client(base_url=fk.api.url, headers={"Authorization": f"Bearer {fk.token}"}, timeout=10)
+
+
+def dask_cluster(name, workers):
+    return {"apiVersion": "kubernetes.dask.org/v1", "kind": "DaskCluster", "metadata": {"name": name},
+            "spec": {"worker": {"replicas": workers, "spec": {"containers": []}},
+                     "scheduler": {"spec": {"containers": []}, "service": {}}}}
+
+
+def test_scale_subresource_reads_and_writes_the_replicas_path_the_crd_declares(tmp_path):
+    with FakeKubernetes(tmp_path / "kube", operator=False) as fk:
+        api = api_client(fk)
+        created = fk.create(dask_cluster("scaled", 2))
+        url = f"{DASK}/daskclusters/scaled/scale"
+
+        scale = api.get(url).json()
+        assert (scale["kind"], scale["apiVersion"]) == ("Scale", "autoscaling/v1")
+        assert scale["metadata"]["uid"] == created["metadata"]["uid"]
+        assert scale["spec"] == {"replicas": 2} and scale["status"] == {"replicas": 0}
+
+        patched = api.patch(url, json={"spec": {"replicas": 5}},
+                            headers={"Content-Type": "application/merge-patch+json"})
+        assert patched.status_code == 200 and patched.json()["kind"] == "Scale"
+        assert patched.json()["spec"]["replicas"] == 5
+        stored = fk.get("daskclusters", "scaled")
+        assert stored["spec"]["worker"]["replicas"] == 5
+        assert stored["metadata"]["generation"] == 2
+        assert patched.json()["metadata"]["resourceVersion"] == stored["metadata"]["resourceVersion"]
+
+        put = api.put(url, json={**patched.json(), "spec": {"replicas": 1}})
+        assert put.status_code == 200 and fk.get("daskclusters", "scaled")["spec"]["worker"]["replicas"] == 1
+        stale = api.put(url, json={**patched.json(), "spec": {"replicas": 7}})  # resourceVersion of before
+        assert stale.status_code == 409 and stale.json()["reason"] == "Conflict"
+        negative = api.patch(url, json=[{"op": "replace", "path": "/spec/replicas", "value": -1}],
+                             headers={"Content-Type": "application/json-patch+json"})
+        assert negative.status_code == 422 and "must be greater than or equal to 0" in negative.json()["message"]
+        assert fk.get("daskclusters", "scaled")["spec"]["worker"]["replicas"] == 1
+
+        assert api.get(f"{DASK}/daskjobs/any/scale").status_code == 404  # its CRD declares no scale
+        discovery = api.get("/apis/kubernetes.dask.org/v1").json()["resources"]
+        [entry] = [r for r in discovery if r["name"] == "daskworkergroups/scale"]
+        assert (entry["group"], entry["version"], entry["kind"]) == ("autoscaling", "v1", "Scale")
+
+
+def test_deployment_scale_has_the_selector_of_its_pods(tmp_path):
+    with FakeKubernetes(tmp_path / "kube", operator=False) as fk:
+        labels = {"app": "web", "tier": "front"}
+        fk.create({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {
+            "replicas": 0, "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "c", "image": "python"}]}}}})
+        scale = api_client(fk).get("/apis/apps/v1/namespaces/default/deployments/web/scale").json()
+        assert scale["spec"] == {"replicas": 0}
+        assert scale["status"]["selector"] == "app=web,tier=front"
