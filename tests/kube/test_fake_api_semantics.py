@@ -65,3 +65,56 @@ def test_deployment_scale_has_the_selector_of_its_pods(tmp_path):
         scale = api_client(fk).get("/apis/apps/v1/namespaces/default/deployments/web/scale").json()
         assert scale["spec"] == {"replicas": 0}
         assert scale["status"]["selector"] == "app=web,tier=front"
+
+
+def test_deleting_a_namespace_deletes_its_content_then_the_namespace(tmp_path):
+    with FakeKubernetes(tmp_path / "kube", operator=False) as fk:
+        api = api_client(fk)
+        assert api.post("/api/v1/namespaces", json={"metadata": {"name": "doomed"}}).status_code == 201
+        labels = {"app": "sleeper"}
+        container = {"name": "c", "image": "python", "command": ["sleep", "600"]}
+        fk.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "lone"},
+                   "spec": {"containers": [container]}}, "doomed")
+        fk.create({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "sleepers"}, "spec": {
+            "replicas": 1, "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}}}}, "doomed")
+        fk.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "sleepers"},
+                   "spec": {"selector": labels, "ports": [{"port": 80}]}}, "doomed")
+        fk.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"k": "v"}}, "doomed")
+        held = dask_cluster("held", 1)
+        held["metadata"]["finalizers"] = ["example.org/hold"]
+        fk.create(held, "doomed")
+        fk.wait_for(lambda: all(pod["status"]["phase"] == "Running" for pod in fk.objects("pods", "doomed"))
+                    and len(fk.objects("pods", "doomed")) == 2)
+        untouched = fk.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}, "default")
+
+        deleted = api.delete("/api/v1/namespaces/doomed")
+        assert deleted.status_code == 200 and deleted.json()["status"]["phase"] == "Terminating"
+        refused = api.post("/api/v1/namespaces/doomed/pods", json={"metadata": {"name": "late"}, "spec": {
+            "containers": [container]}})
+        assert refused.status_code == 403
+        assert refused.json()["message"] == ('pods "late" is forbidden: unable to create new content in '
+                                             "namespace doomed because it is being terminated")
+        again = api.delete("/api/v1/namespaces/doomed")
+        assert again.status_code == 409 and "ensuring all content is removed" in again.json()["message"]
+
+        def content():
+            return [f"{plural}/{obj['metadata']['name']}"
+                    for plural in ("pods", "deployments", "services", "secrets", "daskclusters")
+                    for obj in fk.objects(plural, "doomed")]
+
+        fk.wait_for(lambda: content() == ["daskclusters/held"], message=lambda: f"left: {content()}")
+        fk.wait_for(lambda: {c["type"]: c["status"] for c in fk.get("namespaces", "doomed")["status"]
+                             .get("conditions", [])}.get("NamespaceFinalizersRemaining") == "True")
+        conditions = {c["type"]: c for c in fk.get("namespaces", "doomed")["status"]["conditions"]}
+        assert "example.org/hold in 1 resource instances" in conditions["NamespaceFinalizersRemaining"]["message"]
+        assert fk.get("daskclusters", "held", "doomed")["metadata"]["deletionTimestamp"]
+
+        patch = api.patch("/apis/kubernetes.dask.org/v1/namespaces/doomed/daskclusters/held",
+                          json={"metadata": {"finalizers": None}},
+                          headers={"Content-Type": "application/merge-patch+json"})
+        assert patch.status_code == 200
+        fk.wait_for(lambda: fk.get("namespaces", "doomed") is None, message="the namespace stayed")
+        assert api.get("/api/v1/namespaces/doomed").status_code == 404
+        assert fk.get("secrets", "s", "default")["metadata"]["uid"] == untouched["metadata"]["uid"]
+        fk.wait_for(lambda: fk.live_process_groups() == [], message="the pods' processes stayed")

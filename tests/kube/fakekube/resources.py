@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from .schema import apply_structural_schema, drop_nulls
 
 STANDARD_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+_SUBRESOURCE_VERBS = {"log": ["get"], "finalize": ["update"]}
 
 
 @dataclass(frozen=True)
@@ -55,13 +56,13 @@ class ResourceType:
         subresources = [
             {"name": f"{self.plural}/{sub}", "singularName": "", "namespaced": self.namespaced,
              **({"group": "autoscaling", "version": "v1", "kind": "Scale"} if sub == "scale" else {"kind": self.kind}),
-             "verbs": ["get", "patch", "update"]}
+             "verbs": _SUBRESOURCE_VERBS.get(sub, ["get", "patch", "update"])}
             for sub in self.subresources
         ]
         return [entry, *subresources]
 
 
-NAMESPACES = ResourceType("", "v1", "namespaces", "Namespace", False, ("ns",), ("status",))
+NAMESPACES = ResourceType("", "v1", "namespaces", "Namespace", False, ("ns",), ("status", "finalize"))
 NODES = ResourceType("", "v1", "nodes", "Node", False, ("no",), ("status",))
 PODS = ResourceType("", "v1", "pods", "Pod", True, ("po",), ("status", "log"))
 SERVICES = ResourceType("", "v1", "services", "Service", True, ("svc",), ("status",))
@@ -133,6 +134,9 @@ def prepare_for_create(rt, obj):
         obj.setdefault("spec", {}).setdefault("replicas", 1)
         obj["status"] = {}
     elif rt is NAMESPACES:
+        finalizers = obj.setdefault("spec", {}).setdefault("finalizers", [])
+        if "kubernetes" not in finalizers:
+            finalizers.append("kubernetes")
         obj["status"] = {"phase": "Active"}
     elif rt is PVCS:
         # Bound at once, as with a default StorageClass that binds immediately; the
