@@ -1,6 +1,9 @@
 """Semantics of the fake API server that no product test reaches on its own: the /scale
 subresource, namespace deletion, probe timing and server-side tables."""
 
+import signal
+import time
+
 import httpx
 import pytest
 
@@ -118,3 +121,40 @@ def test_deleting_a_namespace_deletes_its_content_then_the_namespace(tmp_path):
         assert api.get("/api/v1/namespaces/doomed").status_code == 404
         assert fk.get("secrets", "s", "default")["metadata"]["uid"] == untouched["metadata"]["uid"]
         fk.wait_for(lambda: fk.live_process_groups() == [], message="the pods' processes stayed")
+
+
+def pod(name, command, **probes):
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "python", "command": command, **probes}]}}
+
+
+def test_probes_tick_every_period_after_the_initial_delay_with_thresholds(tmp_path):
+    with FakeKubernetes(tmp_path / "kube", operator=False) as fk:
+        # ticks at 0 s (within the initial delay), 2 s (first success) and 4 s (second: ready)
+        fk.create(pod("slow-ready", ["python", "-m", "http.server", "8080"], readinessProbe={
+            "httpGet": {"port": 8080}, "initialDelaySeconds": 1, "periodSeconds": 2, "successThreshold": 2}))
+        # two failed ticks in a row: the kubelet kills the container and restarts it
+        fk.create(pod("not-alive", ["sleep", "600"], livenessProbe={
+            "tcpSocket": {"port": 9}, "periodSeconds": 1, "failureThreshold": 2}))
+        # the file appears inside the container after 1 s; an exec probe looks there
+        fk.create(pod("late-start", ["sh", "-c", "sleep 1; touch /tmp/started; exec sleep 600"], startupProbe={
+            "exec": {"command": ["test", "-f", "/tmp/started"]}, "periodSeconds": 1, "failureThreshold": 30}))
+
+        def status(name):
+            return fk.get("pods", name)["status"]
+
+        def ready(name):
+            return {c["type"]: c["status"] for c in status(name).get("conditions", [])}.get("Ready") == "True"
+
+        fk.wait_for(lambda: status("slow-ready")["phase"] == "Running")
+        running = time.monotonic()
+        assert not ready("slow-ready") and not ready("late-start")
+        assert status("late-start")["containerStatuses"][0]["started"] is False
+        fk.wait_for(lambda: ready("slow-ready"), timeout=10)
+        assert 3.3 < time.monotonic() - running < 5.5, "ready at the second successful tick, 4 s after the start"
+
+        fk.wait_for(lambda: status("not-alive")["containerStatuses"][0]["restartCount"] >= 1, timeout=10)
+        killed = status("not-alive")["containerStatuses"][0]["lastState"]["terminated"]
+        assert killed["exitCode"] == 128 + signal.SIGTERM
+        assert status("late-start")["containerStatuses"][0]["started"] is True and ready("late-start")
+        assert status("late-start")["containerStatuses"][0]["restartCount"] == 0
