@@ -1,6 +1,8 @@
 """Semantics of the fake API server that no product test reaches on its own: the /scale
 subresource, namespace deletion, probe timing and server-side tables."""
 
+import json
+import re
 import signal
 import time
 
@@ -158,3 +160,57 @@ def test_probes_tick_every_period_after_the_initial_delay_with_thresholds(tmp_pa
         assert killed["exitCode"] == 128 + signal.SIGTERM
         assert status("late-start")["containerStatuses"][0]["started"] is True and ready("late-start")
         assert status("late-start")["containerStatuses"][0]["restartCount"] == 0
+
+
+TABLE = {"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;"
+                   "g=meta.k8s.io,application/json"}  # what kubectl get sends
+
+
+def test_tables_for_kubectl_get_pods_custom_resources_and_other_kinds(tmp_path):
+    with FakeKubernetes(tmp_path / "kube", operator=False) as fk:
+        api = api_client(fk)
+        fk.create(pod("sleeper", ["sleep", "600"]))
+        fk.create(pod("crasher", ["false"]))
+        fk.create(dask_cluster("tabled", 2))
+        fk.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}})
+        fk.wait_for(lambda: fk.get("pods", "crasher")["status"].get("containerStatuses", [{}])[0]
+                    .get("restartCount", 0) >= 1 and fk.get("pods", "sleeper")["status"]["phase"] == "Running")
+
+        pods = api.get("/api/v1/namespaces/default/pods", headers=TABLE).json()
+        assert (pods["kind"], pods["apiVersion"]) == ("Table", "meta.k8s.io/v1")
+        assert [c["name"] for c in pods["columnDefinitions"]] == [
+            "Name", "Ready", "Status", "Restarts", "Age", "IP", "Node", "Nominated Node", "Readiness Gates"]
+        rows = {row["cells"][0]: row for row in pods["rows"]}
+        sleeper = rows["sleeper"]["cells"]
+        assert sleeper[1:4] == ["1/1", "Running", "0"] and sleeper[4].endswith("s")
+        assert sleeper[5] == fk.get("pods", "sleeper")["status"]["podIP"] and sleeper[6:] == ["fake-node", "<none>",
+                                                                                                  "<none>"]
+        crasher = rows["crasher"]["cells"]
+        assert crasher[1] == "0/1" and crasher[2] in ("CrashLoopBackOff", "Error")
+        assert re.fullmatch(r"\d+ \(\d+s ago\)", crasher[3]), crasher[3]
+        assert rows["sleeper"]["object"]["kind"] == "PartialObjectMetadata"
+        assert rows["sleeper"]["object"]["metadata"]["name"] == "sleeper" and "spec" not in rows["sleeper"]["object"]
+
+        one = api.get("/api/v1/namespaces/default/pods/sleeper", headers=TABLE,
+                      params={"includeObject": "Object"}).json()
+        assert len(one["rows"]) == 1 and one["rows"][0]["object"]["spec"]["containers"][0]["name"] == "c"
+
+        clusters = api.get(f"{DASK}/daskclusters", headers=TABLE).json()
+        assert [c["name"] for c in clusters["columnDefinitions"]] == ["Name", "Workers", "Status", "Age"]
+        [cells] = [row["cells"] for row in clusters["rows"]]
+        assert cells[:3] == ["tabled", 2, None] and re.fullmatch(r"\d+s", cells[3])
+
+        secrets = api.get("/api/v1/namespaces/default/secrets", headers=TABLE).json()
+        assert [c["name"] for c in secrets["columnDefinitions"]] == ["Name", "Created At"]
+        assert secrets["rows"][0]["cells"] == ["s", fk.get("secrets", "s")["metadata"]["creationTimestamp"]]
+
+        plain = api.get("/api/v1/namespaces/default/pods").json()
+        assert plain["kind"] == "PodList"
+
+        with api.stream("GET", "/api/v1/namespaces/default/pods", headers=TABLE,
+                        params={"watch": "true", "timeoutSeconds": "1"}) as watch:
+            events = [json.loads(line) for line in watch.iter_lines() if line]
+        assert [event["type"] for event in events[:2]] == ["ADDED", "ADDED"]  # then the crasher's changes
+        assert {event["object"]["kind"] for event in events} == {"Table"}
+        assert events[0]["object"]["columnDefinitions"]
+        assert all(event["object"]["columnDefinitions"] is None for event in events[1:])

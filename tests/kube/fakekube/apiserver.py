@@ -1,5 +1,6 @@
 """The HTTP face of the fake: routing, bearer-token authentication, forbidden verbs,
-discovery, CRUD/list/watch on the store, patches, pod logs and access reviews."""
+discovery, CRUD/list/watch on the store, patches, /scale, Table output (tables.py),
+pod logs and access reviews."""
 
 import functools
 import json
@@ -17,6 +18,7 @@ from .patches import json_patch, merge_patch
 from .resources import ACCESS_REVIEWS, PODS
 from .scale import scale_of, scaled
 from .selectors import matcher
+from .tables import table, wanted_table_version
 
 KUBERNETES_VERSION = {"major": "1", "minor": "33", "gitVersion": "v1.33.0", "platform": "linux/amd64"}
 DEFAULT_WATCH_SECONDS = 1800
@@ -88,16 +90,23 @@ class ApiServer:
             return self._log(http, namespace, name, query)
         if subresource == "scale":
             return self._scale(http, rt, namespace, name, verb, body)
+        as_table = wanted_table_version(http.headers.get("Accept", ""))
+        include = query.get("includeObject", "Metadata")
         if verb == "watch":
-            return self._watch(http, rt, namespace, query)
+            return self._watch(http, rt, namespace, query, as_table)
         if verb == "list":
             items, version = self.store.list(rt, namespace, _selection(query), copy_=False)
+            if as_table:
+                return http.send_json(200, table(rt, items, version, as_table, include))
             return http.send_json(200, {
                 "kind": f"{rt.kind}List", "apiVersion": rt.api_version,
                 "metadata": {"resourceVersion": version}, "items": items,
             })
         if verb == "get":
-            return http.send_json(200, self.store.get(rt, namespace, name, copy_=False))
+            obj = self.store.get(rt, namespace, name, copy_=False)
+            if as_table:
+                return http.send_json(200, table(rt, [obj], obj["metadata"]["resourceVersion"], as_table, include))
+            return http.send_json(200, obj)
         if verb == "create":
             return http.send_json(201, self.store.create(rt, namespace, _object(body)))
         if verb == "update":
@@ -167,8 +176,20 @@ class ApiServer:
         return {**review, "apiVersion": ACCESS_REVIEWS.api_version, "kind": ACCESS_REVIEWS.kind,
                 "status": {"allowed": allowed}}
 
-    def _watch(self, http, rt, namespace, query):
+    def _watch(self, http, rt, namespace, query, as_table=None):
+        """Newline-delimited events; with as_table each object is a one-row Table, with
+        the column definitions in the first only (as kubectl get --watch receives them)."""
         match = _selection(query)
+        headers = True
+
+        def line(kind, obj):
+            nonlocal headers
+            if as_table:
+                obj = table(rt, [obj], obj["metadata"]["resourceVersion"], as_table,
+                            query.get("includeObject", "Metadata"), headers=headers)
+                headers = False
+            return _line({"type": kind, "object": obj})
+
         deadline = time.monotonic() + float(query.get("timeoutSeconds", DEFAULT_WATCH_SECONDS))
         since = query.get("resourceVersion")
         http.start_stream()
@@ -177,7 +198,7 @@ class ApiServer:
             if since in (None, "", "0"):
                 items, since = self.store.list(rt, namespace, match, copy_=False)
                 for item in items:
-                    http.write_chunk(_line({"type": "ADDED", "object": item}))
+                    http.write_chunk(line("ADDED", item))
             since = int(since)
             while not self.store.closed and (remaining := deadline - time.monotonic()) > 0:
                 try:
@@ -189,7 +210,7 @@ class ApiServer:
                     since = event.resource_version
                     if (event.resource == rt.qualified
                             and namespace in (None, event.namespace) and match(event.object)):
-                        http.write_chunk(_line({"type": event.type, "object": event.object}))
+                        http.write_chunk(line(event.type, event.object))
             http.end_stream()
         except OSError:
             pass  # the client went away

@@ -21,6 +21,7 @@ class ResourceType:
     verbs: tuple = STANDARD_VERBS
     schema: dict | None = field(default=None, compare=False, hash=False)
     scale: dict | None = field(default=None, compare=False, hash=False)  # paths of the /scale subresource
+    printer_columns: tuple | None = field(default=None, compare=False, hash=False)  # a CRD's; None: built in
 
     @property
     def api_version(self):
@@ -112,6 +113,7 @@ def from_crd(crd):
             subresources=tuple(version.get("subresources") or ()),
             schema=version.get("schema", {}).get("openAPIV3Schema", {}),
             scale=(version.get("subresources") or {}).get("scale"),
+            printer_columns=tuple(version.get("additionalPrinterColumns") or ()),
         )
         for version in spec["versions"]
         if version.get("served", True)
