@@ -23,7 +23,7 @@ import yaml
 
 from .fakekube import errors
 from .fakekube.apiserver import ApiServer
-from .fakekube.controllers import DeploymentController, ServiceController
+from .fakekube.controllers import DeploymentController, NamespaceController, ServiceController
 from .fakekube.egress import EgressProxy
 from .fakekube.host_support import require_container_support
 from .fakekube.kubelet import NODE_NAME, Kubelet
@@ -121,7 +121,7 @@ class FakeKubernetes:
         proxy = ServiceProxy(self.network.node_netns)
         proxy.start()
         self._stack.callback(proxy.stop)
-        for controller in (self.kubelet, DeploymentController(self.store),
+        for controller in (self.kubelet, DeploymentController(self.store), NamespaceController(self.store),
                            ServiceController(self.store, proxy, self.network, hosts)):
             controller.start()
             self._stack.callback(controller.stop)
@@ -203,8 +203,9 @@ class FakeKubernetes:
 
     def get(self, plural, name, namespace=None):
         """A copy of one stored object, or None."""
+        rt = self.resource_type(plural)
         try:
-            return self.store.get(self.resource_type(plural), namespace or self.namespace, name)
+            return self.store.get(rt, namespace or (self.namespace if rt.namespaced else None), name)
         except errors.ApiError:
             return None
 

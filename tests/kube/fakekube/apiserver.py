@@ -1,5 +1,6 @@
 """The HTTP face of the fake: routing, bearer-token authentication, forbidden verbs,
-discovery, CRUD/list/watch on the store, patches, pod logs and access reviews."""
+discovery, CRUD/list/watch on the store, patches, /scale, Table output (tables.py),
+pod logs and access reviews."""
 
 import functools
 import json
@@ -15,7 +16,9 @@ from urllib.parse import parse_qs, urlsplit
 from . import errors
 from .patches import json_patch, merge_patch
 from .resources import ACCESS_REVIEWS, PODS
+from .scale import scale_of, scaled
 from .selectors import matcher
+from .tables import table, wanted_table_version
 
 KUBERNETES_VERSION = {"major": "1", "minor": "33", "gitVersion": "v1.33.0", "platform": "linux/amd64"}
 DEFAULT_WATCH_SECONDS = 1800
@@ -85,16 +88,25 @@ class ApiServer:
             return http.send_json(201, self._review(user, body))
         if subresource == "log":
             return self._log(http, namespace, name, query)
+        if subresource == "scale":
+            return self._scale(http, rt, namespace, name, verb, body)
+        as_table = wanted_table_version(http.headers.get("Accept", ""))
+        include = query.get("includeObject", "Metadata")
         if verb == "watch":
-            return self._watch(http, rt, namespace, query)
+            return self._watch(http, rt, namespace, query, as_table)
         if verb == "list":
             items, version = self.store.list(rt, namespace, _selection(query), copy_=False)
+            if as_table:
+                return http.send_json(200, table(rt, items, version, as_table, include))
             return http.send_json(200, {
                 "kind": f"{rt.kind}List", "apiVersion": rt.api_version,
                 "metadata": {"resourceVersion": version}, "items": items,
             })
         if verb == "get":
-            return http.send_json(200, self.store.get(rt, namespace, name, copy_=False))
+            obj = self.store.get(rt, namespace, name, copy_=False)
+            if as_table:
+                return http.send_json(200, table(rt, [obj], obj["metadata"]["resourceVersion"], as_table, include))
+            return http.send_json(200, obj)
         if verb == "create":
             return http.send_json(201, self.store.create(rt, namespace, _object(body)))
         if verb == "update":
@@ -112,6 +124,20 @@ class ApiServer:
             return http.send_json(200, {"kind": f"{rt.kind}List", "apiVersion": rt.api_version,
                                         "metadata": {}, "items": items})
         raise errors.ApiError(405, "MethodNotAllowed", f"the server does not allow this method on {resource}")
+
+    def _scale(self, http, rt, namespace, name, verb, body):
+        if verb == "get":
+            return http.send_json(200, scale_of(rt, self.store.get(rt, namespace, name, copy_=False)))
+        if verb == "update":
+            new = _object(body)
+
+            def change(old):
+                return new
+        elif verb == "patch":
+            change = _patcher(http.headers.get("Content-Type", ""), body)
+        else:
+            raise errors.ApiError(405, "MethodNotAllowed", f"the server does not allow this method on {rt.plural}/scale")
+        return http.send_json(200, scale_of(rt, self.store.update(rt, namespace, name, scaled(rt, change))))
 
     def _count(self, user, verb, resource):
         self.requests[(user, verb, resource)] += 1
@@ -150,8 +176,20 @@ class ApiServer:
         return {**review, "apiVersion": ACCESS_REVIEWS.api_version, "kind": ACCESS_REVIEWS.kind,
                 "status": {"allowed": allowed}}
 
-    def _watch(self, http, rt, namespace, query):
+    def _watch(self, http, rt, namespace, query, as_table=None):
+        """Newline-delimited events; with as_table each object is a one-row Table, with
+        the column definitions in the first only (as kubectl get --watch receives them)."""
         match = _selection(query)
+        headers = True
+
+        def line(kind, obj):
+            nonlocal headers
+            if as_table:
+                obj = table(rt, [obj], obj["metadata"]["resourceVersion"], as_table,
+                            query.get("includeObject", "Metadata"), headers=headers)
+                headers = False
+            return _line({"type": kind, "object": obj})
+
         deadline = time.monotonic() + float(query.get("timeoutSeconds", DEFAULT_WATCH_SECONDS))
         since = query.get("resourceVersion")
         http.start_stream()
@@ -160,7 +198,7 @@ class ApiServer:
             if since in (None, "", "0"):
                 items, since = self.store.list(rt, namespace, match, copy_=False)
                 for item in items:
-                    http.write_chunk(_line({"type": "ADDED", "object": item}))
+                    http.write_chunk(line("ADDED", item))
             since = int(since)
             while not self.store.closed and (remaining := deadline - time.monotonic()) > 0:
                 try:
@@ -172,7 +210,7 @@ class ApiServer:
                     since = event.resource_version
                     if (event.resource == rt.qualified
                             and namespace in (None, event.namespace) and match(event.object)):
-                        http.write_chunk(_line({"type": event.type, "object": event.object}))
+                        http.write_chunk(line(event.type, event.object))
             http.end_stream()
         except OSError:
             pass  # the client went away
@@ -283,6 +321,9 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in two writes: with Nagle's algorithm the body waits for
+    # the client's delayed ACK of the headers, about 40 ms per request
+    disable_nagle_algorithm = True
 
     def setup(self):
         super().setup()

@@ -58,6 +58,25 @@ def forbidden(user, verb, rt, resource, namespace, name=None):
     )
 
 
+def namespace_terminating(rt, name, namespace):
+    return ApiError(
+        403, "Forbidden",
+        f'{rt.qualified} "{name}" is forbidden: unable to create new content in namespace {namespace} '
+        "because it is being terminated",
+        {**_details(rt, name), "causes": [{"reason": "NamespaceTerminating", "field": "metadata.namespace",
+                                           "message": f"namespace {namespace} is being terminated"}]},
+    )
+
+
+def namespace_being_emptied(name):
+    return ApiError(
+        409, "Conflict",
+        f'Operation cannot be fulfilled on namespaces "{name}": The system is ensuring all content is removed '
+        "from this namespace.  Upon completion, this namespace will automatically be purged by the system.",
+        {"name": name, "kind": "namespaces"},
+    )
+
+
 def bad_request(message):
     return ApiError(400, "BadRequest", message)
 

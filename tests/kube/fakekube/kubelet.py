@@ -3,18 +3,16 @@ network namespace and in its own mount namespace over a copy-on-write root (see
 container_init.py), and reports phase, readiness, restarts and exit codes.
 
 Differences from a real kubelet, chosen to keep tests fast: crash back-off is 0.5 s
-doubling up to 5 s (a kubelet: 10 s up to 5 min), a probe waits at most 1 s for an
-answer, the termination grace period is at most 3 s, and deleted pods go at once.
-No liveness or startup probes, no resource limits, no PID namespace."""
+doubling up to 5 s (a kubelet: 10 s up to 5 min), the termination grace period is at
+most 3 s, and deleted pods go at once. Probes: see probes.py. No resource limits, no
+PID namespace."""
 
 import ctypes
-import http.client
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +23,7 @@ from pathlib import Path
 from .controllers import Controller
 from .images import ImagePullError, Images
 from .network import etc_hosts_path, write_etc_hosts
+from .probes import Probes
 from .resources import PODS
 from .store import now
 from .volumes import NotReady, container_mounts, env_from_sources, key_ref_value, volume_sources
@@ -93,7 +92,9 @@ class Container:
         self.last_state = {}
         self.ready = False
         self.start_at = time.monotonic()  # None once it will never run again
-        self.probe_at = 0.0
+        self.probes = None  # of the current run
+        self.kill_at = None  # when a container its probes killed gets SIGKILL
+        self.env = {}
         self.image = pod.kubelet.pull(spec)
         if isinstance(self.image, ImagePullError):
             self.start_at = None
@@ -148,8 +149,8 @@ class Container:
         spawned.add(self.process.pid)
         self.state = {"running": {"startedAt": now()}}
         self.start_at = None
-        probe = self.spec.get("readinessProbe", {})
-        self.probe_at = time.monotonic() + probe.get("initialDelaySeconds", 0)
+        self.env = env
+        self.probes = Probes(self.spec, time.monotonic())
 
     def _exited(self, code, restart_policy, reason=None):
         if self.process is not None:
@@ -164,6 +165,7 @@ class Container:
             terminated["message"] = self._last_log_line()
         self.process = None
         self.ready = False
+        self.kill_at = None
         if restart_policy == "Always" or (restart_policy == "OnFailure" and code != 0):
             self.restarts += 1
             self.last_state = {"terminated": terminated}
@@ -186,14 +188,14 @@ class Container:
         return ""
 
     def _probe(self):
-        probe = self.spec.get("readinessProbe")
-        if probe is None:
-            self.ready = True
-            return
-        if time.monotonic() < self.probe_at:
-            return
-        self.ready = _probe_succeeds(probe, self.pod.ip, self.spec)
-        self.probe_at = time.monotonic() + probe.get("periodSeconds", 10)
+        moment = time.monotonic()
+        if self.kill_at is not None:
+            if moment >= self.kill_at:
+                signal_group(self.process.pid, signal.SIGKILL)
+        elif self.probes.run(moment, self.pod.ip, self.process.pid, self.env):
+            signal_group(self.process.pid, signal.SIGTERM)
+            self.kill_at = moment + MAX_GRACE_SECONDS
+        self.ready = self.kill_at is None and self.probes.ready
 
     def status(self):
         return {
@@ -202,34 +204,11 @@ class Container:
             "imageID": "",
             "containerID": f"fake://{self.process.pid}" if self.process else "",
             "ready": self.ready,
-            "started": self.process is not None,
+            "started": self.process is not None and self.probes.started,
             "restartCount": self.restarts,
             "state": self.state,
             "lastState": self.last_state,
         }
-
-
-def _probe_succeeds(probe, pod_ip, container):
-    """httpGet and tcpSocket probes; other kinds count as passing."""
-    check = probe.get("httpGet") or probe.get("tcpSocket")
-    if check is None:
-        return True
-    port = check["port"]
-    if not str(port).isdigit():
-        port = next(p["containerPort"] for p in container.get("ports", []) if p.get("name") == port)
-    timeout = min(probe.get("timeoutSeconds", 1), 1)
-    try:
-        if "httpGet" in probe:
-            connection = http.client.HTTPConnection(check.get("host", pod_ip), int(port), timeout=timeout)
-            try:
-                connection.request("GET", check.get("path", "/"))
-                return 200 <= connection.getresponse().status < 400
-            finally:
-                connection.close()
-        with socket.create_connection((pod_ip, int(port)), timeout=timeout):
-            return True
-    except (OSError, http.client.HTTPException):
-        return False
 
 
 class PodRuntime:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from .schema import apply_structural_schema, drop_nulls
 
 STANDARD_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+_SUBRESOURCE_VERBS = {"log": ["get"], "finalize": ["update"]}
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class ResourceType:
     subresources: tuple = ()
     verbs: tuple = STANDARD_VERBS
     schema: dict | None = field(default=None, compare=False, hash=False)
+    scale: dict | None = field(default=None, compare=False, hash=False)  # paths of the /scale subresource
+    printer_columns: tuple | None = field(default=None, compare=False, hash=False)  # a CRD's; None: built in
 
     @property
     def api_version(self):
@@ -53,18 +56,21 @@ class ResourceType:
             entry["shortNames"] = list(self.short_names)
         subresources = [
             {"name": f"{self.plural}/{sub}", "singularName": "", "namespaced": self.namespaced,
-             "kind": "Scale" if sub == "scale" else self.kind, "verbs": ["get", "patch", "update"]}
+             **({"group": "autoscaling", "version": "v1", "kind": "Scale"} if sub == "scale" else {"kind": self.kind}),
+             "verbs": _SUBRESOURCE_VERBS.get(sub, ["get", "patch", "update"])}
             for sub in self.subresources
         ]
         return [entry, *subresources]
 
 
-NAMESPACES = ResourceType("", "v1", "namespaces", "Namespace", False, ("ns",), ("status",))
+NAMESPACES = ResourceType("", "v1", "namespaces", "Namespace", False, ("ns",), ("status", "finalize"))
 NODES = ResourceType("", "v1", "nodes", "Node", False, ("no",), ("status",))
 PODS = ResourceType("", "v1", "pods", "Pod", True, ("po",), ("status", "log"))
 SERVICES = ResourceType("", "v1", "services", "Service", True, ("svc",), ("status",))
 EVENTS = ResourceType("", "v1", "events", "Event", True, ("ev",))
-DEPLOYMENTS = ResourceType("apps", "v1", "deployments", "Deployment", True, ("deploy",), ("status", "scale"))
+DEPLOYMENTS = ResourceType("apps", "v1", "deployments", "Deployment", True, ("deploy",), ("status", "scale"),
+                           scale={"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas",
+                                  "matchLabelsPath": ".spec.selector.matchLabels"})
 NEW_EVENTS = ResourceType("events.k8s.io", "v1", "events", "Event", True, ("ev",))
 CRDS = ResourceType(
     "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
@@ -106,6 +112,8 @@ def from_crd(crd):
             short_names=tuple(names.get("shortNames", ())),
             subresources=tuple(version.get("subresources") or ()),
             schema=version.get("schema", {}).get("openAPIV3Schema", {}),
+            scale=(version.get("subresources") or {}).get("scale"),
+            printer_columns=tuple(version.get("additionalPrinterColumns") or ()),
         )
         for version in spec["versions"]
         if version.get("served", True)
@@ -128,6 +136,9 @@ def prepare_for_create(rt, obj):
         obj.setdefault("spec", {}).setdefault("replicas", 1)
         obj["status"] = {}
     elif rt is NAMESPACES:
+        finalizers = obj.setdefault("spec", {}).setdefault("finalizers", [])
+        if "kubernetes" not in finalizers:
+            finalizers.append("kubernetes")
         obj["status"] = {"phase": "Active"}
     elif rt is PVCS:
         # Bound at once, as with a default StorageClass that binds immediately; the

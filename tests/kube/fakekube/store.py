@@ -1,7 +1,9 @@
 """The object store behind the API server: what etcd plus the registry layer of the
 real server do. Objects get uid, resourceVersion, generation and timestamps; writes
 follow the status subresource rules; deletion honours finalizers and cascades to
-dependents through ownerReferences; every change is kept for watches."""
+dependents through ownerReferences; a deleted Namespace turns Terminating, takes no new
+content and stays until the namespace controller (controllers.py) has emptied it;
+every change is kept for watches."""
 
 import copy
 import secrets
@@ -30,6 +32,15 @@ def now():
 def _without_version(obj):
     meta = {k: v for k, v in obj["metadata"].items() if k != "resourceVersion"}
     return {**obj, "metadata": meta}
+
+
+def _finalizers(rt, obj):
+    """What keeps a deleted object stored; a Namespace also waits for its spec.finalizers
+    (the namespace controller removes "kubernetes" once the namespace is empty)."""
+    held = list(obj["metadata"].get("finalizers") or [])
+    if rt is NAMESPACES:
+        held += obj.get("spec", {}).get("finalizers") or []
+    return held
 
 
 def _spec_part(obj):
@@ -120,8 +131,12 @@ class Store:
             raise errors.invalid(rt, "", "metadata.name: Required value: name or generateName is required")
         namespace = (namespace or meta.get("namespace") or "") if rt.namespaced else ""
         with self._lock:
-            if rt.namespaced and (NAMESPACES.qualified, "", namespace) not in self._objects:
-                raise errors.not_found(NAMESPACES, namespace)
+            if rt.namespaced:
+                home = self._objects.get((NAMESPACES.qualified, "", namespace))
+                if home is None:
+                    raise errors.not_found(NAMESPACES, namespace)
+                if home["metadata"].get("deletionTimestamp"):
+                    raise errors.namespace_terminating(rt, name, namespace)
             key = (rt.qualified, namespace, name)
             if key in self._objects:
                 raise errors.already_exists(rt, name)
@@ -157,14 +172,19 @@ class Store:
                 raise errors.conflict(rt, name)
             if subresource == "status":
                 new = {**copy.deepcopy(old), "status": new.get("status")}
+            elif subresource == "finalize":
+                new = {**copy.deepcopy(old), "spec": {**old.get("spec", {}),
+                                                      "finalizers": (new.get("spec") or {}).get("finalizers") or []}}
             elif "status" in rt.subresources:
                 new["status"] = copy.deepcopy(old.get("status"))
+            if rt is NAMESPACES and subresource != "finalize":  # only /finalize changes them
+                new.setdefault("spec", {})["finalizers"] = copy.deepcopy(old.get("spec", {}).get("finalizers", []))
             new = self._keep_server_fields(rt, old, new)
             if _spec_part(new) != _spec_part(old):
                 new["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
             if _without_version(new) == _without_version(old):
                 return copy.deepcopy(old)  # a no-op write changes nothing, not even the version
-            if old["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
+            if old["metadata"].get("deletionTimestamp") and not _finalizers(rt, new):
                 return self._remove(rt, key, new)
             return self._commit("MODIFIED", rt, key, new)
 
@@ -174,12 +194,16 @@ class Store:
             obj = self._objects.get(key)
             if obj is None:
                 raise errors.not_found(rt, name)
-            if not obj["metadata"].get("finalizers"):
+            if not _finalizers(rt, obj):
                 return self._remove(rt, key, obj)
             if obj["metadata"].get("deletionTimestamp"):
+                if rt is NAMESPACES:
+                    raise errors.namespace_being_emptied(name)
                 return copy.deepcopy(obj)
             marked = copy.deepcopy(obj)
             marked["metadata"].update(deletionTimestamp=now(), deletionGracePeriodSeconds=0)
+            if rt is NAMESPACES:
+                marked["status"] = {**marked.get("status", {}), "phase": "Terminating"}
             return self._commit("MODIFIED", rt, key, marked)
 
     # -- internals ----------------------------------------------------------------
