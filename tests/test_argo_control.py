@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dask
 import pytest
+import requests
 
 from argodasf_jupyter import argo, argo_control, promote
 from argodasf_jupyter.draft import Draft
@@ -99,7 +100,7 @@ def test_retry_reruns_a_failed_adaptive_dasf_step_under_its_own_names(cluster, t
 
 
 def test_stop_ends_a_running_workflow_before_its_later_steps(cluster, tmp_path):
-    fk, _ = cluster
+    fk, server = cluster
     draft = Draft("halt", str(tmp_path / "halt.dasf-workflow.json"))
     draft.add(promote.make_step("slow", "import time\ntime.sleep(600)\n", cluster=SHAPE))
     draft.add(promote.make_step("after", "print('must not run')\n", cluster=SHAPE, after=["slow"]))
@@ -109,6 +110,12 @@ def test_stop_ends_a_running_workflow_before_its_later_steps(cluster, tmp_path):
     argo_control.stop(name)
     stopped = wait(name, timeout=120)
     assert stopped["phase"] in ("Failed", "Error") and "after" not in phases(stopped), stopped
+    # as on Argo, stopping leaves the DaskJob a resource template made; deleting the
+    # workflow garbage-collects it (then the fixture checks that no pod process is left)
+    answer = requests.delete(f"http://{server.address}/api/v1/workflows/default/{name}",
+                             headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    fk.wait_for(lambda: fk.objects("daskjobs") == [], timeout=60, message=lambda: str(fk.objects("daskjobs")))
 
 
 def test_publish_a_schedule_and_a_template(cluster, tmp_path):
