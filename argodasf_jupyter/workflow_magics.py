@@ -87,9 +87,10 @@ class WorkflowMagics(Magics):
         from .workflow import to_dict
         from .workflow_widgets import StepView, readable_yaml
 
-        templates = to_dict(self.draft)["spec"]["templates"]
+        draft = self.draft
+        templates = to_dict(draft)["spec"]["templates"]
         template = next(item for item in templates if item["name"] == step.name)
-        return StepView(step, self.draft.dependencies()[step.name], readable_yaml(template), action)
+        return StepView(step, draft.dependencies()[step.name], readable_yaml(template), action)
 
     # -- commands ------------------------------------------------------------------------
     @magic_arguments.magic_arguments()
@@ -146,13 +147,15 @@ class WorkflowMagics(Magics):
         from .workflow_widgets import DraftView, readable_yaml
 
         self._arity(args, 0, 0, "show")
-        return DraftView(self.draft, readable_yaml(to_dict(self.draft)))
+        draft = self.draft
+        return DraftView(draft, readable_yaml(to_dict(draft)))
 
     def _export(self, args):
         from .workflow import export
 
         (path,) = self._arity(args, 1, 1, "export PATH (.yaml or .py)")
-        print(f"exported workflow '{self.draft.name}' to {export(self.draft, path)}")
+        draft = self.draft
+        print(f"exported workflow '{draft.name}' to {export(draft, path)}")
 
     def _remove(self, args):
         (name,) = self._arity(args, 1, 1, "remove STEP")
@@ -162,9 +165,10 @@ class WorkflowMagics(Magics):
 
     def _clear(self, args):
         self._arity(args, 0, 0, "clear")
-        self.draft.clear()
+        draft = self.draft
+        draft.clear()
         self.session.share_draft()
-        print(f"cleared workflow draft '{self.draft.name}'")
+        print(f"cleared workflow draft '{draft.name}'")
 
     def _run(self, args):
         from .local_run import run_local
@@ -174,14 +178,15 @@ class WorkflowMagics(Magics):
         self._arity(args, 0, 0, "run --local")
         if not args.local:
             raise ArgodasfError("use `%dasf_workflow run --local` to run here, or `%dasf_workflow submit` for Argo")
-        view = RunView(f"local run of workflow '{self.draft.name}'")
+        draft = self.draft
+        view = RunView(f"local run of workflow '{draft.name}'")
         handle = display(view, display_id=True)
         # in the notebook's working directory, where its own relative paths point
-        runs = run_local(self.draft, parse_assignments(args.param), cwd=os.getcwd(), on_update=view.update)
+        runs = run_local(draft, parse_assignments(args.param), cwd=os.getcwd(), on_update=view.update)
         handle.update(view)  # front ends without widgets see the final state too
         failed = [run.name for run in runs if run.phase in ("Failed", "Error")]
         if failed:  # fail the cell, so that Run All and nbval stop here
-            raise ArgodasfError(f"the local run of workflow '{self.draft.name}' failed at step {', '.join(failed)}")
+            raise ArgodasfError(f"the local run of workflow '{draft.name}' failed at step {', '.join(failed)}")
 
     def _check(self, args):
         from . import preflight
@@ -195,14 +200,15 @@ class WorkflowMagics(Magics):
         from .workflow_widgets import StatusView
 
         self._arity(args, 0, 0, "submit [--param NAME=VALUE] [--watch] [--no-check]")
+        draft = self.draft  # one reading: what is checked, submitted and watched is the same draft
         if not args.no_check:
-            preflight.before_submit(self.draft.order())
-        record = argo.submit(self.draft, parse_assignments(args.param))
+            preflight.before_submit(draft.order())
+        record = argo.submit(draft, parse_assignments(args.param))
         self.session.submitted.append({key: record[key] for key in ("name", "namespace", "submitted_at")})
         self.session.share_draft()
         print(f"submitted workflow {record['name']} to namespace {record['namespace']}: {record['url']}")
         if args.watch:
-            self._watch_to_end(StatusView(name=record["name"], expected=[step.name for step in self.draft.order()]))
+            self._watch_to_end(StatusView(name=record["name"], expected=[step.name for step in draft.order()]))
 
     def _watch_to_end(self, view) -> None:
         """Show ``view`` updating until the workflow ends; a failed run fails the cell
@@ -301,9 +307,10 @@ class WorkflowMagics(Magics):
         from . import argo
 
         self._arity(args, 0, 0, "list")
-        items = argo.list_workflows(self.draft.name)
+        name = self.draft.name
+        items = argo.list_workflows(name)
         if not items:
-            print(f"no workflows of draft '{self.draft.name}' on the Argo Server")
+            print(f"no workflows of draft '{name}' on the Argo Server")
         for item in items:
             print(f"{item['name']:<32} {item['phase']:<10} {item['created_at'] or '-'}  {item['ui_url']}")
 

@@ -114,16 +114,9 @@ describe('duration', () => {
 
 describe('lastRun', () => {
   const run = (name: string, created: string) => ({
+    ...workflow('Succeeded'),
     name,
-    namespace: 'argo',
-    phase: 'Succeeded',
-    created_at: created,
-    started_at: null,
-    finished_at: null,
-    progress: null,
-    message: null,
-    steps: [],
-    ui_url: ''
+    created_at: created
   });
   const draft = { name: 'seismic', steps: [], kernel_id: null, pid: 1 };
 
