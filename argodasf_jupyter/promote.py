@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from . import images, runtime
 from .cell_names import free_names, parameters_from
@@ -23,6 +23,8 @@ from .spec import ClusterSpec, check_name, parse_spec
 MAX_RETRIES = 20
 # what a container step takes from the cluster spec
 STORAGE_KEYS = {"volumes", "env_from_secrets"}
+# where the interactive cluster ran is not where the job runs: the workflow's namespace is
+NOT_OF_THE_JOB = {"name", "namespace", "backend", "keep", "connect"}
 # in generated template and task names only, so they never collide with a step's
 GENERATED_NAME_MARK = "--"
 
@@ -41,14 +43,16 @@ class Step(BaseModel):
     after: list[str] = Field(default_factory=list)
     retries: int = 0
     timeout: Optional[int] = None
-    cluster: dict[str, Any] = Field(default_factory=dict)
+    cluster: ClusterSpec = Field(default_factory=ClusterSpec)  # the job's shape
     image: Optional[str] = None
     local_command: Optional[str] = None
     names: dict[str, str] = Field(default_factory=lambda: {"client": "client", "executor": "executor"})
     imports: list[Imported] = Field(default_factory=list)  # what the cell imports, as the kernel has it
 
-    def cluster_spec(self) -> ClusterSpec:
-        return parse_spec(self.cluster, where=f"the cluster of step '{self.name}'")
+    @field_serializer("cluster")
+    def _cluster_as_given(self, cluster: ClusterSpec) -> dict[str, Any]:
+        # the keys given, not every default: what a draft file has always held
+        return cluster.model_dump(mode="json", exclude_unset=True)
 
     @property
     def deadline(self) -> int:
@@ -123,8 +127,8 @@ def make_step(
     spec = cluster if cluster is not None else parse_spec(settings().cluster, where="the argodasf.cluster config")
     if container is not None:
         # a container step shares the cluster's way to the data: volumes and Secrets
-        storage = spec.model_dump(mode="json", exclude_unset=True, include=STORAGE_KEYS)
-        return Step(kind="container", image=container, local_command=local_command, cluster=storage, **common)
+        return Step(kind="container", image=container, local_command=local_command,
+                    cluster=spec.keeping(STORAGE_KEYS), **common)
     names = settings().names
     if overrides:
         spec = spec.with_changes(**{key: value for key, value in overrides.items() if value is not None})
@@ -132,8 +136,7 @@ def make_step(
     free = free_names(code)
     parameters = parameters_from(free, values or {}, {names.client, names.executor}, names.cluster,
                                  where, step=name)
-    # where the interactive cluster ran is not where the job runs: the workflow's namespace is
-    shape = spec.model_dump(mode="json", exclude_unset=True, exclude={"name", "namespace", "backend", "keep", "connect"})
+    shape = spec.keeping(set(ClusterSpec.model_fields) - NOT_OF_THE_JOB)
     imported = cell_imports(ast.parse(code), {key: values[key] for key in free if key in (values or {})})
     images.check_promotable(spec, imported, name)
     return Step(cluster=shape, parameters=parameters, names={"client": names.client, "executor": names.executor},

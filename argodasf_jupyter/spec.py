@@ -233,6 +233,12 @@ class ClusterSpec(_Strict):
         """A validated copy with some keys changed (used by flags and reshaping)."""
         return parse_spec(changes, base=self)
 
+    def keeping(self, keys) -> "ClusterSpec":
+        """A copy with only ``keys`` of the keys set here; the others back to their defaults.
+        Not validated again: the rules that join keys forbid combinations, which dropping keys cannot make."""
+        kept = {key: getattr(self, key) for key in self.model_fields_set & set(keys)}
+        return ClusterSpec.model_construct(_fields_set=set(kept), **kept)
+
 
 def _cores(quantity: str) -> float:
     return int(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)

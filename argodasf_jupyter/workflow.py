@@ -117,7 +117,7 @@ def dask_job_manifest(step: Step, name: str, parameter_env: Mapping[str, str], s
     parameter variables (Argo expressions in a workflow, values elsewhere)."""
     container = dict(step_script.runner_container(step, python=python))
     container["env"] = [{"name": key, "value": value} for key, value in parameter_env.items()]
-    spec = images.provisioned(step.cluster_spec(), step.imports, step.name)
+    spec = images.provisioned(step.cluster, step.imports, step.name)
     return manifests.dask_job(spec, name, container, service_account=service_account, labels=labels)
 
 
@@ -146,7 +146,7 @@ def step_manifest(step: Step, service_account: Optional[str] = None) -> dict:
 def autoscaler_manifest(step: Step) -> Optional[dict]:
     """The DaskAutoscaler that makes the operator adapt the cluster of a step's DaskJob
     (a DaskJob has no adapt field), or None for a fixed number of workers."""
-    adapt = step.cluster_spec().adapt
+    adapt = step.cluster.adapt
     if step.kind != "dasf" or adapt is None:
         return None
     promote.check_adapt_retries(step.name, adapt, step.retries)
@@ -230,7 +230,7 @@ def _container_template(step: Step) -> Call:
         "image": step.image,
         "command": delivery["command"],
         "args": delivery["args"],
-        **_storage(step.cluster_spec()),
+        **_storage(step.cluster),
         "active_deadline_seconds": step.deadline,
         **_retry(step),
     })

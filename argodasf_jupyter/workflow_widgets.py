@@ -88,7 +88,8 @@ class StepView(_WithTextFallback, w.VBox):
         facts += [("inputs", ", ".join(step.inputs) or "-"), ("outputs", ", ".join(step.outputs) or "-"),
                   ("after", ", ".join(self.dependencies) or "-")]
         if step.kind == "dasf":
-            facts.append(("cluster", ", ".join(f"{key}={value}" for key, value in step.cluster.items()) or "defaults"))
+            facts.append(("cluster", ", ".join(f"{key}={value}" for key, value in step.model_dump(include={"cluster"})["cluster"].items())
+                                     or "defaults"))
         facts.append(("retries / deadline", f"{step.retries} / {step.deadline}s"))
         return facts
 

@@ -66,7 +66,7 @@ def test_a_previous_draft_renders_the_manifests_it_rendered_then(tmp_path, mode)
     draft = previous_draft(tmp_path, mode)
     options = {"namespace": "ns", "service_account": "runner"}
     assert masked(workflow.to_yaml(draft, **options)) == (PREVIOUS / f"{mode}.yaml").read_text()
-    assert masked(workflow.to_python(draft, **options)) == (PREVIOUS / f"{mode}.py").read_text()
+    assert masked(workflow.to_python(draft, **options)) == (PREVIOUS / f"{mode}.py.txt").read_text()
 
 
 @pytest.mark.parametrize("mode", ["per-step", "shared"])

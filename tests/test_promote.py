@@ -112,10 +112,11 @@ def test_cluster_shape_comes_from_the_spec_with_flag_overrides():
     spec = parse_spec({"name": "interactive", "workers": 3, "memory_limit": "2GiB", "namespace": "team",
                        "volumes": [{"name": "shared", "mount_path": "/shared", "claim": "data"}]})
     step = promote.make_step("s", "pass", cluster=spec, overrides={"workers": 5, "image": "example.org/dasf:1"})
-    shape = step.cluster_spec()
+    shape = step.cluster
     assert (shape.workers, shape.memory_limit, shape.image) == (5, "2GiB", "example.org/dasf:1")
     assert shape.volumes[0].mount_path == "/shared"
-    assert "namespace" not in step.cluster and "name" not in step.cluster
+    assert {"namespace", "name"}.isdisjoint(step.cluster.model_fields_set)
+    assert {"namespace", "name"}.isdisjoint(step.model_dump()["cluster"])  # nor in the draft file
 
 
 def test_container_steps_skip_name_analysis():
