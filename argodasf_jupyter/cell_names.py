@@ -9,6 +9,7 @@ import builtins
 import json
 import math
 import symtable
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
 from .errors import ArgodasfError
@@ -23,9 +24,32 @@ class _TopLevel(ast.NodeVisitor):
     """Walks the cell's top level in execution order: which names are read
     before the cell binds them. Nested scopes are left to symtable."""
 
+    _methods: dict[type, Callable] = {}
+
     def __init__(self):
         self.bound: set[str] = set()
         self.free: dict[str, int] = {}
+
+    # ast.NodeVisitor's dispatch (a getattr per node, and its legacy visit_Constant)
+    # was most of the time a long cell's promotion took
+    def visit(self, node):
+        method = self._methods.get(type(node))
+        if method is None:
+            method = getattr(type(self), "visit_" + type(node).__name__, None)
+            if method is None or method is getattr(ast.NodeVisitor, method.__name__, None):
+                method = _TopLevel.generic_visit
+            self._methods[type(node)] = method
+        method(self, node)
+
+    def generic_visit(self, node):
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.visit(item)
+            elif isinstance(value, ast.AST):
+                self.visit(value)
 
     def _load(self, name: str, line: int) -> None:
         if name not in self.bound:
@@ -138,10 +162,27 @@ def _nested_global_reads(table: symtable.SymbolTable) -> set[str]:
     return names
 
 
+@dataclass(frozen=True)
+class ParsedCell:
+    """A cell parsed once: its text, syntax tree and free names (see free_names)."""
+
+    code: str
+    tree: ast.Module
+    free: dict[str, int]
+
+
+def parse(code: str) -> ParsedCell:
+    tree = parse_cell(code)
+    return ParsedCell(code, tree, _free_names(code, tree))
+
+
 def free_names(code: str) -> dict[str, int]:
     """Names the cell uses but neither defines nor imports, with the first line
     each is used on; Python builtins are not included."""
-    tree = parse_cell(code)
+    return parse(code).free
+
+
+def _free_names(code: str, tree: ast.Module) -> dict[str, int]:
     visitor = _TopLevel()
     visitor.visit(tree)
     free = dict(visitor.free)

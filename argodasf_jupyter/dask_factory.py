@@ -22,7 +22,8 @@ import secrets
 
 from . import backends
 from .config import settings
-from .spec import MAX_NAME_LENGTH, parse_spec
+from .limits import MAX_NAME_LENGTH
+from .spec import parse_spec
 
 SUFFIX_LENGTH = 5  # "-" and four hex digits
 

@@ -5,20 +5,18 @@ delivered is step_script.py.
 
 from __future__ import annotations
 
-import ast
-import json
 import re
-from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from . import images, runtime
-from .cell_names import free_names, parameters_from
-from .config import settings
+from .cell_names import ParsedCell, parameters_from, parse
+from .config import Settings, settings
 from .errors import ArgodasfError
 from .imports import Imported, cell_imports
-from .spec import ClusterSpec, check_name, parse_spec
+from .limits import STEP_NAME_HINT, STEP_NAME_PATTERN
+from .spec import ClusterSpec, check_name
 
 MAX_RETRIES = 20
 # what a container step takes from the cluster spec
@@ -66,11 +64,8 @@ class Step(BaseModel):
 
 # -- making a step -------------------------------------------------------------------
 
-# one rule for Python and the labextension's promote dialog
-STEP_NAME_RULE = json.loads((Path(__file__).parent / "step_name.json").read_text())
-
-
 def check_step_name(name: str) -> str:
+    """The rule of limits.json, which the labextension's promote dialog applies too."""
     try:
         check_name(name, "step name")
     except ValueError as error:
@@ -78,8 +73,8 @@ def check_step_name(name: str) -> str:
     if GENERATED_NAME_MARK in name:
         raise ArgodasfError(f"the step name '{name}' holds '{GENERATED_NAME_MARK}', which only the names the "
                             "workflow generates hold; use a single '-'")
-    if not re.match(STEP_NAME_RULE["pattern"], name):
-        raise ArgodasfError(f"the step name '{name}' is not valid; {STEP_NAME_RULE['hint']}")
+    if not re.match(STEP_NAME_PATTERN, name):
+        raise ArgodasfError(f"the step name '{name}' is not valid; {STEP_NAME_HINT}")
     return name
 
 
@@ -89,9 +84,9 @@ def check_adapt_retries(name: str, adapt, retries: int) -> None:
                             "first attempt's cluster; give it a fixed --workers N, or --retries 0")
 
 
-def check_size(code: str) -> None:
+def check_size(code: str, conf: Settings) -> None:
     size = len(code.encode("utf-8"))
-    limit = settings().workflow.max_cell_bytes
+    limit = conf.workflow.max_cell_bytes
     if size > limit:
         raise ArgodasfError(
             f"the cell has {size} bytes; the largest that can be promoted is {limit} "
@@ -101,7 +96,7 @@ def check_size(code: str) -> None:
 
 def make_step(
     name: str,
-    code: str,
+    code: str | ParsedCell,
     *,
     values: Mapping[str, Any] | None = None,
     where: Callable[[str], Optional[str]] | None = None,
@@ -114,30 +109,35 @@ def make_step(
     timeout: int | None = None,
     container: str | None = None,
     local_command: str | None = None,
+    conf: Settings | None = None,
 ) -> Step:
-    """Validate a cell and make it a Step (the cell has already run successfully)."""
+    """Validate a cell (its text, or parsed already) and make it a Step (the cell has
+    already run successfully); ``conf``: the settings the caller read (default: the current ones)."""
+    conf = conf if conf is not None else settings()
+    cell = code if isinstance(code, ParsedCell) else None
+    code = code.code if isinstance(code, ParsedCell) else code
     check_step_name(name)
-    check_size(code)
+    check_size(code, conf)
     if not 0 <= retries <= MAX_RETRIES:
         raise ArgodasfError(f"--retries {retries} is out of range; use 0..{MAX_RETRIES}")
     if timeout is not None and timeout < 1:
         raise ArgodasfError(f"--timeout {timeout} must be a positive number of seconds")
     common = dict(name=name, code=code, inputs=list(inputs), outputs=list(outputs), after=list(after),
                   retries=retries, timeout=timeout)
-    spec = cluster if cluster is not None else parse_spec(settings().cluster, where="the argodasf.cluster config")
+    spec = cluster if cluster is not None else conf.cluster
     if container is not None:
         # a container step shares the cluster's way to the data: volumes and Secrets
         return Step(kind="container", image=container, local_command=local_command,
                     cluster=spec.keeping(STORAGE_KEYS), **common)
-    names = settings().names
+    names = conf.names
     if overrides:
         spec = spec.with_changes(**{key: value for key, value in overrides.items() if value is not None})
     check_adapt_retries(name, spec.adapt, retries)
-    free = free_names(code)
-    parameters = parameters_from(free, values or {}, {names.client, names.executor}, names.cluster,
+    cell = cell or parse(code)
+    parameters = parameters_from(cell.free, values or {}, {names.client, names.executor}, names.cluster,
                                  where, step=name)
     shape = spec.keeping(set(ClusterSpec.model_fields) - NOT_OF_THE_JOB)
-    imported = cell_imports(ast.parse(code), {key: values[key] for key in free if key in (values or {})})
+    imported = cell_imports(cell.tree, {key: values[key] for key in cell.free if key in (values or {})}, cell.code)
     images.check_promotable(spec, imported, name)
     return Step(cluster=shape, parameters=parameters, names={"client": names.client, "executor": names.executor},
                 imports=imported, **common)
