@@ -9,6 +9,8 @@ from typing import Any, NamedTuple
 from .limits import MAX_NAME_LENGTH
 
 DEFAULT_WORKERS = 2  # when neither 'workers' nor 'adapt' is given
+# a workflow draft's clusters: a DaskJob per DASF step, or one for the whole workflow (shared_cluster.py)
+CLUSTER_MODES = ("per-step", "shared")
 
 
 class Key(NamedTuple):

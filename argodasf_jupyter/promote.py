@@ -19,6 +19,7 @@ from .limits import STEP_NAME_HINT, STEP_NAME_PATTERN
 from .spec import ClusterSpec, check_name
 
 MAX_RETRIES = 20
+MAX_TIMEOUT = 30 * 24 * 3600
 # what a container step takes from the cluster spec
 STORAGE_KEYS = {"volumes", "env_from_secrets"}
 # where the interactive cluster ran is not where the job runs: the workflow's namespace is
@@ -84,6 +85,14 @@ def check_adapt_retries(name: str, adapt, retries: int) -> None:
                             "first attempt's cluster; give it a fixed --workers N, or --retries 0")
 
 
+def check_attempts(retries: int, timeout: Optional[int]) -> None:
+    """The bounds of --retries and --timeout, for new steps and for those a draft file holds."""
+    if not 0 <= retries <= MAX_RETRIES:
+        raise ArgodasfError(f"--retries {retries} is out of range; use 0..{MAX_RETRIES}")
+    if timeout is not None and not 1 <= timeout <= MAX_TIMEOUT:
+        raise ArgodasfError(f"--timeout {timeout} is out of range; use 1..{MAX_TIMEOUT} seconds (30 days)")
+
+
 def check_size(code: str, conf: Settings) -> None:
     size = len(code.encode("utf-8"))
     limit = conf.workflow.max_cell_bytes
@@ -118,10 +127,7 @@ def make_step(
     code = code.code if isinstance(code, ParsedCell) else code
     check_step_name(name)
     check_size(code, conf)
-    if not 0 <= retries <= MAX_RETRIES:
-        raise ArgodasfError(f"--retries {retries} is out of range; use 0..{MAX_RETRIES}")
-    if timeout is not None and timeout < 1:
-        raise ArgodasfError(f"--timeout {timeout} must be a positive number of seconds")
+    check_attempts(retries, timeout)
     common = dict(name=name, code=code, inputs=list(inputs), outputs=list(outputs), after=list(after),
                   retries=retries, timeout=timeout)
     spec = cluster if cluster is not None else conf.cluster

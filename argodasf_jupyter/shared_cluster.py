@@ -18,7 +18,6 @@ from . import images, manifests, runtime, step_script
 from .draft import Draft
 from .promote import GENERATED_NAME_MARK, Step
 
-MODES = ("per-step", "shared")
 CLUSTER_TEMPLATE = f"argodasf{GENERATED_NAME_MARK}cluster"
 AUTOSCALER_TEMPLATE = f"argodasf{GENERATED_NAME_MARK}cluster-autoscaler"
 DELETE_TEMPLATE = f"argodasf{GENERATED_NAME_MARK}cluster-delete"
