@@ -39,6 +39,14 @@ from workflow_fixtures import scheduler_address  # noqa: F401  (a fixture)
     ("print(f'{name!r}')", ["name"]),
     ("print(len([]), __name__)", []),
     ("match cmd:\n    case {'k': v, **rest}:\n        print(v, rest)", ["cmd"]),
+    # nested scopes are read from their own statements' lines: decorators, shared lines, blocks
+    ("@decorate(arg)\ndef f():\n    return g + h\nh = 1\n", ["arg", "decorate", "g"]),
+    ("x = 1; f = lambda: y + x\n", ["y"]),
+    ("y = 2; g = [q for _ in range(y)]; z = 3\n", ["q"]),
+    ("if flag:\n    def f():\n        return helper(z)\n", ["flag", "helper", "z"]),
+    ("total = sum(\n    v * w for v in values\n)\n", ["values", "w"]),
+    ("def outer():\n    def inner():\n        return k\n    return inner\nresult = outer()\n", ["k"]),
+    ("a = 1\nclass K:\n    b = a + c\n\n\nprint(K.b)  # the end\n", ["c"]),
 ])
 def test_free_names(code, expected):
     assert sorted(cell_names.free_names(code)) == sorted(expected)
