@@ -45,9 +45,10 @@ def cluster_form(**defaults):
     """Plain-Python %dasf_cluster --ui: a form whose Create button makes the cluster."""
     from .config import settings
     from .session import current_session
+    from .spec import parse_spec
     from .widgets import ClusterForm
 
-    return ClusterForm(current_session(), {**settings().cluster, **defaults})
+    return ClusterForm(current_session(), parse_spec(defaults, base=settings().cluster, where="the form's defaults"))
 
 
 def _jupyter_server_extension_points():

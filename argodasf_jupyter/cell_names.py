@@ -9,6 +9,7 @@ import builtins
 import json
 import math
 import symtable
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
 from .errors import ArgodasfError
@@ -23,9 +24,33 @@ class _TopLevel(ast.NodeVisitor):
     """Walks the cell's top level in execution order: which names are read
     before the cell binds them. Nested scopes are left to symtable."""
 
+    _methods: dict[type, Callable] = {}
+
     def __init__(self):
         self.bound: set[str] = set()
         self.free: dict[str, int] = {}
+        self.scopes = 0  # nested scopes met (functions, lambdas, classes, comprehensions)
+
+    # ast.NodeVisitor's dispatch (a getattr per node, and its legacy visit_Constant)
+    # was most of the time a long cell's promotion took
+    def visit(self, node):
+        method = self._methods.get(type(node))
+        if method is None:
+            method = getattr(type(self), "visit_" + type(node).__name__, None)
+            if method is None or method is getattr(ast.NodeVisitor, method.__name__, None):
+                method = _TopLevel.generic_visit
+            self._methods[type(node)] = method
+        method(self, node)
+
+    def generic_visit(self, node):
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.visit(item)
+            elif isinstance(value, ast.AST):
+                self.visit(value)
 
     def _load(self, name: str, line: int) -> None:
         if name not in self.bound:
@@ -74,18 +99,22 @@ class _TopLevel(ast.NodeVisitor):
         # decorators and defaults run now; the body runs later, in its own scope
         self._visit_all([*node.decorator_list, *node.args.defaults, *node.args.kw_defaults])
         self.bound.add(node.name)
+        self.scopes += 1
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_Lambda(self, node):
         self._visit_all([*node.args.defaults, *node.args.kw_defaults])
+        self.scopes += 1
 
     def visit_ClassDef(self, node):
         self._visit_all([*node.decorator_list, *node.bases, *(keyword.value for keyword in node.keywords)])
         self.bound.add(node.name)
+        self.scopes += 1
 
     def _comprehension(self, node):
         self.visit(node.generators[0].iter)  # the only part evaluated in this scope
+        self.scopes += 1
 
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
 
@@ -138,14 +167,39 @@ def _nested_global_reads(table: symtable.SymbolTable) -> set[str]:
     return names
 
 
+@dataclass(frozen=True)
+class ParsedCell:
+    """A cell parsed once: its text, syntax tree and free names (see free_names)."""
+
+    code: str
+    tree: ast.Module
+    free: dict[str, int]
+
+
+def parse(code: str) -> ParsedCell:
+    tree = parse_cell(code)
+    return ParsedCell(code, tree, _free_names(code, tree))
+
+
 def free_names(code: str) -> dict[str, int]:
     """Names the cell uses but neither defines nor imports, with the first line
     each is used on; Python builtins are not included."""
-    tree = parse_cell(code)
+    return parse(code).free
+
+
+def _free_names(code: str, tree: ast.Module) -> dict[str, int]:
     visitor = _TopLevel()
-    visitor.visit(tree)
+    scoped = []  # the top-level statements that hold a nested scope
+    for statement in tree.body:
+        before = visitor.scopes
+        visitor.visit(statement)
+        if visitor.scopes > before:
+            scoped.append(statement)
     free = dict(visitor.free)
-    later = _nested_global_reads(symtable.symtable(code, "<cell>", "exec")) - visitor.bound
+    later = set()
+    if scoped:
+        table = symtable.symtable(_scoped_source(code, tree.body, scoped), "<cell>", "exec")
+        later = _nested_global_reads(table) - visitor.bound
     if later:
         first_lines: dict[str, int] = {}
         for node in ast.walk(tree):
@@ -154,6 +208,20 @@ def free_names(code: str) -> dict[str, int]:
         for name in later:
             free.setdefault(name, first_lines.get(name, 1))
     return {name: line for name, line in sorted(free.items(), key=lambda item: item[1]) if name not in PYTHON_BUILTINS}
+
+
+def _first_line(statement: ast.stmt) -> int:
+    return min([statement.lineno, *(item.lineno for item in getattr(statement, "decorator_list", ()))])
+
+
+def _scoped_source(code: str, body: list[ast.stmt], scoped: list[ast.stmt]) -> str:
+    """The lines of the ``scoped`` statements alone, which are all symtable needs (its
+    cost grows with the cell), or the whole cell when one shares a line with another."""
+    shared = {before.end_lineno for before, after in zip(body, body[1:], strict=False) if before.end_lineno == _first_line(after)}
+    if any(_first_line(statement) in shared or statement.end_lineno in shared for statement in scoped):
+        return code
+    lines = code.splitlines(keepends=True)
+    return "".join("".join(lines[_first_line(statement) - 1:statement.end_lineno]) + "\n" for statement in scoped)
 
 
 def is_literal(value: Any) -> bool:

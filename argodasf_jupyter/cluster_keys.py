@@ -6,6 +6,12 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from .limits import MAX_NAME_LENGTH
+
+DEFAULT_WORKERS = 2  # when neither 'workers' nor 'adapt' is given
+# a workflow draft's clusters: a DaskJob per DASF step, or one for the whole workflow (shared_cluster.py)
+CLUSTER_MODES = ("per-step", "shared")
+
 
 class Key(NamedTuple):
     default: Any
@@ -13,9 +19,9 @@ class Key(NamedTuple):
 
 
 KEYS = {
-    "name": Key("dasf", "cluster name: lowercase letters, digits and '-', at most 53 characters"),
+    "name": Key("dasf", f"cluster name: lowercase letters, digits and '-', at most {MAX_NAME_LENGTH} characters"),
     "backend": Key("auto", "local | kubernetes | auto (kubernetes when credentials are found, else local)"),
-    "workers": Key(None, "fixed number of workers (default 2)"),
+    "workers": Key(None, f"fixed number of workers (default {DEFAULT_WORKERS})"),
     "adapt": Key(None, "adaptive range {minimum, maximum}; excludes 'workers'"),
     "threads_per_worker": Key(1, "threads in each worker"),
     "memory_limit": Key("auto", "memory per worker, e.g. 4GiB, or 'auto'"),

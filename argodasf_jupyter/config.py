@@ -1,28 +1,29 @@
-"""Settings from dask's config system (`argodasf` key), validated strictly."""
+"""Settings from dask's config system (`argodasf` key), validated strictly.
+
+argodasf.yaml holds every default (the models below declare none), and the
+validated settings are kept until the config changes: read them once at the edge
+(magic, CLI, server) and pass them on.
+"""
 
 from __future__ import annotations
 
+import copy
 import keyword
 import os
-from typing import Any, Optional
+from typing import Optional
 
 import dask.config
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ArgodasfError, validation_message
-from .spec import fields_of, parse_spec
+from .spec import ClusterSpec, fields_of
 
 DEFAULTS_FILE = os.path.join(os.path.dirname(__file__), "argodasf.yaml")
 
-
-def _register_defaults() -> None:
-    with open(DEFAULTS_FILE) as stream:
-        defaults = yaml.safe_load(stream)
-    dask.config.update_defaults(defaults)
-
-
-_register_defaults()
+with open(DEFAULTS_FILE) as _stream:
+    DEFAULTS = yaml.safe_load(_stream)
+dask.config.update_defaults(DEFAULTS)
 
 
 class _Section(BaseModel):
@@ -30,9 +31,9 @@ class _Section(BaseModel):
 
 
 class Names(_Section):
-    cluster: str = "cluster"
-    client: str = "client"
-    executor: str = "executor"
+    cluster: str
+    client: str
+    executor: str
 
     @field_validator("cluster", "client", "executor")
     @classmethod
@@ -43,48 +44,42 @@ class Names(_Section):
 
 
 class LocalSettings(_Section):
-    max_workers: int = Field(64, ge=1)
-    dashboard_address: str = ":8787"
+    max_workers: int = Field(ge=1)
+    dashboard_address: str
 
 
 class KubernetesSettings(_Section):
-    startup_timeout: int = Field(300, ge=1)
-    request_timeout: float = Field(10, gt=0, le=3600)
+    startup_timeout: int = Field(ge=1)
+    request_timeout: float = Field(gt=0, le=3600)
 
 
 class WorkflowSettings(_Section):
-    draft_dir: Optional[str] = None
-    active_deadline: int = Field(3600, ge=1)
-    service_account: Optional[str] = None
-    max_cell_bytes: int = Field(1048576, ge=1024)
-    install_missing: bool = True
+    draft_dir: Optional[str]
+    active_deadline: int = Field(ge=1)
+    service_account: Optional[str]
+    max_cell_bytes: int = Field(ge=1024)
+    install_missing: bool
 
 
 class ArgoSettings(_Section):
-    server: Optional[str] = None
-    namespace: Optional[str] = None
-    secure: bool = True
-    insecure_skip_verify: bool = False
-    base_href: str = ""
-    ui_url: Optional[str] = None
-    timeout: float = Field(10, gt=0, le=3600)
+    server: Optional[str]
+    namespace: Optional[str]
+    secure: bool
+    insecure_skip_verify: bool
+    base_href: str
+    ui_url: Optional[str]
+    timeout: float = Field(gt=0, le=3600)
 
 
 class Settings(_Section):
-    cluster: dict[str, Any] = Field(default_factory=dict)
-    gpu_image: Optional[str] = None
-    images: dict[str, list[str]] = Field(default_factory=dict)
-    names: Names = Names()
-    local: LocalSettings = LocalSettings()
-    kubernetes: KubernetesSettings = KubernetesSettings()
-    workflow: WorkflowSettings = WorkflowSettings()
-    argo: ArgoSettings = ArgoSettings()
-
-    @field_validator("cluster")
-    @classmethod
-    def _cluster_keys(cls, value):
-        parse_spec(value, where="argodasf.cluster")  # the same rules as a cell
-        return value
+    cluster: ClusterSpec  # the same rules as a cell; its unset keys keep the ClusterSpec defaults
+    gpu_image: Optional[str]
+    images: dict[str, list[str]]
+    names: Names
+    local: LocalSettings
+    kubernetes: KubernetesSettings
+    workflow: WorkflowSettings
+    argo: ArgoSettings
 
 
 def _python_keys(value):
@@ -94,10 +89,19 @@ def _python_keys(value):
     return value
 
 
+_last_read: Optional[tuple[dict, Settings]] = None
+
+
 def settings() -> Settings:
     """The current `argodasf` settings; an invalid key gives a one-line error."""
-    raw = _python_keys(dask.config.get("argodasf", default={}) or {})
+    global _last_read
+    # the defaults again: dask.config.set({"argodasf": {...}}) replaces the whole section
+    raw = _python_keys(dask.config.merge(DEFAULTS["argodasf"], dask.config.get("argodasf", default={}) or {}))
+    if _last_read is not None and _last_read[0] == raw:
+        return _last_read[1]
     try:
-        return Settings.model_validate(raw)
+        validated = Settings.model_validate(raw)
     except ValidationError as exc:
         raise ArgodasfError(validation_message(exc, "the argodasf config", lambda loc: fields_of(Settings, loc))) from None
+    _last_read = (copy.deepcopy(raw), validated)
+    return validated

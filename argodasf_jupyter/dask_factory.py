@@ -22,7 +22,8 @@ import secrets
 
 from . import backends
 from .config import settings
-from .spec import MAX_NAME_LENGTH, parse_spec
+from .limits import MAX_NAME_LENGTH
+from .spec import parse_spec
 
 SUFFIX_LENGTH = 5  # "-" and four hex digits
 
@@ -33,8 +34,7 @@ async def default_cluster(asynchronous: bool = True, **keys):
     Each click makes a new cluster, so unless ``name`` is given the configured
     name gets a short random suffix (Kubernetes cluster names must be unique).
     """
-    defaults = dict(settings().cluster)
-    spec = parse_spec(keys, base=defaults, where="the dask-labextension factory kwargs")
+    spec = parse_spec(keys, base=settings().cluster, where="the dask-labextension factory kwargs")
     if "name" not in keys:
         spec = spec.with_changes(name=f"{spec.name[:MAX_NAME_LENGTH - SUFFIX_LENGTH]}-{secrets.token_hex(2)}")
     backend = backends.backend_module(backends.resolve(spec))

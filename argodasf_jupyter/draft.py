@@ -25,16 +25,16 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from .cluster_keys import CLUSTER_MODES
 from .config import settings
 from .errors import ArgodasfError, closest
-from .promote import Step, check_step_name
+from .promote import Step, check_attempts, check_step_name
 from .spec import check_name
 
 VERSION = 1
 SUFFIX = ".dasf-workflow.json"
 # the workflow's generateName prefix; Kubernetes adds 5 characters (see workflow.job_name)
 MAX_DRAFT_NAME = 20
-MAX_STEP_TIMEOUT = 30 * 24 * 3600
 LOCK_TIMEOUT = 30.0  # seconds to wait for another kernel's change to the same draft
 
 
@@ -56,7 +56,7 @@ def check_draft_name(name: str) -> str:
 
 def check_step(step: Step) -> Step:
     """What the draft accepts of a step: Kubernetes names (they reach Argo, the export
-    and file paths), paths that are not a whole filesystem, a bounded deadline."""
+    and file paths), paths that are not a whole filesystem, bounded retries and deadline."""
     check_step_name(step.name)
     for upstream in step.after:
         try:
@@ -71,8 +71,7 @@ def check_step(step: Step) -> Step:
     for name in [*step.parameters, *step.names.values()]:
         if not name.isidentifier() or keyword.iskeyword(name):
             raise ArgodasfError(f"step '{step.name}' uses {name!r} as a variable name, which Python cannot")
-    if step.timeout is not None and not 1 <= step.timeout <= MAX_STEP_TIMEOUT:
-        raise ArgodasfError(f"--timeout {step.timeout} is out of range; use 1..{MAX_STEP_TIMEOUT} seconds (30 days)")
+    check_attempts(step.retries, step.timeout)
     return step
 
 
@@ -83,7 +82,7 @@ class DraftFile(BaseModel):
 
     version: Literal[1] = VERSION
     name: str
-    cluster: Literal["per-step", "shared"] = "per-step"  # a DaskJob per DASF step, or one cluster (shared_cluster.py)
+    cluster: Literal[CLUSTER_MODES] = CLUSTER_MODES[0]  # type: ignore[valid-type]
     steps: list[Step]
 
     @field_validator("name")
@@ -131,7 +130,7 @@ class Draft:
         except ValueError as error:
             raise ArgodasfError(str(error)) from None
         self.path = path
-        self.cluster = "per-step"
+        self.cluster = CLUSTER_MODES[0]
         self.steps: dict[str, Step] = {step.name: check_step(step) for step in steps or []}
 
     # -- persistence -------------------------------------------------------------------
@@ -264,8 +263,8 @@ class Draft:
         """Choose "per-step" or "shared" (one Dask cluster for the whole workflow)."""
         with self._locked():
             self.refresh()
-            if mode not in ("per-step", "shared"):
-                raise ArgodasfError(f"cluster mode '{mode}' is unknown; use per-step or shared")
+            if mode not in CLUSTER_MODES:
+                raise ArgodasfError(f"cluster mode '{mode}' is unknown; use {' or '.join(CLUSTER_MODES)}")
             self.cluster = mode
             self._write(self.name, self.steps)
 

@@ -60,17 +60,32 @@ def _value_module(value: Any) -> Optional[str]:
     return None
 
 
-def imported_modules(tree: ast.AST, used: Mapping[str, Any] | None = None) -> list[str]:
+def _statements(tree: ast.AST):
+    """Every statement of the cell, nested ones too, without walking into expressions
+    (where no import statement can be)."""
+    pending = list(getattr(tree, "body", ()))
+    while pending:
+        node = pending.pop()
+        yield node
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, name, ())
+            if isinstance(children, list):
+                pending.extend(children)
+
+
+def imported_modules(tree: ast.AST, used: Mapping[str, Any] | None = None, source: str | None = None) -> list[str]:
     """Top-level modules the cell imports (``used``: values of the names it takes
-    from earlier cells), sorted, without the standard library."""
+    from earlier cells), sorted, without the standard library. With the cell's
+    ``source``, its expressions are walked for lazy dask imports only when it names one."""
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _statements(tree):
         if isinstance(node, ast.Import):
             found.update(_top(alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.add(_top(node.module))
-        elif isinstance(node, ast.Attribute) and node.attr in LAZY_IMPORTS:
-            found.add(LAZY_IMPORTS[node.attr])
+    if source is None or any(call in source for call in LAZY_IMPORTS):
+        found.update(LAZY_IMPORTS[node.attr] for node in ast.walk(tree)
+                     if isinstance(node, ast.Attribute) and node.attr in LAZY_IMPORTS)
     for value in (used or {}).values():
         module = _value_module(value)
         if module:
@@ -106,7 +121,7 @@ def describe(module: str) -> Optional[Imported]:
     return Imported(module=module)
 
 
-def cell_imports(tree: ast.AST, used: Mapping[str, Any] | None = None) -> list[Imported]:
-    """What the cell imports, as the kernel has it."""
-    return [found for found in map(describe, imported_modules(tree, used)) if found is not None]
+def cell_imports(tree: ast.AST, used: Mapping[str, Any] | None = None, source: str | None = None) -> list[Imported]:
+    """What the cell imports, as the kernel has it (``source``: see imported_modules)."""
+    return [found for found in map(describe, imported_modules(tree, used, source)) if found is not None]
 

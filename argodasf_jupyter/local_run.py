@@ -44,9 +44,8 @@ def local_cluster(step: Step):
     limits apply as they did in the notebook."""
     from .backends import local
 
-    spec = step.cluster_spec()
-    local.check(spec)
-    return local.start(spec, progress=lambda phase: None)
+    local.check(step.cluster)
+    return local.start(step.cluster, progress=lambda phase: None)
 
 
 def _run_dasf(step: Step, run: StepRun, parameters: dict, cwd: str, address: Optional[str]) -> None:

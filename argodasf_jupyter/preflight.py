@@ -69,7 +69,7 @@ def image_groups(steps) -> list[ImageCheck]:
     for step in steps:
         if step.kind != "dasf":
             continue
-        spec = images.provisioned(step.cluster_spec(), step.imports, step.name)
+        spec = images.provisioned(step.cluster, step.imports, step.name)
         image = images.image_of(spec)
         # every step runs distributed: its release is checked even when the cell imports neither
         group = groups.setdefault(image, ImageCheck(image, [], [describe("dask"), describe("distributed")]))

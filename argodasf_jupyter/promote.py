@@ -5,24 +5,25 @@ delivered is step_script.py.
 
 from __future__ import annotations
 
-import ast
-import json
 import re
-from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from . import images, runtime
-from .cell_names import free_names, parameters_from
-from .config import settings
+from .cell_names import ParsedCell, parameters_from, parse
+from .config import Settings, settings
 from .errors import ArgodasfError
 from .imports import Imported, cell_imports
-from .spec import ClusterSpec, check_name, parse_spec
+from .limits import STEP_NAME_HINT, STEP_NAME_PATTERN
+from .spec import ClusterSpec, check_name
 
 MAX_RETRIES = 20
+MAX_TIMEOUT = 30 * 24 * 3600
 # what a container step takes from the cluster spec
 STORAGE_KEYS = {"volumes", "env_from_secrets"}
+# where the interactive cluster ran is not where the job runs: the workflow's namespace is
+NOT_OF_THE_JOB = {"name", "namespace", "backend", "keep", "connect"}
 # in generated template and task names only, so they never collide with a step's
 GENERATED_NAME_MARK = "--"
 
@@ -41,14 +42,16 @@ class Step(BaseModel):
     after: list[str] = Field(default_factory=list)
     retries: int = 0
     timeout: Optional[int] = None
-    cluster: dict[str, Any] = Field(default_factory=dict)
+    cluster: ClusterSpec = Field(default_factory=ClusterSpec)  # the job's shape
     image: Optional[str] = None
     local_command: Optional[str] = None
     names: dict[str, str] = Field(default_factory=lambda: {"client": "client", "executor": "executor"})
     imports: list[Imported] = Field(default_factory=list)  # what the cell imports, as the kernel has it
 
-    def cluster_spec(self) -> ClusterSpec:
-        return parse_spec(self.cluster, where=f"the cluster of step '{self.name}'")
+    @field_serializer("cluster")
+    def _cluster_as_given(self, cluster: ClusterSpec) -> dict[str, Any]:
+        # the keys given, not every default: what a draft file has always held
+        return cluster.model_dump(mode="json", exclude_unset=True)
 
     @property
     def deadline(self) -> int:
@@ -62,11 +65,8 @@ class Step(BaseModel):
 
 # -- making a step -------------------------------------------------------------------
 
-# one rule for Python and the labextension's promote dialog
-STEP_NAME_RULE = json.loads((Path(__file__).parent / "step_name.json").read_text())
-
-
 def check_step_name(name: str) -> str:
+    """The rule of limits.json, which the labextension's promote dialog applies too."""
     try:
         check_name(name, "step name")
     except ValueError as error:
@@ -74,8 +74,8 @@ def check_step_name(name: str) -> str:
     if GENERATED_NAME_MARK in name:
         raise ArgodasfError(f"the step name '{name}' holds '{GENERATED_NAME_MARK}', which only the names the "
                             "workflow generates hold; use a single '-'")
-    if not re.match(STEP_NAME_RULE["pattern"], name):
-        raise ArgodasfError(f"the step name '{name}' is not valid; {STEP_NAME_RULE['hint']}")
+    if not re.match(STEP_NAME_PATTERN, name):
+        raise ArgodasfError(f"the step name '{name}' is not valid; {STEP_NAME_HINT}")
     return name
 
 
@@ -85,9 +85,17 @@ def check_adapt_retries(name: str, adapt, retries: int) -> None:
                             "first attempt's cluster; give it a fixed --workers N, or --retries 0")
 
 
-def check_size(code: str) -> None:
+def check_attempts(retries: int, timeout: Optional[int]) -> None:
+    """The bounds of --retries and --timeout, for new steps and for those a draft file holds."""
+    if not 0 <= retries <= MAX_RETRIES:
+        raise ArgodasfError(f"--retries {retries} is out of range; use 0..{MAX_RETRIES}")
+    if timeout is not None and not 1 <= timeout <= MAX_TIMEOUT:
+        raise ArgodasfError(f"--timeout {timeout} is out of range; use 1..{MAX_TIMEOUT} seconds (30 days)")
+
+
+def check_size(code: str, conf: Settings) -> None:
     size = len(code.encode("utf-8"))
-    limit = settings().workflow.max_cell_bytes
+    limit = conf.workflow.max_cell_bytes
     if size > limit:
         raise ArgodasfError(
             f"the cell has {size} bytes; the largest that can be promoted is {limit} "
@@ -97,7 +105,7 @@ def check_size(code: str) -> None:
 
 def make_step(
     name: str,
-    code: str,
+    code: str | ParsedCell,
     *,
     values: Mapping[str, Any] | None = None,
     where: Callable[[str], Optional[str]] | None = None,
@@ -110,31 +118,32 @@ def make_step(
     timeout: int | None = None,
     container: str | None = None,
     local_command: str | None = None,
+    conf: Settings | None = None,
 ) -> Step:
-    """Validate a cell and make it a Step (the cell has already run successfully)."""
+    """Validate a cell (its text, or parsed already) and make it a Step (the cell has
+    already run successfully); ``conf``: the settings the caller read (default: the current ones)."""
+    conf = conf if conf is not None else settings()
+    cell = code if isinstance(code, ParsedCell) else None
+    code = code.code if isinstance(code, ParsedCell) else code
     check_step_name(name)
-    check_size(code)
-    if not 0 <= retries <= MAX_RETRIES:
-        raise ArgodasfError(f"--retries {retries} is out of range; use 0..{MAX_RETRIES}")
-    if timeout is not None and timeout < 1:
-        raise ArgodasfError(f"--timeout {timeout} must be a positive number of seconds")
+    check_size(code, conf)
+    check_attempts(retries, timeout)
     common = dict(name=name, code=code, inputs=list(inputs), outputs=list(outputs), after=list(after),
                   retries=retries, timeout=timeout)
-    spec = cluster if cluster is not None else parse_spec(settings().cluster, where="the argodasf.cluster config")
+    spec = cluster if cluster is not None else conf.cluster
     if container is not None:
         # a container step shares the cluster's way to the data: volumes and Secrets
-        storage = spec.model_dump(mode="json", exclude_unset=True, include=STORAGE_KEYS)
-        return Step(kind="container", image=container, local_command=local_command, cluster=storage, **common)
-    names = settings().names
+        return Step(kind="container", image=container, local_command=local_command,
+                    cluster=spec.keeping(STORAGE_KEYS), **common)
+    names = conf.names
     if overrides:
         spec = spec.with_changes(**{key: value for key, value in overrides.items() if value is not None})
     check_adapt_retries(name, spec.adapt, retries)
-    free = free_names(code)
-    parameters = parameters_from(free, values or {}, {names.client, names.executor}, names.cluster,
+    cell = cell or parse(code)
+    parameters = parameters_from(cell.free, values or {}, {names.client, names.executor}, names.cluster,
                                  where, step=name)
-    # where the interactive cluster ran is not where the job runs: the workflow's namespace is
-    shape = spec.model_dump(mode="json", exclude_unset=True, exclude={"name", "namespace", "backend", "keep", "connect"})
-    imported = cell_imports(ast.parse(code), {key: values[key] for key in free if key in (values or {})})
+    shape = spec.keeping(set(ClusterSpec.model_fields) - NOT_OF_THE_JOB)
+    imported = cell_imports(cell.tree, {key: values[key] for key in cell.free if key in (values or {})}, cell.code)
     images.check_promotable(spec, imported, name)
     return Step(cluster=shape, parameters=parameters, names={"client": names.client, "executor": names.executor},
                 imports=imported, **common)

@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from . import cell_names, promote, step_script
 from .errors import ArgodasfError
+from .config import Settings
 from .spec import ClusterSpec
 
 
@@ -34,10 +35,10 @@ def exec_in(namespace: dict) -> Callable[[str], bool]:
     return run
 
 
-def values_before(cell: str, values: Mapping[str, Any]) -> dict[str, Any]:
+def values_before(cell: cell_names.ParsedCell, values: Mapping[str, Any]) -> dict[str, Any]:
     """The cell's outside names as they are now; literals are copied, since the cell may change them."""
     return {name: copy.deepcopy(values[name]) if cell_names.is_literal(values[name]) else values[name]
-            for name in cell_names.free_names(cell) if name in values}
+            for name in cell.free if name in values}
 
 
 def run_checked(name: str, cell: str, run: Callable[[str], bool], managed) -> None:
@@ -57,20 +58,22 @@ def run_checked(name: str, cell: str, run: Callable[[str], bool], managed) -> No
 
 def promote_cell(name: str, cell: str, *, run: Callable[[str], bool], values: Mapping[str, Any],
                  where: Optional[Callable[[str], Optional[str]]], managed, cluster: Optional[ClusterSpec],
-                 container: Optional[str] = None, local_command: Optional[str] = None,
+                 conf: Settings, container: Optional[str] = None, local_command: Optional[str] = None,
                  overrides: Optional[Mapping[str, Any]] = None, replay: bool = False, **options) -> promote.Step:
     """The Step of a cell that worked; ``options`` are make_step's after, inputs, outputs, retries, timeout.
     A container step's body is a shell script: it is not run here."""
     if container is not None:
         return promote.make_step(name, cell, container=container, local_command=local_command, cluster=cluster,
-                                 **options)
+                                 conf=conf, **options)
     promote.check_step_name(name)
-    promote.check_size(cell)
+    promote.check_size(cell, conf)
     if replay and managed is None:
         raise ArgodasfError("--replay needs a cluster to connect to; create one with %%dasf_cluster first")
-    before = values_before(cell, values)
+    parsed = cell_names.parse(cell)
+    before = values_before(parsed, values)
     run_checked(name, cell, run, managed)
-    step = promote.make_step(name, cell, values=before, where=where, cluster=cluster, overrides=overrides, **options)
+    step = promote.make_step(name, parsed, values=before, where=where, cluster=cluster, overrides=overrides,
+                             conf=conf, **options)
     if replay:
         step_script.replay(step, managed.client.scheduler.address, cwd=os.getcwd())
     return step

@@ -305,7 +305,7 @@ class Session:
         managed = self.current
         step = promotion.promote_cell(
             name, cell, run=run or promotion.exec_in(values), values=values, where=where, managed=managed,
-            cluster=cluster if cluster is not None else (managed.spec if managed is not None else None),
+            cluster=cluster if cluster is not None else (managed.spec if managed is not None else None), conf=settings(),
             container=container, local_command=local_command, overrides=overrides, replay=replay,
             after=after, inputs=inputs, outputs=outputs, retries=retries, timeout=timeout)
         draft = self.draft

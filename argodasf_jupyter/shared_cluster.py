@@ -18,7 +18,6 @@ from . import images, manifests, runtime, step_script
 from .draft import Draft
 from .promote import GENERATED_NAME_MARK, Step
 
-MODES = ("per-step", "shared")
 CLUSTER_TEMPLATE = f"argodasf{GENERATED_NAME_MARK}cluster"
 AUTOSCALER_TEMPLATE = f"argodasf{GENERATED_NAME_MARK}cluster-autoscaler"
 DELETE_TEMPLATE = f"argodasf{GENERATED_NAME_MARK}cluster-delete"
@@ -36,13 +35,13 @@ def _dasf_steps(draft: Draft) -> list[Step]:
 def shared_spec(draft: Draft):
     """The shared cluster's ClusterSpec: the first DASF step's (in DAG order), or None."""
     steps = _dasf_steps(draft)
-    return steps[0].cluster_spec() if steps else None
+    return steps[0].cluster if steps else None
 
 
 def differing_steps(draft: Draft) -> list[str]:
     """DASF steps whose cluster shape differs from the shared one: they run as DaskJobs."""
     spec = shared_spec(draft)
-    return [step.name for step in _dasf_steps(draft) if step.cluster_spec() != spec]
+    return [step.name for step in _dasf_steps(draft) if step.cluster != spec]
 
 
 def describe(draft: Draft) -> Optional[str]:
@@ -90,7 +89,7 @@ def share(draft: Draft, plan):
     spec = shared_spec(draft)
     if spec is None:
         return plan
-    sharing = [step for step in _dasf_steps(draft) if step.cluster_spec() == spec]
+    sharing = [step for step in _dasf_steps(draft) if step.cluster == spec]
     # the one cluster serves every sharing step: its image gets what any of them lacks
     spec = images.provisioned(spec, [item for step in sharing for item in step.imports], draft.name)
     storage, dag = workflow._storage(spec), plan.templates.pop(workflow._variable(workflow.ENTRYPOINT))

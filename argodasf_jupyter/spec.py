@@ -16,14 +16,15 @@ import yaml
 from dask.utils import parse_bytes
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
-from .cluster_keys import KEYS
+from .cluster_keys import DEFAULT_WORKERS, KEYS
 from .errors import ArgodasfError, validation_message
+from .limits import MAX_NAME_LENGTH, MAX_WORKERS
 
 # Dask operator rule for cluster names (FACTS.md); applied on every backend so a
 # notebook that runs locally promotes cleanly to Kubernetes later.
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-MAX_NAME_LENGTH = 53
-MAX_WORKERS = 1000
+BACKENDS = ("auto", "local", "kubernetes")
+MAX_THREADS = 256
 MIN_MEMORY = parse_bytes("128MiB")
 MAX_MEMORY = parse_bytes("1PiB")  # more than any node has: a typo, not a size
 MAX_CPU = 1024
@@ -109,10 +110,10 @@ class ClusterSpec(_Strict):
     """The shape of a Dask cluster, for every backend (keys and help: cluster_keys.py)."""
 
     name: str = _field("name")
-    backend: Literal["auto", "local", "kubernetes"] = _field("backend")
+    backend: Literal[BACKENDS] = _field("backend")  # type: ignore[valid-type]
     workers: Optional[StrictInt] = _field("workers", ge=0, le=MAX_WORKERS)
     adapt: Optional[Adapt] = _field("adapt")
-    threads_per_worker: StrictInt = _field("threads_per_worker", ge=1, le=256)
+    threads_per_worker: StrictInt = _field("threads_per_worker", ge=1, le=MAX_THREADS)
     memory_limit: str = _field("memory_limit")
     cpu: Optional[str] = _field("cpu")
     image: Optional[str] = _field("image")
@@ -227,11 +228,17 @@ class ClusterSpec(_Strict):
     def initial_workers(self) -> int:
         if self.adapt is not None:
             return self.adapt.minimum
-        return 2 if self.workers is None else self.workers
+        return DEFAULT_WORKERS if self.workers is None else self.workers
 
     def with_changes(self, **changes) -> "ClusterSpec":
         """A validated copy with some keys changed (used by flags and reshaping)."""
         return parse_spec(changes, base=self)
+
+    def keeping(self, keys) -> "ClusterSpec":
+        """A copy with only ``keys`` of the keys set here; the others back to their defaults.
+        Not validated again: the rules that join keys forbid combinations, which dropping keys cannot make."""
+        kept = {key: getattr(self, key) for key in self.model_fields_set & set(keys)}
+        return ClusterSpec.model_construct(_fields_set=set(kept), **kept)
 
 
 def _cores(quantity: str) -> float:

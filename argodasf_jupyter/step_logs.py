@@ -42,13 +42,6 @@ def _kubernetes(function, *args, bound: Optional[float] = None):
     return step_jobs.call("read step logs", function, *args, bound=bound)
 
 
-def step_pods(workflow: str, step: Optional[str] = None, component: str = "runner",
-              namespace: Optional[str] = None) -> list:
-    """The pods of a component of a step's DaskJobs, oldest attempt first."""
-    _component(component)
-    return _kubernetes(_pods, workflow, step, component, namespace)
-
-
 def read(workflow: str, step: Optional[str] = None, component: str = "runner", tail: int = 200,
          namespace: Optional[str] = None) -> str:
     """The last ``tail`` lines of each pod, each pod's lines under a header."""

@@ -41,7 +41,7 @@ def step_payload(step: Step) -> dict:
         "code": runtime.encode_text(step.code),
         "parameters": dict(step.parameters),
         "outputs": list(step.outputs),
-        "gpu": bool(step.cluster.get("gpu", False)),
+        "gpu": bool(step.cluster.gpu),
         "names": dict(step.names),
     }
 

@@ -57,7 +57,7 @@ def _problem(producer: Step, consumer: Step, path: str) -> Optional[str]:
         if scheme.lower() in OBJECT_STORE_SCHEMES:
             return None
         return f"{where}, but {scheme}:// is not shared between pods; {HINT}"
-    written, read = location(producer.cluster_spec(), path), location(consumer.cluster_spec(), path)
+    written, read = location(producer.cluster, path), location(consumer.cluster, path)
     if written is not None and written == read:
         return None
     return f"{where}, but each step runs in pods of its own; {HINT}"

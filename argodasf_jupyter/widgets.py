@@ -15,7 +15,11 @@ from dask.utils import format_bytes
 
 from .errors import ArgodasfError
 from .session import ManagedCluster, Session
-from .spec import MAX_WORKERS, to_cell
+from .cluster_keys import DEFAULT_WORKERS
+from .limits import MAX_WORKERS
+from .spec import BACKENDS, MAX_THREADS, Adapt, ClusterSpec, to_cell
+
+FORM_ADAPT = Adapt(minimum=1, maximum=4)  # the range the form offers when the defaults give none
 
 
 def dasf_available() -> bool:
@@ -206,25 +210,26 @@ class ClusterWidget(_WithTextFallback, w.VBox):
 class ClusterForm(_WithTextFallback, w.VBox):
     """A form that creates a cluster exactly as the %%dasf_cluster magic would."""
 
-    def __init__(self, session: Session, defaults: dict, on_created=None):
+    def __init__(self, session: Session, defaults: ClusterSpec, on_created=None):
         self.session = session
         self.on_created = on_created
         style = {"description_width": "9em"}
-        self.name = w.Text(value=defaults.get("name", "dasf"), description="Name", style=style)
-        self.backend = w.Dropdown(options=["auto", "local", "kubernetes"], value=defaults.get("backend", "auto"),
-                                  description="Backend", style=style)
-        self.workers = w.BoundedIntText(value=defaults.get("workers") or 2, min=0, max=MAX_WORKERS,
-                                        description="Workers", style=style)
-        self.use_adapt = w.Checkbox(value=False, description="Adaptive (Dask picks the worker count)",
+        self.name = w.Text(value=defaults.name, description="Name", style=style)
+        self.backend = w.Dropdown(options=BACKENDS, value=defaults.backend, description="Backend", style=style)
+        self.workers = w.BoundedIntText(value=defaults.workers if defaults.workers is not None else DEFAULT_WORKERS,
+                                        min=0, max=MAX_WORKERS, description="Workers", style=style)
+        self.use_adapt = w.Checkbox(value=defaults.adapt is not None, description="Adaptive (Dask picks the worker count)",
                                     style={"description_width": "initial"})
-        self.adapt_range = w.IntRangeSlider(value=(1, 4), min=0, max=64, description="Workers from/to", style=style)
-        self.threads = w.BoundedIntText(value=defaults.get("threads_per_worker", 1), min=1, max=256,
+        adapt = defaults.adapt or FORM_ADAPT
+        self.adapt_range = w.IntRangeSlider(value=(adapt.minimum, adapt.maximum), min=0, max=MAX_WORKERS,
+                                            description="Workers from/to", style=style)
+        self.threads = w.BoundedIntText(value=defaults.threads_per_worker, min=1, max=MAX_THREADS,
                                         description="Threads / worker", style=style)
-        self.memory = w.Text(value=str(defaults.get("memory_limit", "auto")), description="Memory / worker",
+        self.memory = w.Text(value=defaults.memory_limit, description="Memory / worker",
                              placeholder="e.g. 4GiB, 512MiB or auto", style=style)
-        self.image = w.Text(value=defaults.get("image") or "", placeholder="default dask image",
+        self.image = w.Text(value=defaults.image or "", placeholder="default dask image",
                             description="Image", style=style)
-        self.gpu = w.Checkbox(value=bool(defaults.get("gpu", False)), description="GPU workers (dask-cuda)",
+        self.gpu = w.Checkbox(value=bool(defaults.gpu), description="GPU workers (dask-cuda)",
                               style={"description_width": "initial"})
         self.create_button = w.Button(description="Create", button_style="primary", icon="play",
                                       layout=w.Layout(width="auto", align_self="flex-start"))

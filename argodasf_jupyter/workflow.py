@@ -26,6 +26,7 @@ from .config import settings
 from .draft import Draft
 from .errors import ArgodasfError
 from .promote import Step
+from .limits import MAX_NAME_LENGTH
 from .step_jobs import LABEL_STEP, LABEL_WORKFLOW
 
 # generated names hold promote.GENERATED_NAME_MARK, which no step name holds
@@ -34,7 +35,7 @@ AUTOSCALER_SUFFIX = "--autoscaler"
 LABEL_DRAFT = "argodasf.io/draft"
 SUCCESS = "status.jobStatus == Successful"
 FAILURE = "status.jobStatus == Failed"
-MAX_JOB_NAME = 53
+MAX_JOB_NAME = MAX_NAME_LENGTH  # the job's cluster takes its name
 # a generated workflow name is the draft name (<= 20) + '-' + 5 random characters
 MAX_WORKFLOW_NAME = 26
 RETRY_SUFFIX = "-{{retries}}"
@@ -44,7 +45,7 @@ RETRY_SUFFIX_SPACE = 3  # '-' and up to two digits (retries <= 20)
 # -- names and parameters ---------------------------------------------------------------
 
 def job_name(workflow_name: str, step_name: str, retries: int = 0) -> str:
-    """The DaskJob name of a step: ``<workflow>-<step>[-<retry>]``, at most 53 characters.
+    """The DaskJob name of a step: ``<workflow>-<step>[-<retry>]``, at most MAX_JOB_NAME characters.
 
     In a submitted workflow ``workflow_name`` is Argo's ``{{workflow.name}}`` (at most
     26 characters once substituted); a long step name is shortened with a hash so
@@ -117,7 +118,7 @@ def dask_job_manifest(step: Step, name: str, parameter_env: Mapping[str, str], s
     parameter variables (Argo expressions in a workflow, values elsewhere)."""
     container = dict(step_script.runner_container(step, python=python))
     container["env"] = [{"name": key, "value": value} for key, value in parameter_env.items()]
-    spec = images.provisioned(step.cluster_spec(), step.imports, step.name)
+    spec = images.provisioned(step.cluster, step.imports, step.name)
     return manifests.dask_job(spec, name, container, service_account=service_account, labels=labels)
 
 
@@ -146,7 +147,7 @@ def step_manifest(step: Step, service_account: Optional[str] = None) -> dict:
 def autoscaler_manifest(step: Step) -> Optional[dict]:
     """The DaskAutoscaler that makes the operator adapt the cluster of a step's DaskJob
     (a DaskJob has no adapt field), or None for a fixed number of workers."""
-    adapt = step.cluster_spec().adapt
+    adapt = step.cluster.adapt
     if step.kind != "dasf" or adapt is None:
         return None
     promote.check_adapt_retries(step.name, adapt, step.retries)
@@ -230,7 +231,7 @@ def _container_template(step: Step) -> Call:
         "image": step.image,
         "command": delivery["command"],
         "args": delivery["args"],
-        **_storage(step.cluster_spec()),
+        **_storage(step.cluster),
         "active_deadline_seconds": step.deadline,
         **_retry(step),
     })
@@ -291,7 +292,8 @@ def plan(draft: Draft, namespace: Optional[str] = None, parameters: Mapping[str,
 def manifest_text(manifest: dict) -> str:
     # with escapes for non-ASCII text PyYAML would double-quote an expression and
     # escape its quotes, which Argo's expression compiler then sees (see parameter_expression)
-    return yaml.safe_dump(manifest, sort_keys=False, width=10**6, allow_unicode=True)
+    return yaml.dump(manifest, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False, width=10**6,
+                     allow_unicode=True)
 
 
 def _instantiate(value, defined: dict):

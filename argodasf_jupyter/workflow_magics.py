@@ -16,6 +16,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_
 from IPython.display import display
 
 from .cell_flags import promotion_arguments, step_options
+from .cluster_keys import CLUSTER_MODES
 from .errors import ArgodasfError
 from .magics import one_line_errors, parse_line
 
@@ -111,7 +112,7 @@ class WorkflowMagics(Magics):
     @magic_arguments.argument("--schedule", metavar="CRON", help="publish: a CronWorkflow on this schedule")
     @magic_arguments.argument("--timezone", metavar="TZ", help="publish --schedule: an IANA time zone")
     @magic_arguments.argument("--template", action="store_true", help="publish: a WorkflowTemplate")
-    @magic_arguments.argument("--cluster", choices=("per-step", "shared"),
+    @magic_arguments.argument("--cluster", choices=CLUSTER_MODES,
                               help="save in the draft: a DaskJob per DASF step, or one Dask cluster for the workflow")
     @magic_arguments.argument("-h", "--help", action="store_true", help="show this help")
     @line_magic("dasf_workflow")
@@ -240,15 +241,9 @@ class WorkflowMagics(Magics):
         if following is not None and not following.finished:
             return following  # one poller per workflow, however often its status is asked
         view = StatusView(with_failure_details(argo.status(name)))
-        return view if view.finished else self._follow(view, name)
-
-    def _follow(self, view, name: str):
-        from . import argo
-        from .step_logs import with_failure_details
-
-        self._followed[name] = view
-        details: dict = {}  # runner tracebacks already read, per failed step
-        return view.follow(lambda: with_failure_details(argo.status(name), cache=details))
+        if not view.finished:
+            self._followed[name] = view.follow()
+        return view
 
     def _logs(self, args):
         from . import argo, step_logs

@@ -9,9 +9,8 @@ from __future__ import annotations
 import html
 import re
 import threading
-import time
 from datetime import datetime, timezone
-from typing import Callable, Optional
+from typing import Optional
 
 import ipywidgets as w
 import yaml
@@ -88,7 +87,8 @@ class StepView(_WithTextFallback, w.VBox):
         facts += [("inputs", ", ".join(step.inputs) or "-"), ("outputs", ", ".join(step.outputs) or "-"),
                   ("after", ", ".join(self.dependencies) or "-")]
         if step.kind == "dasf":
-            facts.append(("cluster", ", ".join(f"{key}={value}" for key, value in step.cluster.items()) or "defaults"))
+            facts.append(("cluster", ", ".join(f"{key}={value}" for key, value in step.model_dump(include={"cluster"})["cluster"].items())
+                                     or "defaults"))
         facts.append(("retries / deadline", f"{step.retries} / {step.deadline}s"))
         return facts
 
@@ -172,17 +172,16 @@ class StatusView(_WithTextFallback, w.VBox):
     def finished(self) -> bool:
         return self.summary.get("phase") in FINAL_PHASES or self.error is not None
 
-    def follow(self, fetch: Callable[[], dict], interval: float = 1.0) -> "StatusView":
+    def follow(self, interval: float = 1.0) -> "StatusView":
+        """Update from argo.watch (failed steps with their runner's traceback) in a background thread."""
+        from . import argo
+
         def poll():
-            while not self.finished:
-                try:
-                    self.update(fetch())
-                except Exception as error:  # shown in the view; polling stops
-                    self.error = str(error)
-                    self._html.value = self.fallback_html()
-                    return
-                if not self.finished:
-                    time.sleep(interval)
+            try:
+                argo.watch(self.summary["name"], self.update, interval=interval, failure_details=True)
+            except Exception as error:  # shown in the view; polling stops
+                self.error = str(error)
+                self._html.value = self.fallback_html()
 
         self._thread = threading.Thread(target=poll, name="argodasf-status", daemon=True)
         self._thread.start()

@@ -54,14 +54,15 @@ def test_submit_sends_a_valid_workflow_with_the_token_only_in_the_header(fake, d
 def test_status_view_follows_the_phases_until_the_workflow_ends(fake, draft):
     name = argo.submit(draft)["name"]
     seen = []
+    view = StatusView(name=name)
+    shown = view.update
 
-    def fetch():
-        summary = argo.status(name)
+    def update(summary):
         seen.append((summary["phase"], tuple((step["name"], step["phase"]) for step in summary["steps"])))
-        return summary
+        shown(summary)
 
-    view = StatusView(name=name).follow(fetch, interval=0.05)
-    view.join(timeout=30)
+    view.update = update
+    view.follow(interval=0.05).join(timeout=30)
     assert view.finished and view.summary["phase"] == "Succeeded"
     assert {step["name"]: step["phase"] for step in view.summary["steps"]} == {"stage": "Succeeded", "envelope": "Succeeded"}
     phases = [phase for phase, _ in seen]

@@ -66,6 +66,41 @@ def test_a_cell_imports_its_statements_lazy_dask_imports_and_earlier_imports():
     assert all(item.on_index for item in found.values())  # pip installed them from the index
 
 
+NESTED_IMPORTS = """
+def load(path):
+    import zarr
+    class Reader:
+        from numpy import ones
+    for _ in range(1):
+        with open(path):
+            if path:
+                import scipy
+            else:
+                import dask
+try:
+    pass
+except ImportError:
+    import xarray
+finally:
+    import pandas
+match path:
+    case "x":
+        import yaml
+"""
+
+
+@pytest.mark.parametrize("source", [None, NESTED_IMPORTS])
+def test_imports_nested_in_any_statement_are_found_without_walking_expressions(source):
+    found = imports.imported_modules(ast.parse(NESTED_IMPORTS), source=source)
+    assert found == ["dask", "numpy", "pandas", "scipy", "xarray", "yaml", "zarr"]
+
+
+def test_a_lazy_dask_import_is_found_from_the_source_too():
+    code = "x = da.from_zarr(path)\ny = frame.to_parquet(out)\n"
+    assert imports.imported_modules(ast.parse(code), source=code) == ["pyarrow", "zarr"]
+    assert imports.imported_modules(ast.parse("x = da.ones(3)\n"), source="x = da.ones(3)\n") == []
+
+
 def test_an_optional_import_that_is_not_installed_needs_nothing():
     assert imports.cell_imports(ast.parse("try:\n    import no_such_module_xyz\nexcept ImportError:\n    pass\n")) == []
 

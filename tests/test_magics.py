@@ -11,6 +11,7 @@ import psutil
 
 from argodasf_jupyter import registry
 from argodasf_jupyter.session import current_session
+from argodasf_jupyter.spec import parse_spec
 
 LOCAL = "backend: local\nmemory_limit: 1GiB\n"
 
@@ -137,7 +138,7 @@ def test_form_creates_like_the_magic_and_shows_the_cell(no_leftover_processes, s
 
     session = current_session()
     bound = []
-    form = ClusterForm(session, {"name": "fromform", "backend": "local"}, on_created=bound.append)
+    form = ClusterForm(session, parse_spec({"name": "fromform", "backend": "local"}), on_created=bound.append)
     form.memory.value = "lots"
     assert form.create() is None
     assert "is not a size" in form.message.value and session.clusters == {}

@@ -39,6 +39,14 @@ from workflow_fixtures import scheduler_address  # noqa: F401  (a fixture)
     ("print(f'{name!r}')", ["name"]),
     ("print(len([]), __name__)", []),
     ("match cmd:\n    case {'k': v, **rest}:\n        print(v, rest)", ["cmd"]),
+    # nested scopes are read from their own statements' lines: decorators, shared lines, blocks
+    ("@decorate(arg)\ndef f():\n    return g + h\nh = 1\n", ["arg", "decorate", "g"]),
+    ("x = 1; f = lambda: y + x\n", ["y"]),
+    ("y = 2; g = [q for _ in range(y)]; z = 3\n", ["q"]),
+    ("if flag:\n    def f():\n        return helper(z)\n", ["flag", "helper", "z"]),
+    ("total = sum(\n    v * w for v in values\n)\n", ["values", "w"]),
+    ("def outer():\n    def inner():\n        return k\n    return inner\nresult = outer()\n", ["k"]),
+    ("a = 1\nclass K:\n    b = a + c\n\n\nprint(K.b)  # the end\n", ["c"]),
 ])
 def test_free_names(code, expected):
     assert sorted(cell_names.free_names(code)) == sorted(expected)
@@ -112,10 +120,11 @@ def test_cluster_shape_comes_from_the_spec_with_flag_overrides():
     spec = parse_spec({"name": "interactive", "workers": 3, "memory_limit": "2GiB", "namespace": "team",
                        "volumes": [{"name": "shared", "mount_path": "/shared", "claim": "data"}]})
     step = promote.make_step("s", "pass", cluster=spec, overrides={"workers": 5, "image": "example.org/dasf:1"})
-    shape = step.cluster_spec()
+    shape = step.cluster
     assert (shape.workers, shape.memory_limit, shape.image) == (5, "2GiB", "example.org/dasf:1")
     assert shape.volumes[0].mount_path == "/shared"
-    assert "namespace" not in step.cluster and "name" not in step.cluster
+    assert {"namespace", "name"}.isdisjoint(step.cluster.model_fields_set)
+    assert {"namespace", "name"}.isdisjoint(step.model_dump()["cluster"])  # nor in the draft file
 
 
 def test_container_steps_skip_name_analysis():

@@ -15,7 +15,7 @@ from fake_argo_server import FakeArgo, dag_workflow
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 TOKEN = "argo-secret-token-for-tests"
-ROUTES = ["clusters", "drafts", "workflows", "workflows/etl", "workflows/etl/logs", "state"]
+ROUTES = ["state", "changes", "workflows/etl/steps/load/logs"]
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ async def test_every_route_refuses_a_request_without_a_token(jp_fetch, route):
     assert raised.value.code == 403
 
 
-async def test_clusters_and_drafts_come_from_live_kernels_in_the_registry(jp_fetch, tmp_path):
+async def test_the_state_holds_the_clusters_and_drafts_of_live_kernels_in_the_registry(jp_fetch, tmp_path):
     cluster = {"name": "dasf", "backend": "local", "status": "running", "workers": 3,
                "dashboard_link": "http://127.0.0.1:8787/status"}
     draft = {"name": "seismic", "path": "work.ipynb", "steps": [{"name": "load", "kind": "dasf", "after": []}]}
@@ -72,8 +72,8 @@ async def test_clusters_and_drafts_come_from_live_kernels_in_the_registry(jp_fet
     with open(dead, "w") as stream:
         json.dump({"version": 1, "pid": 999999999, "clusters": [{"name": "gone"}], "draft": None}, stream)
 
-    clusters = (await get(jp_fetch, "clusters"))["clusters"]
-    drafts = (await get(jp_fetch, "drafts"))["drafts"]
+    state = await get(jp_fetch, "state")
+    clusters, drafts = state["clusters"], state["drafts"]
 
     assert [(item["name"], item["workers"], item["pid"]) for item in clusters] == [("dasf", 3, os.getpid())]
     assert drafts == [{**draft, "kernel_id": None, "pid": os.getpid()}]
@@ -82,26 +82,24 @@ async def test_clusters_and_drafts_come_from_live_kernels_in_the_registry(jp_fet
 
 
 async def test_without_an_argo_server_workflows_are_empty_and_details_unavailable(jp_fetch):
-    body = await get(jp_fetch, "workflows")
-    assert body == {"argo": {"configured": False}, "workflows": []}
-    code, _ = await failure(jp_fetch, "workflows/etl")
+    body = await get(jp_fetch, "state")
+    assert (body["argo"], body["workflows"]) == ({"configured": False}, [])
+    code, _ = await failure(jp_fetch, "workflows/etl/steps/load/logs")
     assert code == 503
 
 
 async def test_proxy_lists_workflows_with_their_steps_and_holds_the_token(jp_fetch, fake_argo):
     fake_argo.add(dag_workflow("etl", {"load": [], "train": ["load"]}), "team", created=time.time() - 60)
 
-    listed = await get(jp_fetch, "workflows")
-    one = await get(jp_fetch, "workflows/etl")
-    logs = await get(jp_fetch, "workflows/etl/logs")
     state = await get(jp_fetch, "state")
+    logs = await get(jp_fetch, "workflows/etl/steps/train/logs")
 
-    assert listed["argo"]["configured"] and listed["argo"]["namespace"] == "team"
-    assert [(item["name"], item["phase"]) for item in listed["workflows"]] == [("etl", "Succeeded")]
+    assert state["argo"]["configured"] and state["argo"]["namespace"] == "team"
+    assert [(item["name"], item["phase"]) for item in state["workflows"]] == [("etl", "Succeeded")]
+    (one,) = state["workflows"]
     assert [(step["name"], step["phase"]) for step in one["steps"]] == [("load", "Succeeded"), ("train", "Succeeded")]
     assert one["ui_url"] == f"http://{fake_argo.address}/workflows/team/etl"
-    assert sorted(logs["logs"].splitlines()) == ["load: Succeeded", "train: Succeeded"]
-    assert state["workflows"][0]["name"] == "etl" and "clusters" in state and "drafts" in state
+    assert (logs["step"], logs["kind"], logs["phase"]) == ("train", "container", "Succeeded")
     assert {request["authorization"] for request in fake_argo.requests} == {f"Bearer {TOKEN}"}
 
 
@@ -109,7 +107,7 @@ async def test_proxy_follows_a_running_workflow_through_its_phases(jp_fetch, fak
     fake_argo.add(dag_workflow("run", {"load": [], "train": ["load"]}), "team")
     seen = []
     for _ in range(40):
-        phase = (await get(jp_fetch, "workflows/run"))["phase"]
+        phase = (await get(jp_fetch, "state"))["workflows"][0]["phase"]
         if not seen or seen[-1] != phase:
             seen.append(phase)
         if phase == "Succeeded":
@@ -120,25 +118,25 @@ async def test_proxy_follows_a_running_workflow_through_its_phases(jp_fetch, fak
 
 async def test_a_failed_step_fails_the_workflow(jp_fetch, fake_argo):
     fake_argo.add(dag_workflow("bad", {"fail-load": []}), "team", created=time.time() - 60)
-    body = await get(jp_fetch, "workflows/bad")
+    (body,) = (await get(jp_fetch, "state"))["workflows"]
     assert body["phase"] == "Failed" and body["steps"][0]["phase"] == "Failed"
 
 
 async def test_unknown_workflow_is_404(jp_fetch, fake_argo):
-    code, body = await failure(jp_fetch, "workflows/missing")
+    code, body = await failure(jp_fetch, "workflows/missing/steps/load/logs")
     assert code == 404 and "not found" in body
 
 
 @pytest.mark.parametrize("name", ["Bad_Name", "..", "etl%2F..%2F..%2Fother", "-etl"])
 async def test_a_request_cannot_choose_where_the_proxy_connects(jp_fetch, fake_argo, name):
-    code, _ = await failure(jp_fetch, f"workflows/{name}")
+    code, _ = await failure(jp_fetch, f"workflows/{name}/steps/load/logs")
     assert code == 404
     assert fake_argo.requests == []
 
 
 async def test_a_rejected_token_is_reported_without_showing_it(jp_fetch, fake_argo, monkeypatch):
     monkeypatch.setenv("ARGO_TOKEN", TOKEN + "-wrong")
-    code, body = await failure(jp_fetch, "workflows/etl")
+    code, body = await failure(jp_fetch, "workflows/etl/steps/load/logs")
     assert code == 502 and "Argo Server" in body
     state = await get(jp_fetch, "state")
     assert "error" in state["argo"] and TOKEN + "-wrong" not in json.dumps(state)

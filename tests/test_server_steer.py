@@ -118,8 +118,7 @@ async def test_argo_down_or_failing_is_one_line(jp_fetch, monkeypatch):
 
     with failing_server() as address:
         use_argo(monkeypatch, address)
-        for route, method in (("workflows/etl/steps/load/logs", "GET"), ("workflows/etl/stop", "POST"),
-                              ("workflows/etl", "GET")):
+        for route, method in (("workflows/etl/steps/load/logs", "GET"), ("workflows/etl/stop", "POST")):
             code, message = await refused(jp_fetch, route, method)
             assert code == 502 and "failed" in message and "etcdserver: request timed out" in message, message
 
@@ -133,7 +132,7 @@ async def test_dasf_step_logs_with_kubernetes_unreachable(jp_fetch, fake_argo, u
 async def test_a_failed_dasf_step_keeps_argos_message_when_its_log_cannot_be_read(jp_fetch, fake_argo,
                                                                                   unreachable_kubernetes):
     fake_argo.add(dasf_workflow("seis", failing=True), "team", created=time.time() - 60)
-    one = await call(jp_fetch, "workflows/seis")
+    (one,) = (await call(jp_fetch, "state"))["workflows"]
     assert [(step["name"], step["kind"], step["phase"]) for step in one["steps"]] == [("fail-qc", "dasf", "Failed")]
     before = len(fake_argo.requests)
     for _ in range(3):

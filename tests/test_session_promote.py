@@ -64,7 +64,7 @@ def test_plain_python_saves_the_same_draft_as_the_magic(shell, session, tmp_path
                            overrides={"workers": 2, "adapt": None})
     assert (plain_dir / "total.txt").read_text() == "30"  # the cell ran, on the session's cluster
     assert namespace["value"] == 30
-    assert step.parameters == {"factor": 3, "out_path": "total.txt"} and step.cluster["workers"] == 2
+    assert step.parameters == {"factor": 3, "out_path": "total.txt"} and step.cluster.workers == 2
     assert saved(plain_dir) == saved(magic_dir)
     (stored,) = saved(magic_dir)["steps"]
     assert (stored["name"], stored["code"], stored["outputs"], stored["retries"]) == ("total", CELL, ["total.txt"], 1)

@@ -78,7 +78,7 @@ def test_failure_summary_keeps_the_end_of_the_last_traceback():
 
 def test_unknown_component_is_one_line():
     with pytest.raises(ArgodasfError, match="unknown log component 'driver'; use one of: runner, scheduler, worker"):
-        step_logs.step_pods("wf", "s", component="driver")
+        step_logs.read("wf", "s", component="driver")
 
 
 def test_failed_steps_get_the_end_of_their_runner_traceback(fake_kubernetes):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from argodasf_jupyter.session import Session
+from argodasf_jupyter.spec import parse_spec
 from argodasf_jupyter.widgets import ClusterForm, _quiet_retirement_race
 
 
 def test_form_shows_and_enables_only_what_the_choices_use(tmp_path):
-    form = ClusterForm(Session(registry_dir=str(tmp_path)), {"name": "formed", "backend": "local"})
+    form = ClusterForm(Session(registry_dir=str(tmp_path)), parse_spec({"name": "formed", "backend": "local"}))
     assert form.adapt_range.disabled and form.adapt_range.layout.display == "none"
     assert not form.workers.disabled and form.image.layout.display == "none"
     form.use_adapt.value = True

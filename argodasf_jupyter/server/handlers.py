@@ -1,17 +1,14 @@
-"""Thin authenticated tornado handlers under ``/argodasf/api/``.
+"""Thin authenticated tornado handlers under ``/argodasf/api/``, the routes the sidebar calls.
 
-    GET clusters                 clusters the kernels of this server published
-    GET drafts                   the workflow draft of each kernel
-    GET workflows                workflows on the configured Argo Server
-    GET workflows/<name>         one workflow with the phase of each step
-    GET workflows/<name>/logs    the last log lines of its pods (?tail=200)
-    GET workflows/<name>/steps/<step>/logs
-                                 one step's: a DASF step's DaskJob pods (?component=runner|
-                                 scheduler|worker), a container step's pod through Argo
-    POST workflows/<name>/<action>  stop | terminate | retry | resubmit; answers the new summary
-    GET state                    all of the above in one answer: the sidebar's refresh
+    GET state                    the clusters and drafts the kernels of this server published,
+                                 and the workflows on the configured Argo Server: one refresh
     GET changes?since=STAMP      answers once a kernel published after STAMP (or after
                                  CHANGES_WAIT seconds): the sidebar's push channel
+    GET workflows/<name>/steps/<step>/logs
+                                 the last lines (?tail=200) of one step's pods: a DASF step's
+                                 DaskJob pods (?component=runner|scheduler|worker), a
+                                 container step's pod through Argo
+    POST workflows/<name>/<action>  stop | terminate | retry | resubmit; answers the new summary
 """
 
 from __future__ import annotations
@@ -89,10 +86,6 @@ def _with_failure_details(summary: dict) -> dict:
     return step_logs.with_failure_details(summary, cache=_failure_details)
 
 
-def _status_with_details(name: str, where) -> dict:
-    return _with_failure_details(argo.status(name, where=where))
-
-
 def _listing_with_details(where) -> list[dict]:
     return [_with_failure_details(summary) for summary in argo.list_workflows(where=where)[:LIST_LIMIT]]
 
@@ -101,38 +94,6 @@ def _argo_info(target: ArgoTarget | None) -> dict:
     if target is None:
         return {"configured": False}
     return {"configured": True, "namespace": target.namespace, "ui_url": target.ui_url}
-
-
-class ClustersHandler(_Handler):
-    @tornado.web.authenticated
-    def get(self):
-        self.answer({"clusters": kernels.clusters(registry.read_all())})
-
-
-class DraftsHandler(_Handler):
-    @tornado.web.authenticated
-    def get(self):
-        self.answer({"drafts": kernels.drafts(registry.read_all())})
-
-
-class WorkflowsHandler(_Handler):
-    @tornado.web.authenticated
-    async def get(self):
-        target = _target()
-        workflows = await self.from_argo(argo.list_workflows) if target else []
-        self.answer({"argo": _argo_info(target), "workflows": workflows[:LIST_LIMIT]})
-
-
-class WorkflowHandler(_Handler):
-    @tornado.web.authenticated
-    async def get(self, name: str):
-        self.answer(await self.from_argo(_status_with_details, name))
-
-
-class WorkflowLogsHandler(_Handler):
-    @tornado.web.authenticated
-    async def get(self, name: str):
-        self.answer({"name": name, "logs": await self.from_argo(argo.logs, name, tail=self.tail())})
 
 
 class StepLogsHandler(_Handler):
@@ -234,11 +195,6 @@ class ChangesHandler(_Handler):
 def route_table(base_url: str) -> list[tuple]:
     api = url_path_join(base_url, "argodasf", "api")
     return [
-        (url_path_join(api, "clusters"), ClustersHandler),
-        (url_path_join(api, "drafts"), DraftsHandler),
-        (url_path_join(api, "workflows"), WorkflowsHandler),
-        (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})"), WorkflowHandler),
-        (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", "logs"), WorkflowLogsHandler),
         (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", "steps", f"({argo.WORKFLOW_NAME})", "logs"),
          StepLogsHandler),
         (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", f"({'|'.join(ACTIONS)})"), WorkflowActionHandler),

@@ -2,18 +2,11 @@
 
 export const WORKFLOW_MAGIC = '%%dasf_workflow';
 
-interface IStepNameRule {
-  pattern: string;
-  max_length: number;
-  hint: string;
-}
+import { LIMITS } from './limits';
 
-// The one step-name rule, shared with argodasf_jupyter/promote.py (the path is the
-// same from src/ under jest and from lib/ under webpack).
-declare const require: (path: string) => unknown;
-const RULE = require('../../argodasf_jupyter/step_name.json') as IStepNameRule;
+const RULE = LIMITS.step_name;
 const NAME_PATTERN = new RegExp(RULE.pattern);
-export const MAX_NAME_LENGTH = RULE.max_length;
+export const MAX_NAME_LENGTH = LIMITS.max_name_length;
 
 /** Why a step name is not valid, or null when it is. */
 export function stepNameProblem(name: string): string | null {

@@ -9,6 +9,7 @@ import {
 import React from 'react';
 
 import { layout, NODE_HEIGHT, NODE_WIDTH } from './dag';
+import { LIMITS } from './limits';
 import { workflowLink } from './links';
 import { COMPONENTS, StepLogModel } from './logs';
 import { SidebarModel } from './model';
@@ -62,7 +63,7 @@ function useAction(): [boolean, string | null, (action: () => Promise<void>) => 
   return [busy, problem, act];
 }
 
-const MAX_WORKERS = 1000;
+const MAX_WORKERS = LIMITS.max_workers;
 
 function workersText(cluster: ICluster): string {
   const adapt = cluster.shape?.adapt;

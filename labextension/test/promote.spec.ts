@@ -72,7 +72,7 @@ describe('proposal', () => {
 });
 
 describe('the step-name rule is the one Python applies', () => {
-  // argodasf_jupyter/promote.py reads the same step_name.json; ask it about the same names
+  // argodasf_jupyter/promote.py reads the same limits.json; ask it about the same names
   const names = [
     'load',
     'load-2',
