@@ -12,6 +12,10 @@ import dask
 import psutil
 import pytest
 
+# the hostile suite's figures: its hooks must be known to the xdist controller, which
+# loads only this top-level conftest
+pytest_plugins = ["hostile.figures"]
+
 SHARED = pathlib.Path(__file__).resolve().parents[1].parent / "shared"
 
 
