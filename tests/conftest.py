@@ -12,9 +12,9 @@ import dask
 import psutil
 import pytest
 
-# the hostile suite's figures: its hooks must be known to the xdist controller, which
-# loads only this top-level conftest
-pytest_plugins = ["hostile.figures"]
+# hooks the xdist controller must know, and it loads only this top-level conftest: the
+# hostile suite's figures, and which tests share a worker
+pytest_plugins = ["hostile.figures", "xdist_scopes"]
 
 SHARED = pathlib.Path(__file__).resolve().parents[1].parent / "shared"
 
