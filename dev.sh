@@ -8,6 +8,9 @@ cd "$(dirname "$0")"
 
 PYTHON=${PYTHON:-python3}
 DASF_DASK=2025.7.0
+# The suite spread over worker processes (pytest-xdist): most of its time is spent waiting
+# on subprocesses and pods. A file's tests stay on one worker, with their module fixtures.
+PARALLEL=(-n "${TEST_WORKERS:-4}" --dist loadfile)
 
 venv() {  # venv DIR [extra pip requirements...]: create DIR and install the package into it
     local dir=$1; shift
@@ -46,11 +49,11 @@ case "${1:-}" in
         (cd labextension && export PATH="$PWD/../.venv/bin:$PATH" && jlpm install --immutable && jlpm lint && jlpm test)
         # the fake kubelet's stand-in for the dask image of this dask release (built once, cached under build/)
         PYTHONPATH=tests .venv/bin/python -m kube.fakekube.images
-        .venv/bin/python -m pytest --durations=15
+        .venv/bin/python -m pytest "${PARALLEL[@]}" --durations=15
         # DASF's environment: the same package on dask/distributed 2025.7.0
         venv .venv-dask-$DASF_DASK "dask[array]==$DASF_DASK" "distributed==$DASF_DASK"
         PYTHONPATH=tests .venv-dask-$DASF_DASK/bin/python -m kube.fakekube.images
-        .venv-dask-$DASF_DASK/bin/python -m pytest -m "not browser" --durations=15
+        .venv-dask-$DASF_DASK/bin/python -m pytest "${PARALLEL[@]}" -m "not browser" --durations=15
         ;;
     *)
         echo "usage: ./dev.sh demo | ./dev.sh test" >&2

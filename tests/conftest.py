@@ -12,6 +12,10 @@ import dask
 import psutil
 import pytest
 
+# hooks the xdist controller must know, and it loads only this top-level conftest: the
+# hostile suite's figures, and which tests share a worker
+pytest_plugins = ["hostile.figures", "xdist_scopes"]
+
 SHARED = pathlib.Path(__file__).resolve().parents[1].parent / "shared"
 
 

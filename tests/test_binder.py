@@ -33,11 +33,15 @@ def test_postbuild_installs_the_extensions_in_a_fresh_venv(tmp_path):
         pytest.skip("the labextension is not built in this checkout (pip install -e . builds it)")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # The test's HOME is empty, so pip's cache is kept under build/: later runs reuse
+    # the downloaded and built wheels (the venv itself is still made from nothing).
+    cache = {"PIP_CACHE_DIR": str(ROOT / "build" / "pip-cache")}
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-    subprocess.run(pip + ["-r", str(ROOT / "binder" / "requirements.txt")], check=True, timeout=900)
+    subprocess.run(pip + ["-r", str(ROOT / "binder" / "requirements.txt")], check=True, timeout=900,
+                   env={**os.environ, **cache})
     home = tmp_path / "binder-home"
     home.mkdir()
-    env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", "HOME": str(home),
+    env = {**os.environ, **cache, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", "HOME": str(home),
            "VIRTUAL_ENV": str(venv)}
     env.pop("JUPYTER_CONFIG_DIR", None)
     result = subprocess.run(["bash", str(ROOT / "binder" / "postBuild")], env=env, capture_output=True,

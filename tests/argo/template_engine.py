@@ -15,6 +15,7 @@ requests over a pipe.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -50,16 +51,21 @@ def build() -> Path:
     binary = BUILD_DIR / f"template-engine-{digest}"
     if binary.exists():
         return binary
-    gopath = BUILD_DIR / "gopath"
-    package = gopath / "src" / "template_engine"
-    package.mkdir(parents=True, exist_ok=True)
-    shutil.copy(SOURCE, package / "main.go")
-    env = {**os.environ, "GO111MODULE": "off", "GOPATH": f"{gopath}{os.pathsep}{GO_SOURCES}",
-           "GOCACHE": str(BUILD_DIR / "cache"), "GOFLAGS": ""}
-    partial = binary.with_suffix(".partial")
-    subprocess.run(["go", "build", "-o", str(partial), "."], cwd=package, env=env, check=True,
-                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    partial.rename(binary)
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    with open(BUILD_DIR / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # test processes side by side (pytest-xdist) share one build
+        if binary.exists():
+            return binary
+        gopath = BUILD_DIR / "gopath"
+        package = gopath / "src" / "template_engine"
+        package.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SOURCE, package / "main.go")
+        env = {**os.environ, "GO111MODULE": "off", "GOPATH": f"{gopath}{os.pathsep}{GO_SOURCES}",
+               "GOCACHE": str(BUILD_DIR / "cache"), "GOFLAGS": ""}
+        partial = binary.with_suffix(".partial")
+        subprocess.run(["go", "build", "-o", str(partial), "."], cwd=package, env=env, check=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        partial.rename(binary)
     return binary
 
 

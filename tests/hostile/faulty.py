@@ -38,6 +38,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _fault(self):
         server = self.server
+        if not server.requests:
+            server.first_request_at = time.monotonic()
         server.requests.append((self.command, self.path, self.headers.get("Authorization")))
         length = int(self.headers.get("Content-Length") or 0)
         if length:
@@ -97,6 +99,11 @@ class FaultyServer:
     @property
     def requests(self) -> list:
         return self.httpd.requests
+
+    def seconds_since_first_request(self) -> float:
+        """How long the client has been at it since it first reached this server: a
+        client's own start (a fresh interpreter on a busy machine) is not a hang."""
+        return time.monotonic() - self.httpd.first_request_at if self.requests else 0.0
 
     def __enter__(self):
         self.thread.start()

@@ -143,8 +143,8 @@ def test_submit_to_a_faulty_argo(tmp_path, fault):
     write_files(tmp_path, {"d.dasf-workflow.json": draft()})
     with FaultyServer(fault, delay=5) as server:
         env = {"ARGO_SERVER": server.address, "ARGO_SECURE": "false", "ARGO_TOKEN": TOKEN}
-        done, seconds = argodasf(tmp_path, "submit", "d.dasf-workflow.json", env=env)
-        outcome = outcome_of(tmp_path, done, seconds, 8.0)
+        done, _ = argodasf(tmp_path, "submit", "d.dasf-workflow.json", env=env)
+        outcome = outcome_of(tmp_path, done, server.seconds_since_first_request(), 8.0)
         outcome.message = outcome.message.replace(f"http://{server.address}", "{argo}")
         message = ARGO_MESSAGES[fault]
         if not message.startswith("cannot"):
@@ -158,8 +158,8 @@ def test_submit_to_a_faulty_argo(tmp_path, fault):
 def test_doctor_against_a_faulty_kubernetes(tmp_path, fault):
     with FaultyServer(fault, delay=5) as server:
         env = {"KUBECONFIG": kubeconfig(tmp_path / "kubeconfig", server.address)}
-        done, seconds = argodasf(tmp_path, "doctor", env=env, bound=12.0)
-        outcome = outcome_of(tmp_path, done, seconds, 12.0)
+        done, _ = argodasf(tmp_path, "doctor", env=env, bound=12.0)
+        outcome = outcome_of(tmp_path, done, server.seconds_since_first_request(), 12.0)
         first = done.stdout.splitlines()[0] if done.stdout else ""
         outcome.message = first
         outcome.check(f"[FAIL] Kubernetes credentials  credentials found but the API server did not answer "

@@ -12,7 +12,7 @@ import time
 
 from argodasf_jupyter import promote
 from argodasf_jupyter.draft import Draft
-from hostile.conftest import FIGURES
+from hostile.figures import FIGURES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

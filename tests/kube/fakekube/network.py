@@ -15,6 +15,7 @@ podsite/sitecustomize.py). Nothing forwards packets: every path ends at a socket
 
 import asyncio
 import ctypes
+import fcntl
 import ipaddress
 import json
 import os
@@ -28,6 +29,7 @@ from pathlib import Path
 CLONE_NEWNET = 0x40000000
 NODE_PORTS = range(30000, 32768)
 _REGISTRY = Path("/run/fakekube")  # one file per live fake cluster: its owner's pid
+_REGISTRY_LOCK = Path("/run/fakekube.lock")  # held while a cluster picks its subnet and registers
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -99,23 +101,27 @@ class ClusterNetwork:
         self._pods = {}  # address -> netns name
 
     def start(self):
-        remove_stale_networks()
-        self.subnet = _free_subnet()
-        self.control_plane_ip = self._address(1)
-        self.node_ip = self._address(2)
-        _REGISTRY.mkdir(parents=True, exist_ok=True)
-        (_REGISTRY / self.tag).write_text(str(os.getpid()))
+        # Test processes running side by side (pytest-xdist) each start clusters: one at
+        # a time cleans up, picks a subnet nobody holds and claims it on its bridge.
+        with open(_REGISTRY_LOCK, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            remove_stale_networks()
+            self.subnet = _free_subnet()
+            self.control_plane_ip = self._address(1)
+            self.node_ip = self._address(2)
+            _REGISTRY.mkdir(parents=True, exist_ok=True)
+            (_REGISTRY / self.tag).write_text(str(os.getpid()))
+            ip(batch=[
+                f"link add {self.bridge} type bridge",
+                # A bridge without an address of its own takes the lowest of its ports' and
+                # changes it when that port goes: every pod's ARP entry for the control
+                # plane would then be stale, and its API requests stall for many seconds
+                # after another pod is deleted. A set address stays.
+                f"link set {self.bridge} address {_local_mac()}",
+                f"addr add {self.control_plane_ip}/17 dev {self.bridge}",
+                f"link set {self.bridge} up",
+            ])
         services = f"10.{self.subnet}.128.0/17"
-        ip(batch=[
-            f"link add {self.bridge} type bridge",
-            # A bridge without an address of its own takes the lowest of its ports' and
-            # changes it when that port goes: every pod's ARP entry for the control
-            # plane would then be stale, and its API requests stall for many seconds
-            # after another pod is deleted. A set address stays.
-            f"link set {self.bridge} address {_local_mac()}",
-            f"addr add {self.control_plane_ip}/17 dev {self.bridge}",
-            f"link set {self.bridge} up",
-        ])
         self._add_namespace(self.node_netns, self.node_ip)
         ip(namespace=self.node_netns, batch=[f"route add local {services} dev lo"])
         ip("route", "add", services, "via", self.node_ip)
