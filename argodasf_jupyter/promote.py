@@ -13,7 +13,7 @@ from typing import Any, Callable, Literal, Mapping, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import images, runtime
+from . import images, runtime, step_report
 from .cell_names import free_names, parameters_from
 from .config import settings
 from .errors import ArgodasfError
@@ -44,6 +44,7 @@ class Step(BaseModel):
     cluster: dict[str, Any] = Field(default_factory=dict)
     image: Optional[str] = None
     local_command: Optional[str] = None
+    report: bool = False  # a Dask performance report of the cell (step_report.py)
     names: dict[str, str] = Field(default_factory=lambda: {"client": "client", "executor": "executor"})
     imports: list[Imported] = Field(default_factory=list)  # what the cell imports, as the kernel has it
 
@@ -110,6 +111,7 @@ def make_step(
     timeout: int | None = None,
     container: str | None = None,
     local_command: str | None = None,
+    report: bool = False,
 ) -> Step:
     """Validate a cell and make it a Step (the cell has already run successfully)."""
     check_step_name(name)
@@ -122,6 +124,8 @@ def make_step(
                   retries=retries, timeout=timeout)
     spec = cluster if cluster is not None else parse_spec(settings().cluster, where="the argodasf.cluster config")
     if container is not None:
+        if report:
+            raise ArgodasfError(f"step '{name}' is a container step; --report is for DASF steps (a Dask cluster's report)")
         # a container step shares the cluster's way to the data: volumes and Secrets
         storage = spec.model_dump(mode="json", exclude_unset=True, include=STORAGE_KEYS)
         return Step(kind="container", image=container, local_command=local_command, cluster=storage, **common)
@@ -136,5 +140,8 @@ def make_step(
     shape = spec.model_dump(mode="json", exclude_unset=True, exclude={"name", "namespace", "backend", "keep", "connect"})
     imported = cell_imports(ast.parse(code), {key: values[key] for key in free if key in (values or {})})
     images.check_promotable(spec, imported, name)
-    return Step(cluster=shape, parameters=parameters, names={"client": names.client, "executor": names.executor},
-                imports=imported, **common)
+    step = Step(cluster=shape, parameters=parameters, names={"client": names.client, "executor": names.executor},
+                imports=imported, report=report, **common)
+    if report:
+        step_report.check_shared(step)
+    return step

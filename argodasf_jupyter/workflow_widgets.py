@@ -142,11 +142,14 @@ class RunView(_WithTextFallback, w.VBox):
         lines = [self.title]
         for run in self.runs:
             lines.append(f"  {run.name:<20} {run.phase:<10} {run.duration:6.1f}s  {run.message}")
+            if run.report:
+                lines.append(f"      Dask performance report: {run.report}")
             lines += [f"      | {line}" for line in run.tail().splitlines()]
         return "\n".join(lines)
 
     def fallback_html(self) -> str:
-        rows = [(html.escape(run.name), _phase(run.phase), f"{run.duration:.1f}s", html.escape(run.message),
+        rows = [(html.escape(run.name), _phase(run.phase), f"{run.duration:.1f}s",
+                 html.escape(run.message) + (f"<br>Dask performance report: {html.escape(run.report)}" if run.report else ""),
                  f"<pre style='margin:0'>{html.escape(run.tail())}</pre>") for run in self.runs]
         return f"<p>{html.escape(self.title)}</p>" + _table(("step", "phase", "duration", "message", "log tail"), rows)
 
