@@ -52,12 +52,18 @@ class KubernetesSettings(_Section):
     request_timeout: float = Field(10, gt=0, le=3600)
 
 
+class ClaimDirectory(_Section):
+    claim: str
+    directory: str
+
+
 class WorkflowSettings(_Section):
     draft_dir: Optional[str] = None
     active_deadline: int = Field(3600, ge=1)
     service_account: Optional[str] = None
     max_cell_bytes: int = Field(1048576, ge=1024)
     install_missing: bool = True
+    claim_dirs: list[ClaimDirectory] = Field(default_factory=list)
 
 
 class ArgoSettings(_Section):

@@ -82,12 +82,13 @@ def annotation(step) -> dict[str, str]:
 
 
 def from_annotation(text: Optional[str]) -> Optional[dict]:
-    """The inverse of annotation(): a reference dict, or None for a missing or unreadable one."""
+    """The inverse of annotation(): a reference, or None for a missing or malformed one."""
     try:
         found = json.loads(text or "null")
     except ValueError:
         return None
-    return found if isinstance(found, dict) else None
+    shaped = isinstance(found, dict) and set(found) in ({"url"}, {"claim", "mount_path", "path"})
+    return found if shaped and all(isinstance(value, str) for value in found.values()) else None
 
 
 def describe(found: dict) -> str:
@@ -99,32 +100,40 @@ def describe(found: dict) -> str:
 
 # -- reading it back, on the Jupyter server --------------------------------------------
 
-def _local_file(found: dict, step: str, claim_dirs: dict[str, str]) -> str:
-    root = os.path.realpath(claim_dirs.get(found["claim"], found["mount_path"]))
+class ReportTooLarge(ArgodasfError):
+    """A report over the size the server sends."""
+
+
+def _claim_directory(found: dict) -> str:
+    from .config import settings
+
+    given = {item.claim: item.directory for item in settings().workflow.claim_dirs}
+    return given.get(found["claim"], found["mount_path"])
+
+
+def _local_file(found: dict, step: str) -> str:
+    root = os.path.realpath(_claim_directory(found))
     candidate = os.path.realpath(os.path.join(root, found["path"]))
     if not candidate.startswith(root + os.sep):
         raise ArgodasfError(f"the report of step '{step}' names a path outside claim {found['claim']}; not served")
     return candidate
 
 
-def read(found: dict, step: str, claim_dirs: dict[str, str], limit: int = MAX_BYTES) -> bytes:
-    """The report's bytes. A missing report is FileNotFoundError; a wrong reference or
-    one over ``limit`` bytes an ArgodasfError (one line each)."""
+def read(found: dict, step: str, limit: Optional[int] = None) -> bytes:
+    """The bytes of step ``step``'s report at ``found`` (a reference()). A missing report
+    is FileNotFoundError, one over ``limit`` bytes ReportTooLarge, a reference to
+    anything but this step's report ArgodasfError (one line each)."""
     import fsspec
 
+    limit = MAX_BYTES if limit is None else limit
     where = found.get("url") or ""
     if not (where.endswith("/" + step + SUFFIX) and _object_store(where)) and not (
             "claim" in found and posixpath.basename(found.get("path", "")) == step + SUFFIX):
         raise ArgodasfError(f"the report reference of step '{step}' is not one this server serves")
-    target = where or _local_file(found, step, claim_dirs)
-    filesystem, inner = fsspec.core.url_to_fs(target)
-    size = filesystem.size(inner)
-    if size is not None and size > limit:
-        raise ArgodasfError(f"the report of step '{step}' has {size} bytes, more than the {limit} this server sends; "
-                            f"open it at {describe(found)}")
-    with filesystem.open(inner, "rb") as stream:
+    target = where or _local_file(found, step)
+    with fsspec.open(target, "rb") as stream:
         data = stream.read(limit + 1)
     if len(data) > limit:
-        raise ArgodasfError(f"the report of step '{step}' has more than the {limit} bytes this server sends; "
-                            f"open it at {describe(found)}")
+        raise ReportTooLarge(f"the report of step '{step}' has more than the {limit} bytes this server sends; "
+                             f"open it at {describe(found)}")
     return data

@@ -8,6 +8,8 @@
     GET workflows/<name>/steps/<step>/logs
                                  one step's: a DASF step's DaskJob pods (?component=runner|
                                  scheduler|worker), a container step's pod through Argo
+    GET workflows/<name>/steps/<step>/report
+                                 a DASF step's Dask performance report (reports.py)
     POST workflows/<name>/<action>  stop | terminate | retry | resubmit; answers the new summary
     GET state                    all of the above in one answer: the sidebar's refresh
     GET changes?since=STAMP      answers once a kernel published after STAMP (or after
@@ -232,6 +234,8 @@ class ChangesHandler(_Handler):
 
 
 def route_table(base_url: str) -> list[tuple]:
+    from .reports import StepReportHandler  # it builds on _Handler
+
     api = url_path_join(base_url, "argodasf", "api")
     return [
         (url_path_join(api, "clusters"), ClustersHandler),
@@ -241,6 +245,8 @@ def route_table(base_url: str) -> list[tuple]:
         (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", "logs"), WorkflowLogsHandler),
         (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", "steps", f"({argo.WORKFLOW_NAME})", "logs"),
          StepLogsHandler),
+        (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", "steps", f"({argo.WORKFLOW_NAME})", "report"),
+         StepReportHandler),
         (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", f"({'|'.join(ACTIONS)})"), WorkflowActionHandler),
         (url_path_join(api, "state"), StateHandler),
         (url_path_join(api, "changes"), ChangesHandler),
