@@ -13,6 +13,7 @@ from argodasf_jupyter.cell_flags import promotion_line, split_line, step_options
 from argodasf_jupyter.draft import Draft
 from argodasf_jupyter.errors import ArgodasfError
 from argodasf_jupyter.spec import parse_spec
+from test_storage import s3_server  # noqa: F401  (a fixture)
 from workflow_fixtures import scheduler_address  # noqa: F401  (a fixture)
 
 CLAIM = {"name": "data", "claim": "seismic-rwx", "mount_path": "/data"}
@@ -121,3 +122,20 @@ def test_a_failing_cell_still_reports_what_it_ran_and_fails(tmp_path, scheduler_
                                  address=scheduler_address)
     assert run.phase == "Failed" and "RuntimeError: bad trace" in run.log
     assert '"envelope_block"' in (tmp_path / "out" / "envelope-dask-report.html").read_text()
+
+
+def test_an_object_store_report_is_written_there_and_read_back_with_the_servers_credentials(
+        tmp_path, scheduler_address, s3_server):  # noqa: F811
+    import boto3
+
+    url = "s3://seismic/run/envelope-dask-report.html"
+    in_store = step(["s3://seismic/run/cube.zarr"], parse_spec({"workers": 1}))
+    (run,) = local_run.run_local(Draft("s3", str(tmp_path / "s3.dasf-workflow.json"), [in_store]),
+                                 address=scheduler_address)
+    assert run.phase == "Succeeded" and run.report == url, run.log
+    body = boto3.client("s3", endpoint_url=s3_server).get_object(Bucket="seismic", Key="run/envelope-dask-report.html")
+    html = body["Body"].read()
+    assert b'"envelope_block"' in html
+    assert step_report.read(step_report.reference(in_store), "envelope") == html
+    with pytest.raises(step_report.ReportTooLarge, match="more than the 100 bytes"):
+        step_report.read({"url": url}, "envelope", limit=100)
