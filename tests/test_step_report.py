@@ -139,3 +139,20 @@ def test_an_object_store_report_is_written_there_and_read_back_with_the_servers_
     assert step_report.read(step_report.reference(in_store), "envelope") == html
     with pytest.raises(step_report.ReportTooLarge, match="more than the 100 bytes"):
         step_report.read({"url": url}, "envelope", limit=100)
+
+
+def test_status_and_the_local_run_view_say_where_the_report_is():
+    from argodasf_jupyter.workflow_widgets import RunView, StatusView
+
+    summary = {"name": "seismic-x1", "phase": "Succeeded", "steps": [
+        {"name": "envelope", "phase": "Succeeded", "started_at": None, "finished_at": None, "message": None,
+         "report": {"claim": "seismic-rwx", "mount_path": "/data", "path": "out/envelope-dask-report.html"}},
+        {"name": "stage", "phase": "Succeeded", "started_at": None, "finished_at": None, "message": None,
+         "report": None}]}
+    view = StatusView(summary)
+    expected = "Dask performance report: /data/out/envelope-dask-report.html (claim seismic-rwx)"
+    assert view.fallback_text().count(expected) == 1 and view.fallback_html().count(expected) == 1
+    run = local_run.StepRun("envelope", "dasf", phase="Succeeded", report="/work/out/envelope-dask-report.html")
+    local = RunView("local run")
+    local.update([run])
+    assert "Dask performance report: /work/out/envelope-dask-report.html" in local.fallback_text()
