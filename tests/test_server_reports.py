@@ -48,8 +48,11 @@ def claim_dir(tmp_path):
 
 
 def report_workflow(name: str, reference) -> dict:
-    """A workflow whose task 'envelope' creates a DaskJob naming ``reference`` as its report."""
+    """A workflow whose task 'envelope' creates a DaskJob naming ``reference`` as its
+    report; its task 'stage' is a container step."""
     document = dag_workflow(name, {"envelope": [], "stage": []})
+    document["spec"]["templates"][0]["dag"]["tasks"][1]["template"] = "plain"
+    document["spec"]["templates"].append({**document["spec"]["templates"][1], "name": "plain"})
     metadata = {"name": "x"}
     if reference is not None:
         metadata["annotations"] = {step_report.ANNOTATION: json.dumps(reference)}
@@ -103,6 +106,8 @@ async def test_a_report_not_written_yet_or_not_asked_for_is_404(jp_fetch, fake_a
     fake_argo.add(report_workflow("plain", None), "team", created=time.time() - 60)
     code, message = await refused(jp_fetch, "workflows/plain/steps/envelope/report")
     assert code == 404 and "writes no performance report; promote it with --report" in message
+    code, message = await refused(jp_fetch, "workflows/seismic/steps/stage/report")  # a container step
+    assert code == 404 and "step 'stage' writes no performance report" in message
 
 
 @pytest.mark.parametrize("reference", [
