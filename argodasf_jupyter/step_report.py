@@ -20,7 +20,7 @@ from .errors import ArgodasfError
 
 SUFFIX = "-dask-report.html"
 ANNOTATION = "argodasf.io/report"
-MAX_BYTES = 64 * 1024 * 1024  # largest report the server sends (a busy hour's report is a few MB)
+MAX_BYTES = 64 * 1024 * 1024  # largest report the server sends
 
 
 def path(step) -> Optional[str]:
