@@ -62,6 +62,9 @@ _PROMOTION_ARGUMENTS = [
     magic_arguments.argument("--timeout", type=int, help="seconds before the step fails (default from config)"),
     magic_arguments.argument("--container", metavar="IMAGE", help="a plain container step: the body is a shell script"),
     magic_arguments.argument("--local-command", metavar="CMD", help="what `run --local` runs for a container step"),
+    magic_arguments.argument("--report", action="store_true",
+                             help="write a Dask performance report of the cell, <step>-dask-report.html, beside its "
+                                  "first output (or in its working directory)"),
     magic_arguments.argument("--replay", action="store_true",
                              help="also run the generated step script in a fresh process; promote only if it succeeds"),
     magic_arguments.argument("--workers", type=int, help="job workers (default: the current cluster's)"),
@@ -171,5 +174,5 @@ def step_options(args) -> dict:
     """The keyword arguments of Session.promote that a parsed promotion line gives."""
     check_both(args)
     return dict(container=args.container, local_command=args.local_command, after=args.after, inputs=args.inputs,
-                outputs=args.outputs, retries=args.retries, timeout=args.timeout,
+                outputs=args.outputs, retries=args.retries, timeout=args.timeout, report=args.report,
                 overrides=None if args.container else cluster_overrides(args))

@@ -53,12 +53,18 @@ class KubernetesSettings(_Section):
     request_timeout: float = Field(gt=0, le=3600)
 
 
+class ClaimDirectory(_Section):
+    claim: str
+    directory: str
+
+
 class WorkflowSettings(_Section):
     draft_dir: Optional[str]
     active_deadline: int = Field(ge=1)
     service_account: Optional[str]
     max_cell_bytes: int = Field(ge=1024)
     install_missing: bool
+    claim_dirs: list[ClaimDirectory]
 
 
 class ArgoSettings(_Section):

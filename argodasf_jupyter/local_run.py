@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional
 
-from . import runtime, step_script
+from . import runtime, step_report, step_script
 from .draft import Draft
 from .promote import Step
 from .workflow import parameter_names, resolve_parameters, step_values
@@ -29,6 +29,7 @@ class StepRun:
     duration: float = 0.0
     message: str = ""
     log: str = ""
+    report: str = ""  # where its Dask performance report was written (step --report)
 
     def tail(self, lines: int = 8) -> str:
         return "\n".join(self.log.rstrip().splitlines()[-lines:])
@@ -62,6 +63,9 @@ def _run_dasf(step: Step, run: StepRun, parameters: dict, cwd: str, address: Opt
     run.log = result.stdout
     run.phase = "Succeeded" if result.returncode == 0 else "Failed"
     run.message = "" if result.returncode == 0 else f"exit code {result.returncode}"
+    report = step_report.path(step)
+    if report and runtime.REPORT_WRITTEN + report in run.log:
+        run.report = _absolute([report], cwd)[0]
 
 
 def _run_container(step: Step, run: StepRun, cwd: str) -> None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Literal, Mapping, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_serializer
 
-from . import images, runtime
+from . import images, runtime, step_report
 from .cell_names import ParsedCell, parameters_from, parse
 from .config import Settings, settings
 from .errors import ArgodasfError
@@ -45,6 +45,7 @@ class Step(BaseModel):
     cluster: ClusterSpec = Field(default_factory=ClusterSpec)  # the job's shape
     image: Optional[str] = None
     local_command: Optional[str] = None
+    report: bool = False  # a Dask performance report of the cell (step_report.py)
     names: dict[str, str] = Field(default_factory=lambda: {"client": "client", "executor": "executor"})
     imports: list[Imported] = Field(default_factory=list)  # what the cell imports, as the kernel has it
 
@@ -52,6 +53,14 @@ class Step(BaseModel):
     def _cluster_as_given(self, cluster: ClusterSpec) -> dict[str, Any]:
         # the keys given, not every default: what a draft file has always held
         return cluster.model_dump(mode="json", exclude_unset=True)
+
+    @model_serializer(mode="wrap")
+    def _report_only_when_asked(self, handler) -> dict[str, Any]:
+        # a draft without reports stays in the format that earlier versions read
+        saved = handler(self)
+        if not self.report:
+            saved.pop("report", None)
+        return saved
 
     @property
     def deadline(self) -> int:
@@ -118,6 +127,7 @@ def make_step(
     timeout: int | None = None,
     container: str | None = None,
     local_command: str | None = None,
+    report: bool = False,
     conf: Settings | None = None,
 ) -> Step:
     """Validate a cell (its text, or parsed already) and make it a Step (the cell has
@@ -132,6 +142,8 @@ def make_step(
                   retries=retries, timeout=timeout)
     spec = cluster if cluster is not None else conf.cluster
     if container is not None:
+        if report:
+            raise ArgodasfError(f"step '{name}' is a container step; --report is for DASF steps (a Dask cluster's report)")
         # a container step shares the cluster's way to the data: volumes and Secrets
         return Step(kind="container", image=container, local_command=local_command,
                     cluster=spec.keeping(STORAGE_KEYS), **common)
@@ -145,5 +157,8 @@ def make_step(
     shape = spec.keeping(set(ClusterSpec.model_fields) - NOT_OF_THE_JOB)
     imported = cell_imports(cell.tree, {key: values[key] for key in cell.free if key in (values or {})}, cell.code)
     images.check_promotable(spec, imported, name)
-    return Step(cluster=shape, parameters=parameters, names={"client": names.client, "executor": names.executor},
-                imports=imported, **common)
+    step = Step(cluster=shape, parameters=parameters, names={"client": names.client, "executor": names.executor},
+                imports=imported, report=report, **common)
+    if report:
+        step_report.check_shared(step)
+    return step

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import builtins
+import contextlib
 import enum
 import hashlib
 import json
@@ -166,6 +167,7 @@ PARAMETER_ENV_PREFIX = "ARGODASF_PARAM_"
 # with the prefix, so that decoding is never ambiguous)
 ENCODED_PARAMETER_PREFIX = "argodasf-base64:"
 MARKER_SUFFIX = ".argodasf-complete"
+REPORT_WRITTEN = "Dask performance report written to "
 
 
 def encode_text(text: str) -> str:
@@ -282,6 +284,37 @@ def _run_code(code: str, filename: str, namespace: dict) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _performance_report(client, location: str | None, code: str):
+    """distributed.performance_report around the user's code alone, when the step
+    asks for one; its "Calling Code" is the user's code, not this runner's. A report
+    that cannot be made is said in one line and does not fail the step."""
+    report = distributed.performance_report(filename=location) if location else None
+    try:
+        if report is not None:
+            report.__enter__()
+    except Exception as error:
+        _say(f"no Dask performance report: {type(error).__name__}: {error}")
+        report = None
+    try:
+        yield
+    finally:
+        if report is not None:
+            try:
+                if "://" not in location:  # the cell may not have made its output directory
+                    os.makedirs(os.path.dirname(os.path.abspath(location)), exist_ok=True)
+                # the async exit takes the code to show (the sync one shows the calling frame: this runner)
+                client.sync(report.__aexit__, None, None, None, code=code)
+            except Exception as error:
+                first = (str(error).splitlines() or [""])[0]
+                # older distributed releases (2025.7 among them) extend bokeh's file.html, which bokeh 3.9 renamed
+                hint = "; the scheduler's distributed needs bokeh<3.9" if "'file.html' not found" in first else ""
+                _say(f"the Dask performance report could not be written to {location}: "
+                     f"{type(error).__name__}: {first}{hint}")
+            else:
+                _say(REPORT_WRITTEN + location)
+
+
 def main(step: dict, environ=None) -> int:
     """Run one promoted step; 0 on success, non-zero when the code raised or a
     DASF task failed."""
@@ -306,7 +339,8 @@ def main(step: dict, environ=None) -> int:
     namespace = {"__name__": "__main__", "__builtins__": builtins,
                  names.get("client", "client"): client, names.get("executor", "executor"): executor, **values}
     try:
-        status = _run_code(code, f"<step {name}>", namespace)
+        with _performance_report(client, step.get("report"), code):
+            status = _run_code(code, f"<step {name}>", namespace)
         if status == 0 and executor.failed:
             for failure in executor.errors:
                 print(failure.traceback, file=sys.stderr, end="")

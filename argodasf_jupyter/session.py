@@ -287,7 +287,7 @@ class Session:
                 cluster: Optional[ClusterSpec] = None, container: Optional[str] = None,
                 local_command: Optional[str] = None, overrides: Optional[Mapping[str, Any]] = None,
                 after=(), inputs=(), outputs=(), retries: int = 0, timeout: Optional[int] = None,
-                replay: bool = False):
+                replay: bool = False, report: bool = False):
         """Run ``cell`` on the current cluster and, when it worked, make it step ``name``
         of the draft (replacing a step of that name); returns the Step.
 
@@ -297,7 +297,8 @@ class Session:
         is the shape to start from when not the current cluster's; ``overrides``
         change it for the job (ClusterSpec keys). With ``container`` the cell is a
         shell script for that image and is not run here. ``replay`` also runs the
-        step's script in a fresh process. A refused cell leaves the draft unchanged.
+        step's script in a fresh process; ``report`` makes the step write a Dask
+        performance report of the cell (step_report.py). A refused cell leaves the draft unchanged.
         """
         from . import promotion, storage
 
@@ -307,7 +308,7 @@ class Session:
             name, cell, run=run or promotion.exec_in(values), values=values, where=where, managed=managed,
             cluster=cluster if cluster is not None else (managed.spec if managed is not None else None), conf=settings(),
             container=container, local_command=local_command, overrides=overrides, replay=replay,
-            after=after, inputs=inputs, outputs=outputs, retries=retries, timeout=timeout)
+            after=after, inputs=inputs, outputs=outputs, retries=retries, timeout=timeout, report=report)
         draft = self.draft
         storage.check_edges({**draft.steps, step.name: step})
         draft.add(step)

@@ -14,7 +14,7 @@ import tempfile
 import zlib
 from typing import Any, Mapping
 
-from . import runtime
+from . import runtime, step_report
 from .errors import ArgodasfError
 from .promote import Step
 
@@ -43,6 +43,7 @@ def step_payload(step: Step) -> dict:
         "outputs": list(step.outputs),
         "gpu": bool(step.cluster.gpu),
         "names": dict(step.names),
+        "report": step_report.path(step),
     }
 
 

@@ -21,7 +21,7 @@ from typing import Any, Mapping, Optional
 
 import yaml
 
-from . import images, manifests, promote, runtime, shared_cluster, step_script, storage
+from . import images, manifests, promote, runtime, shared_cluster, step_report, step_script, storage
 from .config import settings
 from .draft import Draft
 from .errors import ArgodasfError
@@ -141,7 +141,11 @@ def _labels(step: Step) -> dict[str, str]:
 def step_manifest(step: Step, service_account: Optional[str] = None) -> dict:
     """The DaskJob of a step as it appears in the workflow (Argo fills the {{...}})."""
     name = job_name("{{workflow.name}}", step.name, step.retries)
-    return dask_job_manifest(step, name, _argo_parameter_env(step), service_account, _labels(step))
+    job = dask_job_manifest(step, name, _argo_parameter_env(step), service_account, _labels(step))
+    annotations = step_report.annotation(step)  # where the server finds the step's performance report
+    if annotations:
+        job["metadata"]["annotations"] = annotations
+    return job
 
 
 def autoscaler_manifest(step: Step) -> Optional[dict]:

@@ -3,6 +3,7 @@ rebuilt field by field, so nothing else of Argo's reaches them (or the browser).
 
 from __future__ import annotations
 
+from . import step_report
 from .argo_settings import ArgoTarget
 
 STEP_NODE_TYPES = ("Pod", "Retry", "Skipped", "Suspend")
@@ -16,15 +17,21 @@ def _time(value) -> str | None:
     return inner.isoformat() if hasattr(inner, "isoformat") else str(inner)
 
 
-def _job_templates(templates) -> set[str]:
-    """The templates of a workflow that create a DaskJob: its DASF steps."""
+def _job_templates(templates) -> dict[str, dict | None]:
+    """The templates of a workflow that create a DaskJob (its DASF steps), each with
+    where its step writes its performance report (None: it writes none)."""
     import yaml
 
-    return {template.name for template in templates or []
-            if template.resource and (yaml.safe_load(template.resource.manifest or "") or {}).get("kind") == "DaskJob"}
+    jobs = {}
+    for template in templates or []:
+        manifest = (yaml.safe_load(template.resource.manifest or "") or {}) if template.resource else {}
+        if manifest.get("kind") == "DaskJob":
+            annotations = (manifest.get("metadata") or {}).get("annotations") or {}
+            jobs[template.name] = step_report.from_annotation(annotations.get(step_report.ANNOTATION))
+    return jobs
 
 
-def _steps(nodes: dict, job_templates: set[str]) -> list[dict]:
+def _steps(nodes: dict, job_templates: dict[str, dict | None]) -> list[dict]:
     """One entry per workflow step: retried attempts fold into their Retry node."""
     retried = {child for node in nodes.values() if node.type == "Retry" for child in node.children or []}
     steps = [
@@ -35,6 +42,7 @@ def _steps(nodes: dict, job_templates: set[str]) -> list[dict]:
             "started_at": _time(node.started_at),
             "finished_at": _time(node.finished_at),
             "message": node.message,
+            "report": job_templates.get(node.template_name),
         }
         for node_id, node in nodes.items()
         if node.type in STEP_NODE_TYPES and node_id not in retried

@@ -15,6 +15,7 @@ from typing import Optional
 import ipywidgets as w
 import yaml
 
+from . import step_report
 from .widgets import _WithTextFallback
 
 FINAL_PHASES = ("Succeeded", "Failed", "Error")
@@ -67,6 +68,14 @@ def _collapsible(title: str, text: str) -> w.Accordion:
     accordion = w.Accordion(children=[w.HTML(f"<pre>{html.escape(text)}</pre>")], selected_index=None)
     accordion.set_title(0, title)
     return accordion
+
+
+def _step_message(step: dict) -> str:
+    """A submitted step's message, and where its performance report is."""
+    parts = [html.escape(step["message"])] if step.get("message") else []
+    if step.get("report"):
+        parts.append(f"Dask performance report: {html.escape(step_report.describe(step['report']))}")
+    return "<br>".join(parts)
 
 
 class StepView(_WithTextFallback, w.VBox):
@@ -142,11 +151,14 @@ class RunView(_WithTextFallback, w.VBox):
         lines = [self.title]
         for run in self.runs:
             lines.append(f"  {run.name:<20} {run.phase:<10} {run.duration:6.1f}s  {run.message}")
+            if run.report:
+                lines.append(f"      Dask performance report: {run.report}")
             lines += [f"      | {line}" for line in run.tail().splitlines()]
         return "\n".join(lines)
 
     def fallback_html(self) -> str:
-        rows = [(html.escape(run.name), _phase(run.phase), f"{run.duration:.1f}s", html.escape(run.message),
+        rows = [(html.escape(run.name), _phase(run.phase), f"{run.duration:.1f}s",
+                 html.escape(run.message) + (f"<br>Dask performance report: {html.escape(run.report)}" if run.report else ""),
                  f"<pre style='margin:0'>{html.escape(run.tail())}</pre>") for run in self.runs]
         return f"<p>{html.escape(self.title)}</p>" + _table(("step", "phase", "duration", "message", "log tail"), rows)
 
@@ -205,8 +217,11 @@ class StatusView(_WithTextFallback, w.VBox):
                  + (f"  {summary['ui_url']}" if summary.get("ui_url") else "")]
         if summary.get("message"):
             lines.append(f"  {summary['message']}")
-        lines += [f"  {step['name']:<20} {step['phase']:<10} {_duration(step.get('started_at'), step.get('finished_at')):>7}"
-                  + (f"  {step['message']}" if step.get("message") else "") for step in self.steps()]
+        for step in self.steps():
+            lines.append(f"  {step['name']:<20} {step['phase']:<10} {_duration(step.get('started_at'), step.get('finished_at')):>7}"
+                         + (f"  {step['message']}" if step.get("message") else ""))
+            if step.get("report"):
+                lines.append(f"      Dask performance report: {step_report.describe(step['report'])}")
         if not self.steps():
             lines.append("  waiting for Argo to start the steps")
         if self.error:
@@ -229,7 +244,7 @@ class StatusView(_WithTextFallback, w.VBox):
         steps = self.steps()
         if steps:
             rows = [(html.escape(step["name"]), _phase(step["phase"]),
-                     _duration(step.get("started_at"), step.get("finished_at")), html.escape(step.get("message") or ""))
+                     _duration(step.get("started_at"), step.get("finished_at")), _step_message(step))
                     for step in steps]
             has_messages = any(row[3] for row in rows)
             header = ("step", "phase", "duration") + (("message",) if has_messages else ())

@@ -8,6 +8,8 @@
                                  the last lines (?tail=200) of one step's pods: a DASF step's
                                  DaskJob pods (?component=runner|scheduler|worker), a
                                  container step's pod through Argo
+    GET workflows/<name>/steps/<step>/report
+                                 a DASF step's Dask performance report (reports.py)
     POST workflows/<name>/<action>  stop | terminate | retry | resubmit; answers the new summary
 """
 
@@ -193,10 +195,14 @@ class ChangesHandler(_Handler):
 
 
 def route_table(base_url: str) -> list[tuple]:
+    from .reports import StepReportHandler  # it builds on _Handler
+
     api = url_path_join(base_url, "argodasf", "api")
     return [
         (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", "steps", f"({argo.WORKFLOW_NAME})", "logs"),
          StepLogsHandler),
+        (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", "steps", f"({argo.WORKFLOW_NAME})", "report"),
+         StepReportHandler),
         (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", f"({'|'.join(ACTIONS)})"), WorkflowActionHandler),
         (url_path_join(api, "state"), StateHandler),
         (url_path_join(api, "changes"), ChangesHandler),

@@ -1,13 +1,14 @@
 import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
+import { ServerConnection } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { actOnWorkflow, fetchState, fetchStepLogs, waitForChange } from './api';
 import { PROMOTE_COMMAND, promoteActiveCell } from './command';
 import { argodasfIcon } from './icon';
 import { clusterCall, runInOwner } from './kernel';
-import { dashboardBase } from './links';
+import { dashboardBase, stepReportLink } from './links';
 import { SidebarModel } from './model';
 import { Sidebar } from './sidebar';
 import { ICluster } from './types';
@@ -88,6 +89,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       },
       stepLogs: (workflow, step, component, tail) =>
         fetchStepLogs(workflow.name, step, component, tail),
+      stepReportUrl: (workflow, step) =>
+        stepReportLink(ServerConnection.makeSettings().baseUrl, workflow, step),
       logIntervalSeconds: () => setting<number>('refreshInterval')
     });
     sidebar.id = 'argodasf-sidebar';

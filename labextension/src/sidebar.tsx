@@ -41,6 +41,8 @@ export interface ISidebarActions {
     component: string | null,
     tail: number
   ) => Promise<IStepLogs>;
+  /** The server's URL of a step's Dask performance report. */
+  stepReportUrl: (workflow: IWorkflow, step: string) => string;
   /** Seconds between reads of an open log view while its step runs. */
   logIntervalSeconds: () => number;
 }
@@ -421,6 +423,17 @@ function WorkflowRow(props: { workflow: IWorkflow; actions: ISidebarActions }) {
             >
               Logs
             </button>
+            {step.report && (
+              <a
+                className="argodasf-chip-report"
+                href={actions.stepReportUrl(workflow, step.name)}
+                target="_blank"
+                rel="noopener noreferrer"
+                title={`Open the Dask performance report of ${step.name}`}
+              >
+                Report
+              </a>
+            )}
           </li>
         ))}
       </ul>

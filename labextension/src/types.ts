@@ -40,6 +40,16 @@ export interface IWorkflowStep {
   started_at: string | null;
   finished_at: string | null;
   message: string | null;
+  /** Where a DASF step promoted with --report writes its Dask performance report. */
+  report?: IStepReport | null;
+}
+
+/** A claim and the path inside it, or an object-store URL (argodasf_jupyter/step_report.py). */
+export interface IStepReport {
+  claim?: string;
+  mount_path?: string;
+  path?: string;
+  url?: string;
 }
 
 export interface IWorkflow {

@@ -1,4 +1,4 @@
-import { dashboardBase, workflowLink } from '../src/links';
+import { dashboardBase, stepReportLink, workflowLink } from '../src/links';
 import { IWorkflow } from '../src/types';
 
 const workflow = {
@@ -17,6 +17,12 @@ describe('links', () => {
     expect(workflowLink(workflow, '')).toBe(workflow.ui_url);
     expect(workflowLink(workflow, 'https://ui.example.org/')).toBe(
       'https://ui.example.org/workflows/team/etl-x1'
+    );
+  });
+
+  it("links a step's performance report under the server's base URL", () => {
+    expect(stepReportLink('/user/me/', workflow, 'envelope')).toBe(
+      '/user/me/argodasf/api/workflows/etl-x1/steps/envelope/report'
     );
   });
 });
