@@ -43,8 +43,9 @@ case "${1:-}" in
     test)
         system_packages
         venv .venv
-        # lint (pyflakes and bugbear rules, pyproject.toml's [tool.ruff])
+        # lint (pyflakes and bugbear rules) and format, as pyproject.toml's [tool.ruff] says
         .venv/bin/ruff check .
+        .venv/bin/ruff format --check .
         # the labextension: prettier and eslint, then its own unit tests (jest); node modules come from the lock file
         (cd labextension && export PATH="$PWD/../.venv/bin:$PATH" && jlpm install --immutable && jlpm lint && jlpm test)
         # the fake kubelet's stand-in for the dask image of this dask release (built once, cached under build/)

@@ -59,5 +59,13 @@ def _jupyter_labextension_paths():
     return [{"src": "labextension", "dest": "argodasf-jupyter"}]
 
 
-__all__ = ["ArgodasfError", "Session", "__version__", "cluster_form", "create_cluster", "current_session",
-           "load_ipython_extension", "unload_ipython_extension"]
+__all__ = [
+    "ArgodasfError",
+    "Session",
+    "__version__",
+    "cluster_form",
+    "create_cluster",
+    "current_session",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+]

@@ -35,9 +35,12 @@ def timeout() -> float:
 
 def check_workflow_name(name, what: str = "workflow name") -> str:
     if not isinstance(name, str) or not re.fullmatch(WORKFLOW_NAME, name):
-        raise ArgodasfError(f"{what} {_scrub(repr(name))[:80]} is not a Kubernetes name: lowercase letters, "
-                            "digits, '-' and '.', starting and ending with a letter or digit")
+        raise ArgodasfError(
+            f"{what} {_scrub(repr(name))[:80]} is not a Kubernetes name: lowercase letters, "
+            "digits, '-' and '.', starting and ending with a letter or digit"
+        )
     return name
+
 
 FINAL_PHASES = ("Succeeded", "Failed", "Error")
 
@@ -48,8 +51,10 @@ def target():
 
     found = argo_target()
     if found is None:
-        raise ArgodasfError("no Argo Server is configured; set ARGO_SERVER=host:port (and ARGO_TOKEN) "
-                            "or argodasf.argo.server; the draft is kept")
+        raise ArgodasfError(
+            "no Argo Server is configured; set ARGO_SERVER=host:port (and ARGO_TOKEN) "
+            "or argodasf.argo.server; the draft is kept"
+        )
     return found
 
 
@@ -80,8 +85,13 @@ def service(where=None, session: Optional[requests.Session] = None):
 
     where = where or target()
     check_workflow_name(where.namespace, "the Argo namespace")
-    return WorkflowsService(host=where.host, verify_ssl=where.verify_ssl, token=_token(), namespace=where.namespace,
-                            session=session or _Session())
+    return WorkflowsService(
+        host=where.host,
+        verify_ssl=where.verify_ssl,
+        token=_token(),
+        namespace=where.namespace,
+        session=session or _Session(),
+    )
 
 
 def explain(error: Exception, where, doing: str) -> ArgodasfError:
@@ -90,18 +100,24 @@ def explain(error: Exception, where, doing: str) -> ArgodasfError:
 
     host, namespace = where.host, where.namespace
     if isinstance(error, requests.exceptions.SSLError):
-        text = (f"{doing}: TLS verification failed for {host}; set ARGO_INSECURE_SKIP_VERIFY=true for a "
-                "self-signed certificate, or ARGO_SECURE=false for plain HTTP")
+        text = (
+            f"{doing}: TLS verification failed for {host}; set ARGO_INSECURE_SKIP_VERIFY=true for a "
+            "self-signed certificate, or ARGO_SECURE=false for plain HTTP"
+        )
     elif isinstance(error, requests.Timeout):
-        text = (f"{doing}: the Argo Server at {host} did not answer within {timeout():g} s; try again later, "
-                "or raise argodasf.argo.timeout")
+        text = (
+            f"{doing}: the Argo Server at {host} did not answer within {timeout():g} s; try again later, "
+            "or raise argodasf.argo.timeout"
+        )
     elif isinstance(error, requests.ConnectionError):
         text = f"{doing}: cannot reach the Argo Server at {host}; check ARGO_SERVER and that the server runs"
     elif isinstance(error, hera_errors.Unauthorized):
         text = f"{doing}: the Argo Server at {host} rejected the credentials (401); set ARGO_TOKEN to a valid token"
     elif isinstance(error, hera_errors.Forbidden):
-        text = (f"{doing}: not allowed in namespace '{namespace}' (403); the token's service account needs "
-                "access to workflows there")
+        text = (
+            f"{doing}: not allowed in namespace '{namespace}' (403); the token's service account needs "
+            "access to workflows there"
+        )
     elif isinstance(error, hera_errors.AlreadyExists):
         text = f"{doing}: a workflow of that name already exists in '{namespace}' (409); submit again for a new name"
     elif isinstance(error, hera_errors.NotFound):
@@ -113,9 +129,15 @@ def explain(error: Exception, where, doing: str) -> ArgodasfError:
     elif isinstance(error, requests.RequestException) and not isinstance(error, ValueError):
         text = f"{doing}: the request to the Argo Server at {host} failed ({type(error).__name__})"
     else:  # the answer did not parse as what Argo sends; its text could quote anything
-        kind = "JSONDecodeError" if isinstance(error, ValueError) and "JSON" in type(error).__name__ else type(error).__name__
-        text = (f"{doing}: the Argo Server at {host} gave an answer that is not Argo's ({kind}); "
-                "check ARGO_SERVER and ARGO_BASE_HREF")
+        kind = (
+            "JSONDecodeError"
+            if isinstance(error, ValueError) and "JSON" in type(error).__name__
+            else type(error).__name__
+        )
+        text = (
+            f"{doing}: the Argo Server at {host} gave an answer that is not Argo's ({kind}); "
+            "check ARGO_SERVER and ARGO_BASE_HREF"
+        )
     return ArgodasfError(_scrub(text))
 
 
@@ -128,8 +150,9 @@ def _call(doing: str, method: str, where=None, session=None, **kwargs):
             raise explain(error, where, doing) from None
 
 
-def submit(draft: Draft, parameters: Mapping[str, str] | None = None, where=None,
-           session: Optional[requests.Session] = None) -> dict:
+def submit(
+    draft: Draft, parameters: Mapping[str, str] | None = None, where=None, session: Optional[requests.Session] = None
+) -> dict:
     """Submit the draft's workflow; returns name, namespace, url and parameters."""
     from hera.workflows.models import WorkflowCreateRequest
 
@@ -138,11 +161,22 @@ def submit(draft: Draft, parameters: Mapping[str, str] | None = None, where=None
     where = where or target()
     values = workflow.resolve_parameters(draft, parameters)
     model = workflow.build(draft, namespace=where.namespace, parameters=values).build()
-    created = _call(f"submitting workflow '{draft.name}'", "create_workflow", where, session,
-                    req=WorkflowCreateRequest(workflow=model), namespace=where.namespace)
+    created = _call(
+        f"submitting workflow '{draft.name}'",
+        "create_workflow",
+        where,
+        session,
+        req=WorkflowCreateRequest(workflow=model),
+        namespace=where.namespace,
+    )
     name = created.metadata.name
-    return {"name": name, "namespace": where.namespace, "url": f"{where.ui_url}/workflows/{where.namespace}/{name}",
-            "submitted_at": time.time(), "draft": draft.name}
+    return {
+        "name": name,
+        "namespace": where.namespace,
+        "url": f"{where.ui_url}/workflows/{where.namespace}/{name}",
+        "submitted_at": time.time(),
+        "draft": draft.name,
+    }
 
 
 def status(name: str, where=None, session=None) -> dict:
@@ -151,8 +185,9 @@ def status(name: str, where=None, session=None) -> dict:
 
     check_workflow_name(name)
     where = where or target()
-    return summary(_call(f"reading workflow '{name}'", "get_workflow", where, session, name=name,
-                         namespace=where.namespace), where)
+    return summary(
+        _call(f"reading workflow '{name}'", "get_workflow", where, session, name=name, namespace=where.namespace), where
+    )
 
 
 def list_workflows(draft_name: Optional[str] = None, where=None, session=None) -> list[dict]:
@@ -162,8 +197,9 @@ def list_workflows(draft_name: Optional[str] = None, where=None, session=None) -
 
     where = where or target()
     selector = f"{LABEL_DRAFT}={draft_name}" if draft_name else None
-    found = _call("listing workflows", "list_workflows", where, session, namespace=where.namespace,
-                  label_selector=selector)
+    found = _call(
+        "listing workflows", "list_workflows", where, session, namespace=where.namespace, label_selector=selector
+    )
     items = [summary(item, where) for item in found.items or []]
     return sorted(items, key=lambda item: item["created_at"] or "", reverse=True)
 
@@ -186,7 +222,9 @@ def logs(name: str, step: Optional[str] = None, where=None, session=None, tail: 
             response = client.session.get(
                 f"{where.host}/api/v1/workflows/{quote(where.namespace, safe='')}/{quote(name, safe='')}/log",
                 params={"logOptions.container": "main", "logOptions.tailLines": str(tail)},
-                headers={"Authorization": client.token} if client.token else {}, verify=where.verify_ssl)
+                headers={"Authorization": client.token} if client.token else {},
+                verify=where.verify_ssl,
+            )
             if not response.ok:
                 from hera.exceptions import exception_from_server_response
 
@@ -215,8 +253,15 @@ def _scrub_lines(lines):
         yield line.replace(token, "<token>") if token else line
 
 
-def watch(name: str, on_update: Callable[[dict], Any], interval: float = 2.0, timeout: Optional[float] = None,
-          where=None, session=None, failure_details: bool = False) -> dict:
+def watch(
+    name: str,
+    on_update: Callable[[dict], Any],
+    interval: float = 2.0,
+    timeout: Optional[float] = None,
+    where=None,
+    session=None,
+    failure_details: bool = False,
+) -> dict:
     """Poll until the workflow ends (or ``timeout``); ``on_update`` gets each summary.
     With ``failure_details``, a failed DASF step's message ends with its runner's traceback."""
     from .step_logs import with_failure_details
@@ -240,6 +285,9 @@ def require_success(summary: dict) -> dict:
     from .step_jobs import FAILED_PHASES
 
     failed = [step for step in summary.get("steps", []) if step.get("phase") in FAILED_PHASES]
-    reason = f"step {failed[0]['name']}: {failed[0].get('message') or failed[0]['phase']}" if failed \
+    reason = (
+        f"step {failed[0]['name']}: {failed[0].get('message') or failed[0]['phase']}"
+        if failed
         else summary.get("message") or "no step failed"
+    )
     raise ArgodasfError(f"workflow {summary['name']} {summary['phase']}: {reason}")

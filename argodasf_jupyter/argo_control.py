@@ -28,8 +28,15 @@ def _act(verb: str, doing: str, name: str, request_model: str, where=None, sessi
     where = where or argo.target()
     name = argo.check_workflow_name(name)
     request = getattr(models, request_model)(name=name, namespace=where.namespace, **options)
-    answer = argo._call(f"{doing} workflow '{name}'", f"{verb}_workflow", where, session, name=name,
-                        req=request, namespace=where.namespace)
+    answer = argo._call(
+        f"{doing} workflow '{name}'",
+        f"{verb}_workflow",
+        where,
+        session,
+        name=name,
+        req=request,
+        namespace=where.namespace,
+    )
     return summary(answer, where)
 
 
@@ -57,17 +64,21 @@ def retry(name: str, where=None, session=None) -> dict:
     if current["phase"] not in step_jobs.FAILED_PHASES:
         raise ArgodasfError(f"workflow '{name}' is {current['phase']}; only a Failed or Error workflow can be retried")
     names = {step["name"] for step in current["steps"]}
-    failed_jobs = [step["name"] for step in current["steps"]
-                   if step["phase"] in step_jobs.FAILED_PHASES and step["kind"] == "dasf"]
+    failed_jobs = [
+        step["name"] for step in current["steps"] if step["phase"] in step_jobs.FAILED_PHASES and step["kind"] == "dasf"
+    ]
     adaptive = [step for step in failed_jobs if step + AUTOSCALER_SUFFIX in names]
     if len(adaptive) > 1:
-        raise ArgodasfError(f"adaptive steps {', '.join(adaptive)} failed; retry re-runs one adaptive step at a time, "
-                            f"so resubmit with --from-failed instead")
+        raise ArgodasfError(
+            f"adaptive steps {', '.join(adaptive)} failed; retry re-runs one adaptive step at a time, "
+            f"so resubmit with --from-failed instead"
+        )
     if failed_jobs:
         step_jobs.clear_for_retry(name, failed_jobs, adaptive, current["namespace"])
     options = {"node_field_selector": f"templateName={adaptive[0]}{AUTOSCALER_SUFFIX}"} if adaptive else {}
-    return _act("retry", "retrying", name, "WorkflowRetryRequest", where, session,
-                restart_successful=bool(adaptive), **options)
+    return _act(
+        "retry", "retrying", name, "WorkflowRetryRequest", where, session, restart_successful=bool(adaptive), **options
+    )
 
 
 def resubmit(name: str, where=None, session=None) -> dict:
@@ -75,8 +86,14 @@ def resubmit(name: str, where=None, session=None) -> dict:
     return _act("resubmit", "resubmitting", name, "WorkflowResubmitRequest", where, session)
 
 
-def publish_draft(draft: Draft, schedule: Optional[str] = None, timezone: Optional[str] = None,
-                  template: bool = False, where=None, session=None) -> dict:
+def publish_draft(
+    draft: Draft,
+    schedule: Optional[str] = None,
+    timezone: Optional[str] = None,
+    template: bool = False,
+    where=None,
+    session=None,
+) -> dict:
     """Create a CronWorkflow (``schedule``) or a WorkflowTemplate of the draft; returns
     its kind, name, namespace and url."""
     from hera.workflows import models
@@ -89,16 +106,30 @@ def publish_draft(draft: Draft, schedule: Optional[str] = None, timezone: Option
     document = workflow.to_dict(draft, namespace=where.namespace)
     if template:
         body = publish.workflow_template(document)
-        created = argo._call(f"publishing workflow template '{draft.name}'", "create_workflow_template", where,
-                             session, namespace=where.namespace,
-                             req=models.WorkflowTemplateCreateRequest(template=models.WorkflowTemplate.model_validate(body)))
+        created = argo._call(
+            f"publishing workflow template '{draft.name}'",
+            "create_workflow_template",
+            where,
+            session,
+            namespace=where.namespace,
+            req=models.WorkflowTemplateCreateRequest(template=models.WorkflowTemplate.model_validate(body)),
+        )
         kind, route = "WorkflowTemplate", "workflow-templates"
     else:
         body = publish.cron_workflow(document, schedule, timezone=timezone)
-        created = argo._call(f"publishing cron workflow '{draft.name}'", "create_cron_workflow", where, session,
-                             namespace=where.namespace,
-                             req=models.CreateCronWorkflowRequest(cron_workflow=models.CronWorkflow.model_validate(body)))
+        created = argo._call(
+            f"publishing cron workflow '{draft.name}'",
+            "create_cron_workflow",
+            where,
+            session,
+            namespace=where.namespace,
+            req=models.CreateCronWorkflowRequest(cron_workflow=models.CronWorkflow.model_validate(body)),
+        )
         kind, route = "CronWorkflow", "cron-workflows"
     name = created.metadata.name
-    return {"kind": kind, "name": name, "namespace": where.namespace,
-            "url": f"{where.ui_url}/{route}/{where.namespace}/{name}"}
+    return {
+        "kind": kind,
+        "name": name,
+        "namespace": where.namespace,
+        "url": f"{where.ui_url}/{route}/{where.namespace}/{name}",
+    }

@@ -27,8 +27,14 @@ FLAG_KEYS = {
     "service_type": "scheduler_service_type",
 }
 # %%dasf_workflow flag -> ClusterSpec key
-OVERRIDE_FLAGS = {"workers": "workers", "threads": "threads_per_worker", "memory": "memory_limit",
-                  "cpu": "cpu", "image": "image", "gpu": "gpu"}
+OVERRIDE_FLAGS = {
+    "workers": "workers",
+    "threads": "threads_per_worker",
+    "memory": "memory_limit",
+    "cpu": "cpu",
+    "image": "image",
+    "gpu": "gpu",
+}
 
 _CLUSTER_ARGUMENTS = [
     magic_arguments.argument("name", nargs="?", help="cluster name (default from config: 'dasf')"),
@@ -40,33 +46,59 @@ _CLUSTER_ARGUMENTS = [
     magic_arguments.argument("--image", help="container image (kubernetes and promoted steps)"),
     magic_arguments.argument("--gpu", type=int, nargs="?", const=1, help="GPUs per worker (bare flag: 1)"),
     magic_arguments.argument("--namespace", help="Kubernetes namespace"),
-    magic_arguments.argument("--service-type", choices=["ClusterIP", "NodePort", "LoadBalancer"],
-                             help="scheduler Service type (kubernetes)"),
+    magic_arguments.argument(
+        "--service-type", choices=["ClusterIP", "NodePort", "LoadBalancer"], help="scheduler Service type (kubernetes)"
+    ),
     magic_arguments.argument("--keep", action="store_true", help="keep the cluster after the kernel exits"),
-    magic_arguments.argument("--connect", action="store_true", help="attach to an existing cluster NAME without owning it"),
-    magic_arguments.argument("--as", dest="prefix", metavar="PREFIX",
-                             help="set PREFIX_cluster, PREFIX_client, PREFIX_executor instead of the default names"),
+    magic_arguments.argument(
+        "--connect", action="store_true", help="attach to an existing cluster NAME without owning it"
+    ),
+    magic_arguments.argument(
+        "--as",
+        dest="prefix",
+        metavar="PREFIX",
+        help="set PREFIX_cluster, PREFIX_client, PREFIX_executor instead of the default names",
+    ),
     magic_arguments.argument("--ui", action="store_true", help="show a form that creates the cluster"),
     magic_arguments.argument("-h", "--help", action="store_true", help="show this help"),
 ]
 
 _PROMOTION_ARGUMENTS = [
     magic_arguments.argument("name", help="step name: lowercase letters, digits and '-'"),
-    magic_arguments.argument("--after", nargs="+", action="extend", default=[], metavar="STEP",
-                             help="steps this one runs after"),
-    magic_arguments.argument("--inputs", nargs="+", action="extend", default=[], metavar="PATH",
-                             help="paths this step reads (adds edges from the steps that output them)"),
-    magic_arguments.argument("--outputs", nargs="+", action="extend", default=[], metavar="PATH",
-                             help="paths this step writes (a rerun with the same code and parameters skips it)"),
+    magic_arguments.argument(
+        "--after", nargs="+", action="extend", default=[], metavar="STEP", help="steps this one runs after"
+    ),
+    magic_arguments.argument(
+        "--inputs",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="PATH",
+        help="paths this step reads (adds edges from the steps that output them)",
+    ),
+    magic_arguments.argument(
+        "--outputs",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="PATH",
+        help="paths this step writes (a rerun with the same code and parameters skips it)",
+    ),
     magic_arguments.argument("--retries", type=int, default=0, help="retries of a failed step"),
     magic_arguments.argument("--timeout", type=int, help="seconds before the step fails (default from config)"),
     magic_arguments.argument("--container", metavar="IMAGE", help="a plain container step: the body is a shell script"),
     magic_arguments.argument("--local-command", metavar="CMD", help="what `run --local` runs for a container step"),
-    magic_arguments.argument("--report", action="store_true",
-                             help="write a Dask performance report of the cell, <step>-dask-report.html, beside its "
-                                  "first output (or in its working directory)"),
-    magic_arguments.argument("--replay", action="store_true",
-                             help="also run the generated step script in a fresh process; promote only if it succeeds"),
+    magic_arguments.argument(
+        "--report",
+        action="store_true",
+        help="write a Dask performance report of the cell, <step>-dask-report.html, beside its "
+        "first output (or in its working directory)",
+    ),
+    magic_arguments.argument(
+        "--replay",
+        action="store_true",
+        help="also run the generated step script in a fresh process; promote only if it succeeds",
+    ),
     magic_arguments.argument("--workers", type=int, help="job workers (default: the current cluster's)"),
     magic_arguments.argument("--adapt", metavar="MIN:MAX", help="job adaptive range"),
     magic_arguments.argument("--threads", type=int, help="threads per worker"),
@@ -173,6 +205,14 @@ def cluster_overrides(args) -> dict:
 def step_options(args) -> dict:
     """The keyword arguments of Session.promote that a parsed promotion line gives."""
     check_both(args)
-    return dict(container=args.container, local_command=args.local_command, after=args.after, inputs=args.inputs,
-                outputs=args.outputs, retries=args.retries, timeout=args.timeout, report=args.report,
-                overrides=None if args.container else cluster_overrides(args))
+    return dict(
+        container=args.container,
+        local_command=args.local_command,
+        after=args.after,
+        inputs=args.inputs,
+        outputs=args.outputs,
+        retries=args.retries,
+        timeout=args.timeout,
+        report=args.report,
+        overrides=None if args.container else cluster_overrides(args),
+    )

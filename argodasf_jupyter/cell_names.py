@@ -146,7 +146,11 @@ def parse_cell(code: str, where: str = "the cell") -> ast.Module:
     try:
         return ast.parse(code)
     except SyntaxError as error:
-        hint = " (IPython syntax such as % or ! cannot run in a workflow step)" if error.text and error.text.lstrip()[:1] in "%!" else ""
+        hint = (
+            " (IPython syntax such as % or ! cannot run in a workflow step)"
+            if error.text and error.text.lstrip()[:1] in "%!"
+            else ""
+        )
         raise ArgodasfError(f"{where} is not valid Python at line {error.lineno}: {error.msg}{hint}") from None
 
 
@@ -217,15 +221,20 @@ def _first_line(statement: ast.stmt) -> int:
 def _scoped_source(code: str, body: list[ast.stmt], scoped: list[ast.stmt]) -> str:
     """The lines of the ``scoped`` statements alone, which are all symtable needs (its
     cost grows with the cell), or the whole cell when one shares a line with another."""
-    shared = {before.end_lineno for before, after in zip(body, body[1:], strict=False) if before.end_lineno == _first_line(after)}
+    shared = {
+        before.end_lineno
+        for before, after in zip(body, body[1:], strict=False)
+        if before.end_lineno == _first_line(after)
+    }
     if any(_first_line(statement) in shared or statement.end_lineno in shared for statement in scoped):
         return code
     lines = code.splitlines(keepends=True)
-    return "".join("".join(lines[_first_line(statement) - 1:statement.end_lineno]) + "\n" for statement in scoped)
+    return "".join("".join(lines[_first_line(statement) - 1 : statement.end_lineno]) + "\n" for statement in scoped)
 
 
 def is_literal(value: Any) -> bool:
     """str, int, float, bool, None, and small lists/dicts of those."""
+
     def simple(item, depth=0):
         if item is None or isinstance(item, (str, bool, int)):
             return True
@@ -255,8 +264,14 @@ def _describe(value: Any) -> str:
 _MISSING = object()
 
 
-def parameters_from(free: Mapping[str, int], values: Mapping[str, Any], provided: set[str], cluster_name: str,
-                    where: Callable[[str], Optional[str]] | None = None, step: str = "") -> dict[str, Any]:
+def parameters_from(
+    free: Mapping[str, int],
+    values: Mapping[str, Any],
+    provided: set[str],
+    cluster_name: str,
+    where: Callable[[str], Optional[str]] | None = None,
+    step: str = "",
+) -> dict[str, Any]:
     """Literal free names become parameters; every other one is reported, in one line."""
     parameters, problems = {}, []
     for name, line in free.items():
@@ -264,8 +279,10 @@ def parameters_from(free: Mapping[str, int], values: Mapping[str, Any], provided
             continue
         value = values.get(name, _MISSING)
         if name == cluster_name:
-            problems.append(f"'{name}' (line {line}) is not available inside a job; size the job with flags "
-                            "such as --workers, --memory or --image instead")
+            problems.append(
+                f"'{name}' (line {line}) is not available inside a job; size the job with flags "
+                "such as --workers, --memory or --image instead"
+            )
         elif name in IPYTHON_ONLY:
             problems.append(f"'{name}' (line {line}) exists only in IPython; use print or plain Python instead")
         elif value is _MISSING:
@@ -278,7 +295,8 @@ def parameters_from(free: Mapping[str, int], values: Mapping[str, Any], provided
             problems.append(f"'{name}' (line {line}) is {_describe(value)}{place}; define or import it in this cell")
     if problems:
         raise ArgodasfError(
-            f"cannot promote step '{step}': " + "; ".join(problems)
+            f"cannot promote step '{step}': "
+            + "; ".join(problems)
             + " (only str, int, float, bool, None and small lists/dicts of those become parameters)"
         )
     return parameters

@@ -134,13 +134,15 @@ def draft_from_notebook(notebook: str):
             if (found := _split_magic(source, "dasf_cluster")) is not None:
                 line, body = found
                 args = _magic_args(cluster_line, line, number)
-                cluster = parse_spec(values_from(args, body), base=settings().cluster,
-                                     where=f"the cluster of cell {number}")
+                cluster = parse_spec(
+                    values_from(args, body), base=settings().cluster, where=f"the cluster of cell {number}"
+                )
             elif (found := _split_magic(source, "dasf_workflow")) is not None:
                 line, body = found
                 args = _magic_args(promotion_line, line, number)
-                session.promote(args.name, body, run=_not_run, values=values, where=where.get, cluster=cluster,
-                                **step_options(args))
+                session.promote(
+                    args.name, body, run=_not_run, values=values, where=where.get, cluster=cluster, **step_options(args)
+                )
                 if not args.container:
                     _record_bindings(body, number, values, where)
             else:
@@ -273,17 +275,24 @@ def cmd_publish(args) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    main_parser = argparse.ArgumentParser(prog="argodasf", description="DASF notebook cells as Argo workflows of DaskJobs.")
+    main_parser = argparse.ArgumentParser(
+        prog="argodasf", description="DASF notebook cells as Argo workflows of DaskJobs."
+    )
     commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     promote = commands.add_parser("promote", help="the workflow of a notebook's %%dasf_workflow cells")
     promote.add_argument("notebook", help="a saved .ipynb")
     promote.add_argument("-o", "--output", help="write YAML (.yaml) or a Hera script (.py) instead of printing YAML")
-    promote.add_argument("--submit", action="store_true", help="submit it to the Argo Server (ARGO_SERVER, ARGO_TOKEN...)")
+    promote.add_argument(
+        "--submit", action="store_true", help="submit it to the Argo Server (ARGO_SERVER, ARGO_TOKEN...)"
+    )
     promote.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
     promote.add_argument("--no-check", action="store_true", help="--submit: skip the image preflight")
-    promote.add_argument("--execute", action="store_true",
-                         help="run the notebook in a fresh kernel first and promote from its live values")
+    promote.add_argument(
+        "--execute",
+        action="store_true",
+        help="run the notebook in a fresh kernel first and promote from its live values",
+    )
     promote.add_argument("--cell-timeout", type=int, default=600, metavar="SECONDS", help="with --execute")
     promote.set_defaults(run=cmd_promote)
 
@@ -296,8 +305,9 @@ def parser() -> argparse.ArgumentParser:
     submit.add_argument("source", help="a .dasf-workflow.json draft or a .ipynb")
     submit.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
     submit.add_argument("--no-check", action="store_true", help="skip the image preflight")
-    submit.add_argument("--watch", action="store_true",
-                        help="follow the workflow until it ends; exit non-zero unless it succeeded")
+    submit.add_argument(
+        "--watch", action="store_true", help="follow the workflow until it ends; exit non-zero unless it succeeded"
+    )
     submit.set_defaults(run=cmd_submit)
 
     logs = commands.add_parser("logs", help="a submitted workflow's logs; a DASF step's from its DaskJob's pods")
@@ -307,10 +317,12 @@ def parser() -> argparse.ArgumentParser:
     logs.add_argument("--component", choices=("runner", "scheduler", "worker"), help="default: runner")
     logs.set_defaults(run=cmd_logs)
 
-    for verb, text in (("stop", "let running steps finish and start no new one"),
-                       ("terminate", "stop a workflow at once"),
-                       ("retry", "re-run the failed steps of a workflow"),
-                       ("resubmit", "a new workflow with the spec of a submitted one")):
+    for verb, text in (
+        ("stop", "let running steps finish and start no new one"),
+        ("terminate", "stop a workflow at once"),
+        ("retry", "re-run the failed steps of a workflow"),
+        ("resubmit", "a new workflow with the spec of a submitted one"),
+    ):
         control = commands.add_parser(verb, help=text)
         control.add_argument("workflow")
         control.set_defaults(run=cmd_control)

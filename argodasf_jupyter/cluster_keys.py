@@ -31,10 +31,12 @@ KEYS = {
     "rmm_pool_size": Key(None, "RMM pool per GPU worker, e.g. 24GB"),
     "env": Key({}, "environment variables for scheduler and workers"),
     "namespace": Key(None, "Kubernetes namespace (default: the kubeconfig's)"),
-    "volumes": Key([], "volumes mounted on scheduler and workers: [{name, mount_path, claim | source, read_only, "
-                       "working_dir}]"),
-    "env_from_secrets": Key([], "Kubernetes Secrets whose keys become environment variables of every pod "
-                                "(e.g. object-store credentials)"),
+    "volumes": Key(
+        [], "volumes mounted on scheduler and workers: [{name, mount_path, claim | source, read_only, working_dir}]"
+    ),
+    "env_from_secrets": Key(
+        [], "Kubernetes Secrets whose keys become environment variables of every pod (e.g. object-store credentials)"
+    ),
     "node_selector": Key({}, "Kubernetes node selector for pods"),
     "tolerations": Key([], "Kubernetes tolerations for pods"),
     "service_account": Key(None, "Kubernetes service account for pods"),

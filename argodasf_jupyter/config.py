@@ -108,6 +108,8 @@ def settings() -> Settings:
     try:
         validated = Settings.model_validate(raw)
     except ValidationError as exc:
-        raise ArgodasfError(validation_message(exc, "the argodasf config", lambda loc: fields_of(Settings, loc))) from None
+        raise ArgodasfError(
+            validation_message(exc, "the argodasf config", lambda loc: fields_of(Settings, loc))
+        ) from None
     _last_read = (copy.deepcopy(raw), validated)
     return validated

@@ -36,7 +36,7 @@ async def default_cluster(asynchronous: bool = True, **keys):
     """
     spec = parse_spec(keys, base=settings().cluster, where="the dask-labextension factory kwargs")
     if "name" not in keys:
-        spec = spec.with_changes(name=f"{spec.name[:MAX_NAME_LENGTH - SUFFIX_LENGTH]}-{secrets.token_hex(2)}")
+        spec = spec.with_changes(name=f"{spec.name[: MAX_NAME_LENGTH - SUFFIX_LENGTH]}-{secrets.token_hex(2)}")
     backend = backends.backend_module(backends.resolve(spec))
     backend.check(spec)
     # the backends build clusters synchronously: keep the Jupyter server's event loop free

@@ -19,7 +19,9 @@ from .manifests import DASK_GROUP
 
 DASK_RESOURCES = ("daskclusters", "daskworkergroups", "daskjobs", "daskautoscalers")
 OPERATOR_SELECTOR = "app.kubernetes.io/name=dask-kubernetes-operator"
-OPERATOR_INSTALL = "helm install dask-kubernetes-operator dask/dask-kubernetes-operator -n dask-operator --create-namespace"
+OPERATOR_INSTALL = (
+    "helm install dask-kubernetes-operator dask/dask-kubernetes-operator -n dask-operator --create-namespace"
+)
 CHECK_ROUNDS = 8  # sequential request rounds of the Kubernetes checks
 
 # (API group, resource, verbs, what needs them)
@@ -73,8 +75,14 @@ def _run(coroutine):
         try:
             return pool.submit(asyncio.run, asyncio.wait_for(coroutine, CHECK_ROUNDS * request_timeout())).result()
         except (TimeoutError, asyncio.TimeoutError):
-            return [Check("Kubernetes API", None, f"the API server did not answer all checks within "
-                          f"{CHECK_ROUNDS * request_timeout():g} s", "check the server; raise argodasf.kubernetes.request-timeout")]
+            return [
+                Check(
+                    "Kubernetes API",
+                    None,
+                    f"the API server did not answer all checks within {CHECK_ROUNDS * request_timeout():g} s",
+                    "check the server; raise argodasf.kubernetes.request-timeout",
+                )
+            ]
 
 
 # -- Kubernetes ------------------------------------------------------------------------
@@ -102,7 +110,11 @@ async def _kubernetes_checks(namespace: Optional[str]) -> list[Check]:
     context = getattr(api.auth, "active_context", None)
     where = f"context '{context}'" if context else "in-cluster service account"
     checks.append(
-        Check("Kubernetes credentials", True, f"{where}, server {api.auth.server}, Kubernetes {version.get('gitVersion', '?')}")
+        Check(
+            "Kubernetes credentials",
+            True,
+            f"{where}, server {api.auth.server}, Kubernetes {version.get('gitVersion', '?')}",
+        )
     )
     checks.append(await _check_namespace(namespace))
     crds = await _check_crds(api)
@@ -114,8 +126,12 @@ async def _kubernetes_checks(namespace: Optional[str]) -> list[Check]:
 
 
 def _unanswered(error) -> Check:
-    return Check("Kubernetes credentials", False, f"credentials found but the API server did not answer ({_reason(error)})",
-                 "check the server address and your network; refresh an expired token")
+    return Check(
+        "Kubernetes credentials",
+        False,
+        f"credentials found but the API server did not answer ({_reason(error)})",
+        "check the server address and your network; refresh an expired token",
+    )
 
 
 def _status(error) -> Optional[int]:
@@ -155,10 +171,19 @@ async def _check_namespace(namespace: str) -> Check:
     try:
         await Namespace.get(namespace)
     except kr8s.NotFoundError:
-        return Check(name, False, f"namespace '{namespace}' does not exist", f"kubectl create namespace {namespace}, or set namespace: in the cluster spec")
+        return Check(
+            name,
+            False,
+            f"namespace '{namespace}' does not exist",
+            f"kubectl create namespace {namespace}, or set namespace: in the cluster spec",
+        )
     except kr8s.ServerError as error:
         if _status(error) == 403:
-            return Check(name, None, f"namespace '{namespace}': not allowed to read namespaces; the permission checks below tell more")
+            return Check(
+                name,
+                None,
+                f"namespace '{namespace}': not allowed to read namespaces; the permission checks below tell more",
+            )
         return Check(name, None, f"could not read namespace '{namespace}' ({_reason(error)})")
     return Check(name, True, f"'{namespace}' exists")
 
@@ -176,7 +201,12 @@ async def _check_crds(api) -> Check:
         served = set()
     missing = [resource for resource in DASK_RESOURCES if resource not in served]
     if missing:
-        return Check(name, False, f"not installed: {', '.join(missing)} ({DASK_GROUP}/v1)", f"install the Dask operator: {OPERATOR_INSTALL}")
+        return Check(
+            name,
+            False,
+            f"not installed: {', '.join(missing)} ({DASK_GROUP}/v1)",
+            f"install the Dask operator: {OPERATOR_INSTALL}",
+        )
     return Check(name, True, f"{', '.join(DASK_RESOURCES)} served by {DASK_GROUP}/v1")
 
 
@@ -189,7 +219,9 @@ async def _check_operator(namespace: str) -> Check:
     name = "Dask operator"
     deployments_visible = True
     try:
-        deployments = [d async for d in kr8s.asyncio.get("deployments", namespace=kr8s.ALL, label_selector=OPERATOR_SELECTOR)]
+        deployments = [
+            d async for d in kr8s.asyncio.get("deployments", namespace=kr8s.ALL, label_selector=OPERATOR_SELECTOR)
+        ]
     except kr8s.ServerError:
         deployments_visible, deployments = False, []
     for deployment in deployments:
@@ -203,19 +235,27 @@ async def _check_operator(namespace: str) -> Check:
         pass
     if with_status:
         cluster = with_status[-1]
-        return Check(name, True, f"it has acted on DaskCluster '{cluster.name}' (phase {cluster.raw['status']['phase']})")
+        return Check(
+            name, True, f"it has acted on DaskCluster '{cluster.name}' (phase {cluster.raw['status']['phase']})"
+        )
     if deployments:
         deployment = deployments[0]
         return Check(
-            name, False, f"Deployment {deployment.namespace}/{deployment.name} has no ready replica",
+            name,
+            False,
+            f"Deployment {deployment.namespace}/{deployment.name} has no ready replica",
             f"kubectl logs -n {deployment.namespace} deployment/{deployment.name}",
         )
     if deployments_visible:
         return Check(
-            name, False, f"no operator Deployment ({OPERATOR_SELECTOR}) and no DaskCluster in '{namespace}' acted upon",
+            name,
+            False,
+            f"no operator Deployment ({OPERATOR_SELECTOR}) and no DaskCluster in '{namespace}' acted upon",
             f"install or restart the Dask operator: {OPERATOR_INSTALL}",
         )
-    return Check(name, None, "not allowed to list Deployments, and no DaskCluster here to tell; it shows when a cluster starts")
+    return Check(
+        name, None, "not allowed to list Deployments, and no DaskCluster here to tell; it shows when a cluster starts"
+    )
 
 
 async def _check_permission(api, namespace: str, group: str, resource: str, verbs: tuple, purpose: str) -> Check:
@@ -226,7 +266,9 @@ async def _check_permission(api, namespace: str, group: str, resource: str, verb
     unknown = [verb for verb, ok in zip(verbs, allowed, strict=True) if ok is None]
     if missing:
         return Check(
-            name, False, f"missing {', '.join(missing)} in '{namespace}' (needed to {purpose})",
+            name,
+            False,
+            f"missing {', '.join(missing)} in '{namespace}' (needed to {purpose})",
             f"ask an admin for a Role granting {', '.join(missing)} on {qualified} in namespace '{namespace}'",
         )
     if unknown:

@@ -49,8 +49,10 @@ def draft_name(stem: str) -> str:
 def check_draft_name(name: str) -> str:
     """A draft name becomes the workflow's generateName: a short Kubernetes name."""
     if not isinstance(name, str) or len(name) > MAX_DRAFT_NAME or not re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", name):
-        raise ValueError(f"the draft name {name!r} must be at most {MAX_DRAFT_NAME} lowercase letters, digits "
-                         "and '-', starting with a letter")
+        raise ValueError(
+            f"the draft name {name!r} must be at most {MAX_DRAFT_NAME} lowercase letters, digits "
+            "and '-', starting with a letter"
+        )
     return name
 
 
@@ -66,8 +68,10 @@ def check_step(step: Step) -> Step:
     for flag, paths in (("--inputs", step.inputs), ("--outputs", step.outputs)):
         for path in paths:
             if not path.strip() or _normal(path) in ("/", ".") or path.rstrip("/").endswith("://"):
-                raise ArgodasfError(f"{flag} '{path}' names no particular file or directory; give the path it "
-                                    "reads or writes, e.g. /shared/out.zarr")
+                raise ArgodasfError(
+                    f"{flag} '{path}' names no particular file or directory; give the path it "
+                    "reads or writes, e.g. /shared/out.zarr"
+                )
     for name in [*step.parameters, *step.names.values()]:
         if not name.isidentifier() or keyword.iskeyword(name):
             raise ArgodasfError(f"step '{step.name}' uses {name!r} as a variable name, which Python cannot")
@@ -107,7 +111,9 @@ def _first_problem(error: ValidationError) -> str:
 def draft_path(notebook: Optional[str] = None) -> str:
     """Where the draft of ``notebook`` lives (cwd and 'workflow' when unknown)."""
     stem = os.path.splitext(os.path.basename(notebook))[0] if notebook else "workflow"
-    directory = settings().workflow.draft_dir or (os.path.dirname(os.path.abspath(notebook)) if notebook else os.getcwd())
+    directory = settings().workflow.draft_dir or (
+        os.path.dirname(os.path.abspath(notebook)) if notebook else os.getcwd()
+    )
     return os.path.join(os.path.expanduser(directory), stem + SUFFIX)
 
 
@@ -155,8 +161,9 @@ class Draft:
         except FileNotFoundError:
             return None
         except OSError as error:
-            raise ArgodasfError(f"the workflow draft {self.path} cannot be read ({error.strerror}); "
-                                "check its permissions") from None
+            raise ArgodasfError(
+                f"the workflow draft {self.path} cannot be read ({error.strerror}); check its permissions"
+            ) from None
         try:
             data = json.loads(text)
             if not isinstance(data, dict):
@@ -179,8 +186,10 @@ class Draft:
             os.makedirs(directory, exist_ok=True)
             handle = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
         except OSError as error:
-            raise ArgodasfError(f"cannot use the draft directory {directory} ({error.strerror}); "
-                                "set argodasf.workflow.draft-dir to a writable directory") from None
+            raise ArgodasfError(
+                f"cannot use the draft directory {directory} ({error.strerror}); "
+                "set argodasf.workflow.draft-dir to a writable directory"
+            ) from None
         try:
             deadline = time.monotonic() + LOCK_TIMEOUT
             while True:
@@ -189,8 +198,10 @@ class Draft:
                     break
                 except BlockingIOError:
                     if time.monotonic() > deadline:
-                        raise ArgodasfError(f"the workflow draft {self.path} stayed locked by another process for "
-                                            f"{LOCK_TIMEOUT:g} s; try again") from None
+                        raise ArgodasfError(
+                            f"the workflow draft {self.path} stayed locked by another process for "
+                            f"{LOCK_TIMEOUT:g} s; try again"
+                        ) from None
                     time.sleep(0.01)
             yield
         finally:
@@ -212,8 +223,10 @@ class Draft:
         try:
             handle, temporary = tempfile.mkstemp(dir=directory, prefix=self._temporary_prefix(), suffix=".tmp")
         except OSError as error:
-            raise ArgodasfError(f"cannot write the workflow draft {self.path} ({error.strerror}); "
-                                "set argodasf.workflow.draft-dir to a writable directory") from None
+            raise ArgodasfError(
+                f"cannot write the workflow draft {self.path} ({error.strerror}); "
+                "set argodasf.workflow.draft-dir to a writable directory"
+            ) from None
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 json.dump(record, stream, indent=1, ensure_ascii=False)
@@ -223,8 +236,9 @@ class Draft:
         except OSError as error:
             with suppress(FileNotFoundError):
                 os.unlink(temporary)
-            raise ArgodasfError(f"cannot write the workflow draft {self.path} ({error.strerror}); "
-                                "the draft is unchanged") from None
+            raise ArgodasfError(
+                f"cannot write the workflow draft {self.path} ({error.strerror}); the draft is unchanged"
+            ) from None
         except BaseException:
             with suppress(FileNotFoundError):
                 os.unlink(temporary)
@@ -289,8 +303,10 @@ class Draft:
         for step in steps.values():
             upstream = list(step.after)
             for other in steps.values():
-                if other.name != step.name and other.name not in upstream and any(
-                    _feeds(output, input_) for output in other.outputs for input_ in step.inputs
+                if (
+                    other.name != step.name
+                    and other.name not in upstream
+                    and any(_feeds(output, input_) for output in other.outputs for input_ in step.inputs)
                 ):
                     upstream.append(other.name)
             graph[step.name] = upstream
@@ -303,8 +319,10 @@ class Draft:
                 if dependency == name:
                     raise ArgodasfError(f"step '{name}' cannot run after itself; remove it from --after")
                 if dependency not in steps:
-                    raise ArgodasfError(f"step '{name}' runs after '{dependency}', which is not in the draft: "
-                                        + self._unknown(dependency, steps).split("; ", 1)[1])
+                    raise ArgodasfError(
+                        f"step '{name}' runs after '{dependency}', which is not in the draft: "
+                        + self._unknown(dependency, steps).split("; ", 1)[1]
+                    )
         try:
             return list(graphlib.TopologicalSorter(graph).static_order())
         except graphlib.CycleError as error:
@@ -321,11 +339,18 @@ class Draft:
     def order(self) -> list[Step]:
         """The steps in an order that respects every edge."""
         if not self.steps:
-            raise ArgodasfError(f"the workflow draft '{self.name}' has no steps yet; promote a cell with %%dasf_workflow NAME")
+            raise ArgodasfError(
+                f"the workflow draft '{self.name}' has no steps yet; promote a cell with %%dasf_workflow NAME"
+            )
         return [self.steps[name] for name in self._check(self.steps)]
 
     def summary(self) -> dict:
         """What the JupyterLab sidebar shows (registry format)."""
         graph = self.dependencies()
-        return {"name": self.name, "path": self.path,
-                "steps": [{"name": step.name, "kind": step.kind, "after": graph[step.name]} for step in self.steps.values()]}
+        return {
+            "name": self.name,
+            "path": self.path,
+            "steps": [
+                {"name": step.name, "kind": step.kind, "after": graph[step.name]} for step in self.steps.values()
+            ],
+        }

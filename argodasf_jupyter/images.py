@@ -60,9 +60,14 @@ def image_lines() -> dict[str, ImageLine]:
     for path in sorted(CONTENTS_DIR.glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         lines[path.stem] = ImageLine(
-            name=path.stem, references=tuple(data["references"]), tag=re.compile(data["tag"]),
-            entrypoint=tuple(data["entrypoint"]), installs=data.get("installs"), release=tuple(data["release"]),
-            recipe=tuple(data.get("recipe", ())), distributions=tuple(data["distributions"]),
+            name=path.stem,
+            references=tuple(data["references"]),
+            tag=re.compile(data["tag"]),
+            entrypoint=tuple(data["entrypoint"]),
+            installs=data.get("installs"),
+            release=tuple(data["release"]),
+            recipe=tuple(data.get("recipe", ())),
+            distributions=tuple(data["distributions"]),
         )
     return lines
 
@@ -124,8 +129,10 @@ class Provision:
 
     def refusal(self, step: str) -> str:
         lacks = ", ".join(_what(item, self.contents) for item in self.unavailable)
-        return (f"cannot promote step '{step}': its image {self.image} lacks {lacks}; "
-                "set `image:` (or --image) to an image that has them")
+        return (
+            f"cannot promote step '{step}': its image {self.image} lacks {lacks}; "
+            "set `image:` (or --image) to an image that has them"
+        )
 
 
 def _what(item: Imported, held: Optional[Contents]) -> str:
@@ -141,8 +148,9 @@ def provision(image: str, imported: Iterable[Imported]) -> Provision:
     held = contents(image)
     if held is None:
         return Provision(image, None)
-    missing = tuple(item for item in imported
-                    if item.distribution is None or normalize(item.distribution) not in held.holds)
+    missing = tuple(
+        item for item in imported if item.distribution is None or normalize(item.distribution) not in held.holds
+    )
     return Provision(image, held, missing)
 
 
@@ -153,8 +161,10 @@ def release_note(image: str) -> Optional[str]:
     held = contents(image)
     if held is None or held.release is None or held.release == kernel:
         return None
-    return (f"the image {image} runs distributed {held.release} in the runner, scheduler and workers alike; "
-            f"this kernel has {kernel}, so the step may behave differently than here")
+    return (
+        f"the image {image} runs distributed {held.release} in the runner, scheduler and workers alike; "
+        f"this kernel has {kernel}, so the step may behave differently than here"
+    )
 
 
 def pip_packages(provided: Provision, existing: str = "") -> str:

@@ -28,9 +28,12 @@ from pydantic import BaseModel, ConfigDict
 
 # dask calls that import an optional dependency when they run
 LAZY_IMPORTS = {
-    "to_zarr": "zarr", "from_zarr": "zarr",
-    "read_parquet": "pyarrow", "to_parquet": "pyarrow",
-    "read_hdf": "tables", "to_hdf": "tables",
+    "to_zarr": "zarr",
+    "from_zarr": "zarr",
+    "read_parquet": "pyarrow",
+    "to_parquet": "pyarrow",
+    "read_hdf": "tables",
+    "to_hdf": "tables",
 }
 
 
@@ -84,8 +87,11 @@ def imported_modules(tree: ast.AST, used: Mapping[str, Any] | None = None, sourc
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.add(_top(node.module))
     if source is None or any(call in source for call in LAZY_IMPORTS):
-        found.update(LAZY_IMPORTS[node.attr] for node in ast.walk(tree)
-                     if isinstance(node, ast.Attribute) and node.attr in LAZY_IMPORTS)
+        found.update(
+            LAZY_IMPORTS[node.attr]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr in LAZY_IMPORTS
+        )
     for value in (used or {}).values():
         module = _value_module(value)
         if module:
@@ -124,4 +130,3 @@ def describe(module: str) -> Optional[Imported]:
 def cell_imports(tree: ast.AST, used: Mapping[str, Any] | None = None, source: str | None = None) -> list[Imported]:
     """What the cell imports, as the kernel has it (``source``: see imported_modules)."""
     return [found for found in map(describe, imported_modules(tree, used, source)) if found is not None]
-

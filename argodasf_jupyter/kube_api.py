@@ -15,8 +15,10 @@ from .config import settings
 from .errors import ArgodasfError
 
 T = TypeVar("T")
-UNANSWERED = ("the Kubernetes API server did not answer within {timeout:g} s; check it with argodasf doctor, "
-              "or raise argodasf.kubernetes.request-timeout")
+UNANSWERED = (
+    "the Kubernetes API server did not answer within {timeout:g} s; check it with argodasf doctor, "
+    "or raise argodasf.kubernetes.request-timeout"
+)
 
 
 def request_timeout() -> float:
@@ -33,8 +35,9 @@ async def bounded_api():
     """
     import kr8s.asyncio
 
-    api = kr8s.asyncio.Api(bypass_factory=True, url=None, kubeconfig=None, serviceaccount=None, namespace=None,
-                           context=None)
+    api = kr8s.asyncio.Api(
+        bypass_factory=True, url=None, kubeconfig=None, serviceaccount=None, namespace=None, context=None
+    )
     api.timeout = request_timeout()
     return await asyncio.wait_for(api, request_timeout())
 
@@ -42,6 +45,7 @@ async def bounded_api():
 def run(call: Callable[..., Awaitable[T]], *args, bound: float | None = None) -> T:
     """``await call(api, *args)`` on a fresh event loop of its own thread (a notebook's
     loop is busy), the whole call bounded by ``bound`` seconds (default: 3 requests)."""
+
     async def bounded():
         async def with_api():
             return await call(await bounded_api(), *args)

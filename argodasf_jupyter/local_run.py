@@ -55,8 +55,9 @@ def _run_dasf(step: Step, run: StepRun, parameters: dict, cwd: str, address: Opt
         return
     cluster = None if address else local_cluster(step)
     try:
-        result = step_script.run_script(step, address or cluster.scheduler_address, parameters, cwd=cwd,
-                                    timeout=step.deadline)
+        result = step_script.run_script(
+            step, address or cluster.scheduler_address, parameters, cwd=cwd, timeout=step.deadline
+        )
     finally:
         if cluster is not None:
             cluster.close()
@@ -73,8 +74,14 @@ def _run_container(step: Step, run: StepRun, cwd: str) -> None:
         run.phase, run.message = "Skipped", "container step without --local-command runs only in the workflow"
         return
     try:
-        result = subprocess.run(["sh", "-c", step.local_command], cwd=cwd, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, timeout=step.deadline)
+        result = subprocess.run(
+            ["sh", "-c", step.local_command],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=step.deadline,
+        )
     except subprocess.TimeoutExpired:
         run.phase, run.message = "Failed", f"timed out after {step.deadline}s"
         return
@@ -83,8 +90,13 @@ def _run_container(step: Step, run: StepRun, cwd: str) -> None:
     run.message = "" if result.returncode == 0 else f"exit code {result.returncode}"
 
 
-def run_local(draft: Draft, parameters: Mapping[str, str] | None = None, address: Optional[str] = None,
-              cwd: Optional[str] = None, on_update: Callable[[list[StepRun]], None] | None = None) -> list[StepRun]:
+def run_local(
+    draft: Draft,
+    parameters: Mapping[str, str] | None = None,
+    address: Optional[str] = None,
+    cwd: Optional[str] = None,
+    on_update: Callable[[list[StepRun]], None] | None = None,
+) -> list[StepRun]:
     """Run the DAG on this machine in dependency order.
 
     DASF steps run their exact step script in a subprocess, against ``address``

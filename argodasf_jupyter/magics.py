@@ -51,8 +51,10 @@ class DasfMagics(Magics):
         return current_session()
 
     @magic_arguments.magic_arguments()
-    @magic_arguments.kwds(epilog="cell body keys (YAML; flags override them):\n" + option_help(),
-                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    @magic_arguments.kwds(
+        epilog="cell body keys (YAML; flags override them):\n" + option_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     @cluster_arguments
     @line_cell_magic
     @no_var_expand

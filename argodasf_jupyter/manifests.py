@@ -30,13 +30,23 @@ WORKER_DASHBOARD_PORT = 8788
 
 # least privilege for a workflow whose steps create DaskJobs (../shared/FACTS.md)
 WORKFLOW_RULES = (
-    (DASK_GROUP, ("daskjobs", "daskclusters", "daskworkergroups", "daskautoscalers"), ("create", "get", "list", "watch", "patch", "delete")),
+    (
+        DASK_GROUP,
+        ("daskjobs", "daskclusters", "daskworkergroups", "daskautoscalers"),
+        ("create", "get", "list", "watch", "patch", "delete"),
+    ),
     (ARGO_GROUP, ("workflowtaskresults",), ("create", "patch")),
 )
 
 _QUANTITY_SUFFIXES = (
-    ("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10),
-    ("T", 10**12), ("G", 10**9), ("M", 10**6), ("k", 10**3),
+    ("Ti", 2**40),
+    ("Gi", 2**30),
+    ("Mi", 2**20),
+    ("Ki", 2**10),
+    ("T", 10**12),
+    ("G", 10**9),
+    ("M", 10**6),
+    ("k", 10**3),
 )
 
 
@@ -88,11 +98,13 @@ def storage_fields(spec: ClusterSpec) -> dict:
     """What every container of the spec's pods gets to reach the data between steps:
     the volumes' mounts, the working directory on a volume, Secrets as environment."""
     working = spec.working_volume
-    return _compact({
-        "volumeMounts": [_mount(volume) for volume in spec.volumes],
-        "workingDir": working.mount_path if working is not None else None,
-        "envFrom": [{"secretRef": {"name": name}} for name in spec.env_from_secrets],
-    })
+    return _compact(
+        {
+            "volumeMounts": [_mount(volume) for volume in spec.volumes],
+            "workingDir": working.mount_path if working is not None else None,
+            "envFrom": [{"secretRef": {"name": name}} for name in spec.env_from_secrets],
+        }
+    )
 
 
 def pod_volumes(spec: ClusterSpec) -> list[dict]:
@@ -140,10 +152,13 @@ def _worker_resources(spec: ClusterSpec) -> dict:
 def _worker_args(spec: ClusterSpec) -> list[str]:
     command = ["dask-cuda-worker"] if spec.gpus_per_worker else ["dask", "worker"]
     args = command + [
-        "--name", "$(DASK_WORKER_NAME)",
+        "--name",
+        "$(DASK_WORKER_NAME)",
         "--dashboard",
-        "--dashboard-address", f":{WORKER_DASHBOARD_PORT}",
-        "--nthreads", str(spec.threads_per_worker),
+        "--dashboard-address",
+        f":{WORKER_DASHBOARD_PORT}",
+        "--nthreads",
+        str(spec.threads_per_worker),
     ]
     if spec.memory_limit != "auto":
         args += ["--memory-limit", spec.memory_limit]
@@ -273,7 +288,9 @@ def dask_job(
 
 
 def _rules(rules: Iterable[tuple]) -> list[dict]:
-    return [{"apiGroups": [group], "resources": list(resources), "verbs": list(verbs)} for group, resources, verbs in rules]
+    return [
+        {"apiGroups": [group], "resources": list(resources), "verbs": list(verbs)} for group, resources, verbs in rules
+    ]
 
 
 def rbac(namespace: str, service_account: str) -> list[dict]:

@@ -32,8 +32,9 @@ def _error_line(error: Exception) -> str:
     return lines[-1] if lines else type(error).__name__
 
 
-def execute_and_collect_draft(notebook_path: str, cell_timeout: int = 600,
-                              on_cell: Optional[Callable[[int, int, str, float], None]] = None):
+def execute_and_collect_draft(
+    notebook_path: str, cell_timeout: int = 600, on_cell: Optional[Callable[[int, int, str, float], None]] = None
+):
     """Run ``notebook_path`` in a fresh kernel and return the Draft its cells promoted.
 
     ``on_cell(number, total, first_line, seconds)`` is called after each code cell.
@@ -67,12 +68,19 @@ def execute_and_collect_draft(notebook_path: str, cell_timeout: int = 600,
         os.environ["JPY_SESSION_NAME"] = notebook_path
         os.environ[DRAFT_DIR_VARIABLE] = draft_dir
         try:
-            NotebookClient(notebook, timeout=cell_timeout, kernel_name="python3", on_cell_start=cell_started,
-                           on_cell_executed=cell_done,
-                           resources={"metadata": {"path": os.path.dirname(notebook_path)}}).execute()
+            NotebookClient(
+                notebook,
+                timeout=cell_timeout,
+                kernel_name="python3",
+                on_cell_start=cell_started,
+                on_cell_executed=cell_done,
+                resources={"metadata": {"path": os.path.dirname(notebook_path)}},
+            ).execute()
         except CellTimeoutError:
-            raise ArgodasfError(f"code cell {state['number']} of {notebook_path} ran longer than {cell_timeout} s; "
-                                "give it more time with --cell-timeout") from None
+            raise ArgodasfError(
+                f"code cell {state['number']} of {notebook_path} ran longer than {cell_timeout} s; "
+                "give it more time with --cell-timeout"
+            ) from None
         except (CellExecutionError, DeadKernelError) as error:
             where = f"code cell {state['number']} ({_first_line(state['cell'].source)})" if state["cell"] else "start"
             raise ArgodasfError(f"{notebook_path} stops at {where}: {_error_line(error)}") from None

@@ -88,8 +88,12 @@ def probe_pod(check: ImageCheck, namespace: Optional[str], deadline: int) -> dic
     metadata = {"name": f"argodasf-preflight-{secrets.token_hex(4)}", "labels": {"argodasf.io/preflight": "true"}}
     if namespace:
         metadata["namespace"] = namespace
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata,
-            "spec": {"restartPolicy": "Never", "activeDeadlineSeconds": deadline, "containers": [container]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": {"restartPolicy": "Never", "activeDeadlineSeconds": deadline, "containers": [container]},
+    }
 
 
 def _waiting(pod) -> dict:
@@ -123,7 +127,7 @@ def _run_pod(api, check: ImageCheck, namespace: Optional[str], timeout: float) -
 
 
 def _read(check: ImageCheck, log: str) -> None:
-    report = next((line[len(MARK):] for line in log.splitlines() if line.startswith(MARK)), None)
+    report = next((line[len(MARK) :] for line in log.splitlines() if line.startswith(MARK)), None)
     if report is None:
         tail = (log.strip().splitlines() or ["no output"])[-1]
         check.problems.append(f"the preflight pod stopped before importing anything: {tail}")
@@ -206,5 +210,6 @@ def before_submit(steps, namespace: Optional[str] = None, out=print) -> None:
     out(report(results))
     problems = sum(len(result.problems) for result in results)
     if problems:
-        raise ArgodasfError(f"the preflight found {problems} problem(s), listed above; fix them, "
-                            "or skip the preflight with --no-check")
+        raise ArgodasfError(
+            f"the preflight found {problems} problem(s), listed above; fix them, or skip the preflight with --no-check"
+        )

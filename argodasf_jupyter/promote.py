@@ -74,6 +74,7 @@ class Step(BaseModel):
 
 # -- making a step -------------------------------------------------------------------
 
+
 def check_step_name(name: str) -> str:
     """The rule of limits.json, which the labextension's promote dialog applies too."""
     try:
@@ -81,8 +82,10 @@ def check_step_name(name: str) -> str:
     except ValueError as error:
         raise ArgodasfError(str(error)) from None
     if GENERATED_NAME_MARK in name:
-        raise ArgodasfError(f"the step name '{name}' holds '{GENERATED_NAME_MARK}', which only the names the "
-                            "workflow generates hold; use a single '-'")
+        raise ArgodasfError(
+            f"the step name '{name}' holds '{GENERATED_NAME_MARK}', which only the names the "
+            "workflow generates hold; use a single '-'"
+        )
     if not re.match(STEP_NAME_PATTERN, name):
         raise ArgodasfError(f"the step name '{name}' is not valid; {STEP_NAME_HINT}")
     return name
@@ -90,8 +93,10 @@ def check_step_name(name: str) -> str:
 
 def check_adapt_retries(name: str, adapt, retries: int) -> None:
     if adapt is not None and retries:
-        raise ArgodasfError(f"step '{name}' has both adapt and --retries: its DaskAutoscaler can name only the "
-                            "first attempt's cluster; give it a fixed --workers N, or --retries 0")
+        raise ArgodasfError(
+            f"step '{name}' has both adapt and --retries: its DaskAutoscaler can name only the "
+            "first attempt's cluster; give it a fixed --workers N, or --retries 0"
+        )
 
 
 def check_attempts(retries: int, timeout: Optional[int]) -> None:
@@ -138,27 +143,44 @@ def make_step(
     check_step_name(name)
     check_size(code, conf)
     check_attempts(retries, timeout)
-    common = dict(name=name, code=code, inputs=list(inputs), outputs=list(outputs), after=list(after),
-                  retries=retries, timeout=timeout)
+    common = dict(
+        name=name,
+        code=code,
+        inputs=list(inputs),
+        outputs=list(outputs),
+        after=list(after),
+        retries=retries,
+        timeout=timeout,
+    )
     spec = cluster if cluster is not None else conf.cluster
     if container is not None:
         if report:
-            raise ArgodasfError(f"step '{name}' is a container step; --report is for DASF steps (a Dask cluster's report)")
+            raise ArgodasfError(
+                f"step '{name}' is a container step; --report is for DASF steps (a Dask cluster's report)"
+            )
         # a container step shares the cluster's way to the data: volumes and Secrets
-        return Step(kind="container", image=container, local_command=local_command,
-                    cluster=spec.keeping(STORAGE_KEYS), **common)
+        return Step(
+            kind="container", image=container, local_command=local_command, cluster=spec.keeping(STORAGE_KEYS), **common
+        )
     names = conf.names
     if overrides:
         spec = spec.with_changes(**{key: value for key, value in overrides.items() if value is not None})
     check_adapt_retries(name, spec.adapt, retries)
     cell = cell or parse(code)
-    parameters = parameters_from(cell.free, values or {}, {names.client, names.executor}, names.cluster,
-                                 where, step=name)
+    parameters = parameters_from(
+        cell.free, values or {}, {names.client, names.executor}, names.cluster, where, step=name
+    )
     shape = spec.keeping(set(ClusterSpec.model_fields) - NOT_OF_THE_JOB)
     imported = cell_imports(cell.tree, {key: values[key] for key in cell.free if key in (values or {})}, cell.code)
     images.check_promotable(spec, imported, name)
-    step = Step(cluster=shape, parameters=parameters, names={"client": names.client, "executor": names.executor},
-                imports=imported, report=report, **common)
+    step = Step(
+        cluster=shape,
+        parameters=parameters,
+        names={"client": names.client, "executor": names.executor},
+        imports=imported,
+        report=report,
+        **common,
+    )
     if report:
         step_report.check_shared(step)
     return step

@@ -37,8 +37,11 @@ def exec_in(namespace: dict) -> Callable[[str], bool]:
 
 def values_before(cell: cell_names.ParsedCell, values: Mapping[str, Any]) -> dict[str, Any]:
     """The cell's outside names as they are now; literals are copied, since the cell may change them."""
-    return {name: copy.deepcopy(values[name]) if cell_names.is_literal(values[name]) else values[name]
-            for name in cell.free if name in values}
+    return {
+        name: copy.deepcopy(values[name]) if cell_names.is_literal(values[name]) else values[name]
+        for name in cell.free
+        if name in values
+    }
 
 
 def run_checked(name: str, cell: str, run: Callable[[str], bool], managed) -> None:
@@ -52,19 +55,34 @@ def run_checked(name: str, cell: str, run: Callable[[str], bool], managed) -> No
     new = [error for error in managed.executor.errors if error not in known] if managed is not None else []
     if new:
         first = new[0]
-        raise ArgodasfError(f"step '{name}' not promoted: DASF task '{first.task}' failed in the cell "
-                            f"({type(first.error).__name__}: {first.error}); its job would fail")
+        raise ArgodasfError(
+            f"step '{name}' not promoted: DASF task '{first.task}' failed in the cell "
+            f"({type(first.error).__name__}: {first.error}); its job would fail"
+        )
 
 
-def promote_cell(name: str, cell: str, *, run: Callable[[str], bool], values: Mapping[str, Any],
-                 where: Optional[Callable[[str], Optional[str]]], managed, cluster: Optional[ClusterSpec],
-                 conf: Settings, container: Optional[str] = None, local_command: Optional[str] = None,
-                 overrides: Optional[Mapping[str, Any]] = None, replay: bool = False, **options) -> promote.Step:
+def promote_cell(
+    name: str,
+    cell: str,
+    *,
+    run: Callable[[str], bool],
+    values: Mapping[str, Any],
+    where: Optional[Callable[[str], Optional[str]]],
+    managed,
+    cluster: Optional[ClusterSpec],
+    conf: Settings,
+    container: Optional[str] = None,
+    local_command: Optional[str] = None,
+    overrides: Optional[Mapping[str, Any]] = None,
+    replay: bool = False,
+    **options,
+) -> promote.Step:
     """The Step of a cell that worked; ``options`` are make_step's after, inputs, outputs, retries, timeout.
     A container step's body is a shell script: it is not run here."""
     if container is not None:
-        return promote.make_step(name, cell, container=container, local_command=local_command, cluster=cluster,
-                                 conf=conf, **options)
+        return promote.make_step(
+            name, cell, container=container, local_command=local_command, cluster=cluster, conf=conf, **options
+        )
     promote.check_step_name(name)
     promote.check_size(cell, conf)
     if replay and managed is None:
@@ -72,8 +90,9 @@ def promote_cell(name: str, cell: str, *, run: Callable[[str], bool], values: Ma
     parsed = cell_names.parse(cell)
     before = values_before(parsed, values)
     run_checked(name, cell, run, managed)
-    step = promote.make_step(name, parsed, values=before, where=where, cluster=cluster, overrides=overrides,
-                             conf=conf, **options)
+    step = promote.make_step(
+        name, parsed, values=before, where=where, cluster=cluster, overrides=overrides, conf=conf, **options
+    )
     if replay:
         step_script.replay(step, managed.client.scheduler.address, cwd=os.getcwd())
     return step

@@ -69,8 +69,9 @@ def _private_directory(directory: str) -> None:
     os.makedirs(directory, mode=0o700, exist_ok=True)
 
 
-def publish(clusters: list[dict], draft: dict | None = None, submitted: list[dict] | None = None,
-            directory: str | None = None) -> str:
+def publish(
+    clusters: list[dict], draft: dict | None = None, submitted: list[dict] | None = None, directory: str | None = None
+) -> str:
     directory = directory or registry_dir()
     _private_directory(directory)
     record = {
@@ -140,8 +141,9 @@ def fingerprint(directory: str | None = None) -> str:
         entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
     except OSError:
         return ""
-    return ";".join(_stamp(entry) for entry in entries
-                    if entry.name.startswith("kernel-") and entry.name.endswith(".json"))
+    return ";".join(
+        _stamp(entry) for entry in entries if entry.name.startswith("kernel-") and entry.name.endswith(".json")
+    )
 
 
 def _stamp(entry: os.DirEntry) -> str:

@@ -68,8 +68,14 @@ class DaskExecutor:
     PipelineFailed from post_run when a task failed (the default).
     """
 
-    def __init__(self, client: distributed.Client | None = None, *, address: str | None = None,
-                 gpu: bool = False, fail_on_task_error: bool = True):
+    def __init__(
+        self,
+        client: distributed.Client | None = None,
+        *,
+        address: str | None = None,
+        gpu: bool = False,
+        fail_on_task_error: bool = True,
+    ):
         self.client = client if client is not None else distributed.Client(address)
         self.gpu = bool(gpu)
         self.fail_on_task_error = fail_on_task_error
@@ -90,8 +96,10 @@ class DaskExecutor:
     def info(self) -> str:
         workers = len(self.client.scheduler_info().get("workers", {})) if self.is_connected else 0
         state = "connected" if self.is_connected else "not connected"
-        return (f"DaskExecutor {state} to {self.client.scheduler.address}: {workers} workers, "
-                f"type {self.dtype.name}, backend {self.client.backend}")
+        return (
+            f"DaskExecutor {state} to {self.client.scheduler.address}: {workers} workers, "
+            f"type {self.dtype.name}, backend {self.client.backend}"
+        )
 
     def pre_run(self, pipeline=None) -> None:
         self.errors = []
@@ -199,7 +207,7 @@ def argo_parameter_text(value) -> str:
 def from_argo_parameter_text(text: str) -> str:
     """The inverse of argo_parameter_text."""
     if text.startswith(ENCODED_PARAMETER_PREFIX):
-        return decode_text(text[len(ENCODED_PARAMETER_PREFIX):])
+        return decode_text(text[len(ENCODED_PARAMETER_PREFIX) :])
     return text
 
 
@@ -309,8 +317,10 @@ def _performance_report(client, location: str | None, code: str):
                 first = (str(error).splitlines() or [""])[0]
                 # older distributed releases (2025.7 among them) extend bokeh's file.html, which bokeh 3.9 renamed
                 hint = "; the scheduler's distributed needs bokeh<3.9" if "'file.html' not found" in first else ""
-                _say(f"the Dask performance report could not be written to {location}: "
-                     f"{type(error).__name__}: {first}{hint}")
+                _say(
+                    f"the Dask performance report could not be written to {location}: "
+                    f"{type(error).__name__}: {first}{hint}"
+                )
             else:
                 _say(REPORT_WRITTEN + location)
 
@@ -329,15 +339,24 @@ def main(step: dict, environ=None) -> int:
         return 0
     address = environ.get("DASK_SCHEDULER_ADDRESS")
     if not address:
-        print("argodasf: DASK_SCHEDULER_ADDRESS is not set; a step runs against a Dask scheduler "
-              "(the DaskJob operator sets it in the runner pod)", file=sys.stderr, flush=True)
+        print(
+            "argodasf: DASK_SCHEDULER_ADDRESS is not set; a step runs against a Dask scheduler "
+            "(the DaskJob operator sets it in the runner pod)",
+            file=sys.stderr,
+            flush=True,
+        )
         return 2
     started = time.perf_counter()
     client = distributed.Client(address)
     executor = DaskExecutor(client, gpu=step.get("gpu", False))
     names = step.get("names", {})
-    namespace = {"__name__": "__main__", "__builtins__": builtins,
-                 names.get("client", "client"): client, names.get("executor", "executor"): executor, **values}
+    namespace = {
+        "__name__": "__main__",
+        "__builtins__": builtins,
+        names.get("client", "client"): client,
+        names.get("executor", "executor"): executor,
+        **values,
+    }
     try:
         with _performance_report(client, step.get("report"), code):
             status = _run_code(code, f"<step {name}>", namespace)

@@ -62,8 +62,10 @@ class ManagedCluster:
             workers = self.cluster.scheduler_info.get("workers", {}).values()
         except Exception:
             workers = ()
-        return {"threads": sum(worker.get("nthreads", 0) for worker in workers),
-                "memory": sum(worker.get("memory_limit") or 0 for worker in workers)}
+        return {
+            "threads": sum(worker.get("nthreads", 0) for worker in workers),
+            "memory": sum(worker.get("memory_limit") or 0 for worker in workers),
+        }
 
     @property
     def dashboard_link(self) -> Optional[str]:
@@ -282,12 +284,26 @@ class Session:
         self.draft_summary = self.draft.summary()
         self.publish()
 
-    def promote(self, name: str, cell: str, *, run: Optional[Callable[[str], bool]] = None,
-                values: Optional[dict] = None, where: Optional[Callable[[str], Optional[str]]] = None,
-                cluster: Optional[ClusterSpec] = None, container: Optional[str] = None,
-                local_command: Optional[str] = None, overrides: Optional[Mapping[str, Any]] = None,
-                after=(), inputs=(), outputs=(), retries: int = 0, timeout: Optional[int] = None,
-                replay: bool = False, report: bool = False):
+    def promote(
+        self,
+        name: str,
+        cell: str,
+        *,
+        run: Optional[Callable[[str], bool]] = None,
+        values: Optional[dict] = None,
+        where: Optional[Callable[[str], Optional[str]]] = None,
+        cluster: Optional[ClusterSpec] = None,
+        container: Optional[str] = None,
+        local_command: Optional[str] = None,
+        overrides: Optional[Mapping[str, Any]] = None,
+        after=(),
+        inputs=(),
+        outputs=(),
+        retries: int = 0,
+        timeout: Optional[int] = None,
+        replay: bool = False,
+        report: bool = False,
+    ):
         """Run ``cell`` on the current cluster and, when it worked, make it step ``name``
         of the draft (replacing a step of that name); returns the Step.
 
@@ -305,10 +321,25 @@ class Session:
         values = {} if values is None else values
         managed = self.current
         step = promotion.promote_cell(
-            name, cell, run=run or promotion.exec_in(values), values=values, where=where, managed=managed,
-            cluster=cluster if cluster is not None else (managed.spec if managed is not None else None), conf=settings(),
-            container=container, local_command=local_command, overrides=overrides, replay=replay,
-            after=after, inputs=inputs, outputs=outputs, retries=retries, timeout=timeout, report=report)
+            name,
+            cell,
+            run=run or promotion.exec_in(values),
+            values=values,
+            where=where,
+            managed=managed,
+            cluster=cluster if cluster is not None else (managed.spec if managed is not None else None),
+            conf=settings(),
+            container=container,
+            local_command=local_command,
+            overrides=overrides,
+            replay=replay,
+            after=after,
+            inputs=inputs,
+            outputs=outputs,
+            retries=retries,
+            timeout=timeout,
+            report=report,
+        )
         draft = self.draft
         storage.check_edges({**draft.steps, step.name: step})
         draft.add(step)
@@ -370,8 +401,10 @@ def names_for(prefix: str | None = None) -> dict[str, str]:
     if prefix is not None:
         chosen = {role: f"{prefix}_{name}" for role, name in chosen.items()}
         if not all(name.isidentifier() and not keyword.iskeyword(name) for name in chosen.values()):
-            raise ArgodasfError(f"--as {prefix!r} makes names Python cannot use ({', '.join(chosen.values())}); "
-                                "use letters, digits and '_', starting with a letter")
+            raise ArgodasfError(
+                f"--as {prefix!r} makes names Python cannot use ({', '.join(chosen.values())}); "
+                "use letters, digits and '_', starting with a letter"
+            )
     return chosen
 
 

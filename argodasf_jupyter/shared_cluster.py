@@ -51,9 +51,11 @@ def describe(draft: Draft) -> Optional[str]:
     names = differing_steps(draft)
     if not names:
         return None
-    return (f"step{'s' if len(names) > 1 else ''} {', '.join(names)}: cluster shape differs from the shared "
-            f"cluster's (that of step '{_dasf_steps(draft)[0].name}'), so {'they run' if len(names) > 1 else 'it runs'} "
-            "as a DaskJob of its own; give it the same cluster to share")
+    return (
+        f"step{'s' if len(names) > 1 else ''} {', '.join(names)}: cluster shape differs from the shared "
+        f"cluster's (that of step '{_dasf_steps(draft)[0].name}'), so {'they run' if len(names) > 1 else 'it runs'} "
+        "as a DaskJob of its own; give it the same cluster to share"
+    )
 
 
 def cluster_manifest(spec) -> dict:
@@ -69,16 +71,19 @@ def _runner_template(step: Step, spec, storage: dict, retry: dict):
     env = dict(spec.env)
     env.update({runtime.parameter_env(name): parameter_expression(name) for name in step.parameters})
     env["DASK_SCHEDULER_ADDRESS"] = SCHEDULER_ADDRESS
-    return Call("Container", {
-        "name": step.name,
-        "image": step.image or spec.image or manifests.default_image(gpu=bool(spec.gpus_per_worker)),
-        **delivery,  # args only for a DASF runner, so that the image's entrypoint runs
-        "env": [Call("Env", {"name": name, "value": value}) for name, value in env.items()],
-        **storage,
-        "active_deadline_seconds": step.deadline,
-        **retry,
-        **({"inputs": [Call("Parameter", {"name": name}) for name in step.parameters]} if step.parameters else {}),
-    })
+    return Call(
+        "Container",
+        {
+            "name": step.name,
+            "image": step.image or spec.image or manifests.default_image(gpu=bool(spec.gpus_per_worker)),
+            **delivery,  # args only for a DASF runner, so that the image's entrypoint runs
+            "env": [Call("Env", {"name": name, "value": value}) for name, value in env.items()],
+            **storage,
+            "active_deadline_seconds": step.deadline,
+            **retry,
+            **({"inputs": [Call("Parameter", {"name": name}) for name in step.parameters]} if step.parameters else {}),
+        },
+    )
 
 
 def share(draft: Draft, plan):
@@ -107,16 +112,40 @@ def share(draft: Draft, plan):
         plan.templates[variable] = Call("Resource", {"name": template_name, "manifest": Ref(constant), **options})
         return Ref(variable)
 
-    tasks = [Call("Task", {"name": CLUSTER_TEMPLATE, "template": add_resource(
-        CLUSTER_TEMPLATE, cluster_manifest(spec), action="create", success_condition=RUNNING,
-        set_owner_reference=True, timeout=CLUSTER_TIMEOUT)})]
+    tasks = [
+        Call(
+            "Task",
+            {
+                "name": CLUSTER_TEMPLATE,
+                "template": add_resource(
+                    CLUSTER_TEMPLATE,
+                    cluster_manifest(spec),
+                    action="create",
+                    success_condition=RUNNING,
+                    set_owner_reference=True,
+                    timeout=CLUSTER_TIMEOUT,
+                ),
+            },
+        )
+    ]
     if spec.adapt is not None:
         autoscaler = manifests.dask_autoscaler(CLUSTER_NAME, spec.adapt.minimum, spec.adapt.maximum)
-        tasks.append(Call("Task", {"name": AUTOSCALER_TEMPLATE, "dependencies": [CLUSTER_TEMPLATE], "template": add_resource(
-            AUTOSCALER_TEMPLATE, autoscaler, action="create", set_owner_reference=True)}))
+        tasks.append(
+            Call(
+                "Task",
+                {
+                    "name": AUTOSCALER_TEMPLATE,
+                    "dependencies": [CLUSTER_TEMPLATE],
+                    "template": add_resource(
+                        AUTOSCALER_TEMPLATE, autoscaler, action="create", set_owner_reference=True
+                    ),
+                },
+            )
+        )
     # deleting a DaskCluster that is already gone (it failed to start) is not an error
-    on_exit = add_resource(DELETE_TEMPLATE, _reference(cluster_manifest(spec)), action="delete",
-                           flags=["--ignore-not-found"])
+    on_exit = add_resource(
+        DELETE_TEMPLATE, _reference(cluster_manifest(spec)), action="delete", flags=["--ignore-not-found"]
+    )
     shared_names = {step.name for step in sharing}
     for task in dag.kwargs["tasks"]:
         if task.kwargs["name"] in dropped - shared_names:

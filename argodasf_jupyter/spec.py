@@ -82,7 +82,9 @@ class Volume(_Strict):
     name: str = Field(..., description="volume name (Kubernetes name)")
     mount_path: str = Field(..., description="where it is mounted in every container")
     claim: Optional[str] = Field(None, description="PersistentVolumeClaim name (e.g. a ReadWriteMany claim)")
-    source: Optional[dict[str, Any]] = Field(None, description="any other Kubernetes volume source, e.g. {emptyDir: {}}")
+    source: Optional[dict[str, Any]] = Field(
+        None, description="any other Kubernetes volume source, e.g. {emptyDir: {}}"
+    )
     read_only: bool = Field(False, description="mount read-only")
     # -- storage between pods --
     working_dir: bool = Field(False, description="the containers' working directory: relative paths land on it")
@@ -192,8 +194,9 @@ class ClusterSpec(_Strict):
             value = f"{value:g}"
         if not isinstance(value, str) or not CPU_PATTERN.match(value) or not 0 < _cores(value) <= MAX_CPU:
             shown = value if isinstance(value, str) else type(value).__name__
-            raise ValueError(f"cpu '{shown}' is not a CPU amount; write cores (2, 0.5) or millicores (500m), "
-                             f"at most {MAX_CPU} cores")
+            raise ValueError(
+                f"cpu '{shown}' is not a CPU amount; write cores (2, 0.5) or millicores (500m), at most {MAX_CPU} cores"
+            )
         return value
 
     @field_validator("gpu")
@@ -209,7 +212,11 @@ class ClusterSpec(_Strict):
         # YAML reads OMP_NUM_THREADS: 1 as an int; environment values are strings.
         if isinstance(value, dict):
             return {
-                key: str(item).lower() if isinstance(item, bool) else str(item) if isinstance(item, (int, float)) else item
+                key: str(item).lower()
+                if isinstance(item, bool)
+                else str(item)
+                if isinstance(item, (int, float))
+                else item
                 for key, item in value.items()
             }
         return value
@@ -251,7 +258,9 @@ def fields_of(model: type[BaseModel], loc: tuple[str, ...]) -> list[str]:
         if part.isdigit():  # an index into a list
             continue
         annotation = model.model_fields[part].annotation
-        nested = [arg for arg in get_args(annotation) or (annotation,) if isinstance(arg, type) and issubclass(arg, BaseModel)]
+        nested = [
+            arg for arg in get_args(annotation) or (annotation,) if isinstance(arg, type) and issubclass(arg, BaseModel)
+        ]
         if not nested:
             return []
         model = nested[0]
@@ -266,8 +275,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
             if isinstance(key, (str, int, float, bool)) and key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"the key '{key}' is given twice",
-                                                        key_node.start_mark)
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key '{key}' is given twice", key_node.start_mark
+                )
             seen.add(key)
         return super().construct_mapping(node, deep)
 

@@ -41,22 +41,30 @@ def call(doing: str, function, *args, bound: Optional[float] = None):
         raise ArgodasfError(f"no Kubernetes credentials: set KUBECONFIG or run inside the cluster to {doing}") from None
     except kr8s.ServerError as error:
         code = getattr(getattr(error, "response", None), "status_code", "?")
-        raise ArgodasfError(f"the Kubernetes API refused to {doing} ({code}); the kernel's credentials need "
-                            "get/list on pods, pods/log and daskjobs, and delete on daskjobs and daskautoscalers "
-                            "to retry") from None
+        raise ArgodasfError(
+            f"the Kubernetes API refused to {doing} ({code}); the kernel's credentials need "
+            "get/list on pods, pods/log and daskjobs, and delete on daskjobs and daskautoscalers "
+            "to retry"
+        ) from None
     except httpx.TransportError:
         raise ArgodasfError(f"cannot reach the Kubernetes API server to {doing}; check KUBECONFIG") from None
 
 
-def clear_for_retry(workflow: str, steps: Iterable[str], adaptive: Iterable[str], namespace: Optional[str]) -> list[str]:
+def clear_for_retry(
+    workflow: str, steps: Iterable[str], adaptive: Iterable[str], namespace: Optional[str]
+) -> list[str]:
     """Delete the unfinished DaskJobs of ``steps`` and the DaskAutoscalers of the
     ``adaptive`` ones, and wait until they are gone: a retried step creates its
     DaskJob (and autoscaler) again under the same name. Returns what was deleted."""
+
     async def clear(api):
         doomed = []
         for step in steps:
-            doomed += [job for job in await labelled(api, JOBS, workflow, step, namespace)
-                       if (job.raw.get("status") or {}).get("jobStatus") != "Successful"]
+            doomed += [
+                job
+                for job in await labelled(api, JOBS, workflow, step, namespace)
+                if (job.raw.get("status") or {}).get("jobStatus") != "Successful"
+            ]
         for step in adaptive:
             doomed += await labelled(api, AUTOSCALERS, workflow, step, namespace)
         for item in doomed:
@@ -65,8 +73,10 @@ def clear_for_retry(workflow: str, steps: Iterable[str], adaptive: Iterable[str]
         for item in doomed:
             while await item.exists():
                 if time.monotonic() > deadline:
-                    raise ArgodasfError(f"{item.kind} {item.name} is still being deleted after {DELETE_WAIT:g} s; "
-                                        "retry again once it is gone")
+                    raise ArgodasfError(
+                        f"{item.kind} {item.name} is still being deleted after {DELETE_WAIT:g} s; "
+                        "retry again once it is gone"
+                    )
                 await asyncio.sleep(0.25)
         return [f"{item.kind.lower()}/{item.name}" for item in doomed]
 

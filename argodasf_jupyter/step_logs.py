@@ -32,9 +32,14 @@ async def _pods(api, workflow: str, step: Optional[str], component: str, namespa
     role = _component(component)
     pods = []
     for job in await step_jobs.labelled(api, step_jobs.JOBS, workflow, step, namespace):
-        pods += [pod async for pod in api.get("pods", namespace=job.namespace,
-                                              label_selector={"dask.org/cluster-name": job.name,
-                                                              "dask.org/component": role})]
+        pods += [
+            pod
+            async for pod in api.get(
+                "pods",
+                namespace=job.namespace,
+                label_selector={"dask.org/cluster-name": job.name, "dask.org/component": role},
+            )
+        ]
     return pods
 
 
@@ -42,9 +47,15 @@ def _kubernetes(function, *args, bound: Optional[float] = None):
     return step_jobs.call("read step logs", function, *args, bound=bound)
 
 
-def read(workflow: str, step: Optional[str] = None, component: str = "runner", tail: int = 200,
-         namespace: Optional[str] = None) -> str:
+def read(
+    workflow: str,
+    step: Optional[str] = None,
+    component: str = "runner",
+    tail: int = 200,
+    namespace: Optional[str] = None,
+) -> str:
     """The last ``tail`` lines of each pod, each pod's lines under a header."""
+
     async def collect(api):
         parts = []
         for pod in await _pods(api, workflow, step, component, namespace):
@@ -60,12 +71,20 @@ def read(workflow: str, step: Optional[str] = None, component: str = "runner", t
     return "\n".join(parts)
 
 
-def follow(workflow: str, step: str, on_line: Callable[[str], None], component: str = "runner",
-           namespace: Optional[str] = None, wait: float = 120.0, poll: float = 0.5,
-           longest: float = 86400.0) -> None:
+def follow(
+    workflow: str,
+    step: str,
+    on_line: Callable[[str], None],
+    component: str = "runner",
+    namespace: Optional[str] = None,
+    wait: float = 120.0,
+    poll: float = 0.5,
+    longest: float = 86400.0,
+) -> None:
     """Stream the newest attempt's log to ``on_line`` until its pod ends (the API
     server ends a followed log with the container); wait up to ``wait`` seconds
     for the pod to appear, and stream for ``longest`` seconds at most."""
+
     async def stream(api):
         deadline = time.monotonic() + wait
         while not (pods := await _pods(api, workflow, step, component, namespace)):

@@ -72,7 +72,8 @@ def check_shared(step) -> None:
     raise ArgodasfError(
         f"step '{step.name}' --report would write '{where}' on its runner pod's own filesystem, where nothing "
         "else can read it; give the step an output on a shared volume of its cluster spec (a claim mounted in "
-        "volumes, or working_dir: true for relative paths) or an s3:// output")
+        "volumes, or working_dir: true for relative paths) or an s3:// output"
+    )
 
 
 def annotation(step) -> dict[str, str]:
@@ -99,6 +100,7 @@ def describe(found: dict) -> str:
 
 
 # -- reading it back, on the Jupyter server --------------------------------------------
+
 
 class ReportTooLarge(ArgodasfError):
     """A report over the size the server sends."""
@@ -128,12 +130,15 @@ def read(found: dict, step: str, limit: Optional[int] = None) -> bytes:
     limit = MAX_BYTES if limit is None else limit
     where = found.get("url") or ""
     if not (where.endswith("/" + step + SUFFIX) and _object_store(where)) and not (
-            "claim" in found and posixpath.basename(found.get("path", "")) == step + SUFFIX):
+        "claim" in found and posixpath.basename(found.get("path", "")) == step + SUFFIX
+    ):
         raise ArgodasfError(f"the report reference of step '{step}' is not one this server serves")
     target = where or _local_file(found, step)
     with fsspec.open(target, "rb") as stream:
         data = stream.read(limit + 1)
     if len(data) > limit:
-        raise ReportTooLarge(f"the report of step '{step}' has more than the {limit} bytes this server sends; "
-                             f"open it at {describe(found)}")
+        raise ReportTooLarge(
+            f"the report of step '{step}' has more than the {limit} bytes this server sends; "
+            f"open it at {describe(found)}"
+        )
     return data

@@ -58,7 +58,7 @@ def render_script(step: Step) -> str:
 
 
 def _chunks(text: str) -> list[str]:
-    return [text[start:start + CHUNK_CHARS] for start in range(0, len(text), CHUNK_CHARS)] or [""]
+    return [text[start : start + CHUNK_CHARS] for start in range(0, len(text), CHUNK_CHARS)] or [""]
 
 
 def runner_container(step: Step, python: str = "python") -> dict:
@@ -76,12 +76,19 @@ def parameter_environment(step: Step, parameters: Mapping[str, Any] | None = Non
     """Environment variables that hand parameter values to the runner."""
     values = dict(step.parameters)
     values.update(parameters or {})
-    return {runtime.parameter_env(name): runtime.encode_text(runtime.argo_parameter_text(values[name]))
-            for name in step.parameters}
+    return {
+        runtime.parameter_env(name): runtime.encode_text(runtime.argo_parameter_text(values[name]))
+        for name in step.parameters
+    }
 
 
-def run_script(step: Step, address: str, parameters: Mapping[str, Any] | None = None, cwd: str | None = None,
-               timeout: float | None = None) -> subprocess.CompletedProcess:
+def run_script(
+    step: Step,
+    address: str,
+    parameters: Mapping[str, Any] | None = None,
+    cwd: str | None = None,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess:
     """Run the step's exact script in a fresh process against the scheduler at
     ``address``, the way the DaskJob runner runs it. Output is captured (stdout
     and stderr interleaved)."""
@@ -91,12 +98,21 @@ def run_script(step: Step, address: str, parameters: Mapping[str, Any] | None = 
             stream.write(render_script(step))
         env = dict(os.environ, DASK_SCHEDULER_ADDRESS=address, **parameter_environment(step, parameters))
         try:
-            return subprocess.run([sys.executable, path], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True, timeout=timeout)
+            return subprocess.run(
+                [sys.executable, path],
+                cwd=cwd,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=timeout,
+            )
         except subprocess.TimeoutExpired as expired:
             output = expired.stdout or ""
             output = output.decode("utf-8", "replace") if isinstance(output, bytes) else output
-            return subprocess.CompletedProcess(expired.cmd, -9, output + f"\nargodasf: timed out after {timeout:.0f}s\n")
+            return subprocess.CompletedProcess(
+                expired.cmd, -9, output + f"\nargodasf: timed out after {timeout:.0f}s\n"
+            )
 
 
 def replay(step: Step, address: str, cwd: str | None = None, timeout: float | None = None) -> str:

@@ -21,9 +21,11 @@ from .spec import ClusterSpec, Volume
 OBJECT_STORE_SCHEMES = ("s3", "gs", "gcs", "abfs", "abfss", "az")
 # volume sources whose files every pod on every node sees (besides a claim)
 SHARED_SOURCES = ("nfs", "cephfs", "glusterfs", "azureFile")
-HINT = ("put it on a shared volume both steps mount (in their cluster spec: volumes: [{name: data, "
-        "claim: <a ReadWriteMany PersistentVolumeClaim>, mount_path: /data, working_dir: true}]; relative "
-        "paths then land on it) or use an s3:// URL")
+HINT = (
+    "put it on a shared volume both steps mount (in their cluster spec: volumes: [{name: data, "
+    "claim: <a ReadWriteMany PersistentVolumeClaim>, mount_path: /data, working_dir: true}]; relative "
+    "paths then land on it) or use an s3:// URL"
+)
 
 
 def _shared(volume: Volume) -> bool:

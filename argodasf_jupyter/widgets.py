@@ -27,8 +27,14 @@ def dasf_available() -> bool:
 
 
 # distributed's status names -> the sidebar's tones (labextension/src/status.ts)
-STATUS_TONES = {"created": "pending", "starting": "pending", "running": "succeeded", "closing": "pending",
-                "closed": "skipped", "failed": "failed"}
+STATUS_TONES = {
+    "created": "pending",
+    "starting": "pending",
+    "running": "succeeded",
+    "closing": "pending",
+    "closed": "skipped",
+    "failed": "failed",
+}
 
 
 class _RetirementRace(logging.Filter):
@@ -59,9 +65,11 @@ def target_text(managed: ManagedCluster) -> str:
 
 def cluster_text(managed: ManagedCluster) -> str:
     resources = managed.resources
-    return (f"Cluster '{managed.name}' [{managed.backend}] {managed.status}: {managed.workers} workers "
-            f"(asked: {target_text(managed)}), {resources['threads']} threads, "
-            f"{format_bytes(resources['memory'])}; {managed.ownership}; dashboard {managed.dashboard_link or '-'}")
+    return (
+        f"Cluster '{managed.name}' [{managed.backend}] {managed.status}: {managed.workers} workers "
+        f"(asked: {target_text(managed)}), {resources['threads']} threads, "
+        f"{format_bytes(resources['memory'])}; {managed.ownership}; dashboard {managed.dashboard_link or '-'}"
+    )
 
 
 def _fact(label: str, value: str) -> str:
@@ -71,8 +79,11 @@ def _fact(label: str, value: str) -> str:
 def cluster_html(managed: ManagedCluster, action: str = "") -> str:
     """A compact card: status dot and phase, name, workers n/m, threads, memory, dashboard link."""
     link = managed.dashboard_link
-    dashboard = (f"<a class='argodasf-link' href='{html.escape(link)}' target='_blank' rel='noopener'>"
-                 f"{html.escape(link)}</a>" if link else "-")
+    dashboard = (
+        f"<a class='argodasf-link' href='{html.escape(link)}' target='_blank' rel='noopener'>{html.escape(link)}</a>"
+        if link
+        else "-"
+    )
     resources = managed.resources
     tone = STATUS_TONES.get(managed.status, "unknown")
     dasf = "DASF available" if dasf_available() else "DASF not installed (plain Dask works)"
@@ -84,8 +95,11 @@ def cluster_html(managed: ManagedCluster, action: str = "") -> str:
         f"<b class='argodasf-card-name'>{html.escape(managed.name)}</b>"
         f"<span class='argodasf-muted'>{html.escape(managed.backend)}{happened}</span></div>"
         "<dl class='argodasf-facts'>"
-        + _fact("Workers", f"<span class='argodasf-workers'>{managed.workers}</span>/"
-                           f"<span class='argodasf-target'>{html.escape(target_text(managed))}</span>")
+        + _fact(
+            "Workers",
+            f"<span class='argodasf-workers'>{managed.workers}</span>/"
+            f"<span class='argodasf-target'>{html.escape(target_text(managed))}</span>",
+        )
         + _fact("Threads", str(resources["threads"]))
         + _fact("Memory", html.escape(format_bytes(resources["memory"])))
         + _fact("Dashboard", dashboard)
@@ -132,14 +146,19 @@ class _WithTextFallback:
 
 
 def _number(value: int, description: str, minimum: int, width: str = "8.5em") -> w.BoundedIntText:
-    return w.BoundedIntText(value=value, min=minimum, max=MAX_WORKERS, description=description,
-                            style={"description_width": "initial"}, layout=w.Layout(width=width, flex="0 0 auto"))
+    return w.BoundedIntText(
+        value=value,
+        min=minimum,
+        max=MAX_WORKERS,
+        description=description,
+        style={"description_width": "initial"},
+        layout=w.Layout(width=width, flex="0 0 auto"),
+    )
 
 
 def _button(description: str, icon: str, tooltip: str) -> w.Button:
     # width auto + no shrinking: at a narrow notebook the row wraps instead of cutting the labels
-    return w.Button(description=description, icon=icon, tooltip=tooltip,
-                    layout=w.Layout(width="auto", flex="0 0 auto"))
+    return w.Button(description=description, icon=icon, tooltip=tooltip, layout=w.Layout(width="auto", flex="0 0 auto"))
 
 
 class ClusterWidget(_WithTextFallback, w.VBox):
@@ -160,16 +179,30 @@ class ClusterWidget(_WithTextFallback, w.VBox):
         self.adapt_maximum = _number(adapt.maximum if adapt else 4, "to", 1, width="6.5em")
         self.adapt_button = _button("Adapt", "sliders", "Let Dask scale between these two counts")
         self.close_button = _button("Close", "power-off", "Shut this cluster down")
-        self.scale_button.on_click(lambda _: self._act(
-            lambda: session.scale(managed.name, self.workers_input.value),
-            lambda: f"Scaling to {self.workers_input.value} workers"))
-        self.adapt_button.on_click(lambda _: self._act(
-            lambda: session.adapt(managed.name, self.adapt_minimum.value, self.adapt_maximum.value),
-            lambda: f"Adaptive between {self.adapt_minimum.value} and {self.adapt_maximum.value} workers"))
+        self.scale_button.on_click(
+            lambda _: self._act(
+                lambda: session.scale(managed.name, self.workers_input.value),
+                lambda: f"Scaling to {self.workers_input.value} workers",
+            )
+        )
+        self.adapt_button.on_click(
+            lambda _: self._act(
+                lambda: session.adapt(managed.name, self.adapt_minimum.value, self.adapt_maximum.value),
+                lambda: f"Adaptive between {self.adapt_minimum.value} and {self.adapt_maximum.value} workers",
+            )
+        )
         self.close_button.on_click(lambda _: self._act(lambda: session.close(managed.name), lambda: "Closed"))
-        controls = w.HBox([self.workers_input, self.scale_button, self.adapt_minimum, self.adapt_maximum,
-                           self.adapt_button, self.close_button],
-                          layout=w.Layout(flex_flow="row wrap", align_items="center", grid_gap="4px 8px"))
+        controls = w.HBox(
+            [
+                self.workers_input,
+                self.scale_button,
+                self.adapt_minimum,
+                self.adapt_maximum,
+                self.adapt_button,
+                self.close_button,
+            ],
+            layout=w.Layout(flex_flow="row wrap", align_items="center", grid_gap="4px 8px"),
+        )
         controls.add_class("argodasf-controls")
         super().__init__([self.header, controls, self.message])
         self.add_class("argodasf-cluster")
@@ -194,8 +227,14 @@ class ClusterWidget(_WithTextFallback, w.VBox):
             self.workers_input.value = managed.spec.initial_workers
         self._requested = None if managed.spec.adapt else managed.spec.initial_workers
         closed = managed.status in ("closed", "closing")
-        for control in (self.scale_button, self.adapt_button, self.close_button, self.workers_input,
-                        self.adapt_minimum, self.adapt_maximum):
+        for control in (
+            self.scale_button,
+            self.adapt_button,
+            self.close_button,
+            self.workers_input,
+            self.adapt_minimum,
+            self.adapt_maximum,
+        ):
             control.disabled = closed or not managed.owned
         # a disabled Close is not a danger any more
         self.close_button.button_style = "" if self.close_button.disabled else "danger"
@@ -216,29 +255,62 @@ class ClusterForm(_WithTextFallback, w.VBox):
         style = {"description_width": "9em"}
         self.name = w.Text(value=defaults.name, description="Name", style=style)
         self.backend = w.Dropdown(options=BACKENDS, value=defaults.backend, description="Backend", style=style)
-        self.workers = w.BoundedIntText(value=defaults.workers if defaults.workers is not None else DEFAULT_WORKERS,
-                                        min=0, max=MAX_WORKERS, description="Workers", style=style)
-        self.use_adapt = w.Checkbox(value=defaults.adapt is not None, description="Adaptive (Dask picks the worker count)",
-                                    style={"description_width": "initial"})
+        self.workers = w.BoundedIntText(
+            value=defaults.workers if defaults.workers is not None else DEFAULT_WORKERS,
+            min=0,
+            max=MAX_WORKERS,
+            description="Workers",
+            style=style,
+        )
+        self.use_adapt = w.Checkbox(
+            value=defaults.adapt is not None,
+            description="Adaptive (Dask picks the worker count)",
+            style={"description_width": "initial"},
+        )
         adapt = defaults.adapt or FORM_ADAPT
-        self.adapt_range = w.IntRangeSlider(value=(adapt.minimum, adapt.maximum), min=0, max=MAX_WORKERS,
-                                            description="Workers from/to", style=style)
-        self.threads = w.BoundedIntText(value=defaults.threads_per_worker, min=1, max=MAX_THREADS,
-                                        description="Threads / worker", style=style)
-        self.memory = w.Text(value=defaults.memory_limit, description="Memory / worker",
-                             placeholder="e.g. 4GiB, 512MiB or auto", style=style)
-        self.image = w.Text(value=defaults.image or "", placeholder="default dask image",
-                            description="Image", style=style)
-        self.gpu = w.Checkbox(value=bool(defaults.gpu), description="GPU workers (dask-cuda)",
-                              style={"description_width": "initial"})
-        self.create_button = w.Button(description="Create", button_style="primary", icon="play",
-                                      layout=w.Layout(width="auto", align_self="flex-start"))
+        self.adapt_range = w.IntRangeSlider(
+            value=(adapt.minimum, adapt.maximum), min=0, max=MAX_WORKERS, description="Workers from/to", style=style
+        )
+        self.threads = w.BoundedIntText(
+            value=defaults.threads_per_worker, min=1, max=MAX_THREADS, description="Threads / worker", style=style
+        )
+        self.memory = w.Text(
+            value=defaults.memory_limit,
+            description="Memory / worker",
+            placeholder="e.g. 4GiB, 512MiB or auto",
+            style=style,
+        )
+        self.image = w.Text(
+            value=defaults.image or "", placeholder="default dask image", description="Image", style=style
+        )
+        self.gpu = w.Checkbox(
+            value=bool(defaults.gpu), description="GPU workers (dask-cuda)", style={"description_width": "initial"}
+        )
+        self.create_button = w.Button(
+            description="Create",
+            button_style="primary",
+            icon="play",
+            layout=w.Layout(width="auto", align_self="flex-start"),
+        )
         self.message = w.HTML()
         self.create_button.on_click(lambda _: self.create())
         self.use_adapt.observe(lambda _: self._follow_choices(), "value")
         self.backend.observe(lambda _: self._follow_choices(), "value")
-        super().__init__([self.name, self.backend, self.use_adapt, self.workers, self.adapt_range, self.threads,
-                          self.memory, self.image, self.gpu, self.create_button, self.message])
+        super().__init__(
+            [
+                self.name,
+                self.backend,
+                self.use_adapt,
+                self.workers,
+                self.adapt_range,
+                self.threads,
+                self.memory,
+                self.image,
+                self.gpu,
+                self.create_button,
+                self.message,
+            ]
+        )
         self.add_class("argodasf-cluster-form")
         self._follow_choices()
 
@@ -280,8 +352,12 @@ class ClusterForm(_WithTextFallback, w.VBox):
             return None
         if self.on_created is not None:
             self.on_created(managed)
-        cell = w.Textarea(value=to_cell(managed.spec), description="As a cell", disabled=False,
-                          layout=w.Layout(width="100%", height="8em"))
+        cell = w.Textarea(
+            value=to_cell(managed.spec),
+            description="As a cell",
+            disabled=False,
+            layout=w.Layout(width="100%", height="8em"),
+        )
         self.children = [ClusterWidget(self.session, managed, action), cell]
         return managed
 
@@ -316,8 +392,10 @@ class ClusterTable:
         if not self.rows:
             return "<p>no clusters in this kernel</p>"
         head = "".join(f"<th>{column}</th>" for column in self.columns)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(row[column]))}</td>" for column in self.columns) + "</tr>"
-                       for row in self.rows)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(row[column]))}</td>" for column in self.columns) + "</tr>"
+            for row in self.rows
+        )
         return f"<table class='argodasf-clusters'><tr>{head}</tr>{body}</table>"
 
 

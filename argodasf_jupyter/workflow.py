@@ -44,6 +44,7 @@ RETRY_SUFFIX_SPACE = 3  # '-' and up to two digits (retries <= 20)
 
 # -- names and parameters ---------------------------------------------------------------
 
+
 def job_name(workflow_name: str, step_name: str, retries: int = 0) -> str:
     """The DaskJob name of a step: ``<workflow>-<step>[-<retry>]``, at most MAX_JOB_NAME characters.
 
@@ -56,7 +57,7 @@ def job_name(workflow_name: str, step_name: str, retries: int = 0) -> str:
     part = step_name
     if len(part) > room:
         digest = hashlib.sha1(step_name.encode()).hexdigest()[:6]
-        part = f"{step_name[:room - 7].rstrip('-')}-{digest}"
+        part = f"{step_name[: room - 7].rstrip('-')}-{digest}"
     return f"{workflow_name}-{part}" + (RETRY_SUFFIX if retries else "")
 
 
@@ -69,8 +70,10 @@ def parameter_names(draft: Draft) -> dict[str, dict[str, str]]:
         for name, value in step.parameters.items():
             defaults.setdefault(name, []).append(value)
     shared = {name for name, values in defaults.items() if all(value == values[0] for value in values)}
-    return {step.name: {name: name if name in shared else f"{step.name}-{name}" for name in step.parameters}
-            for step in draft.steps.values()}
+    return {
+        step.name: {name: name if name in shared else f"{step.name}-{name}" for name in step.parameters}
+        for step in draft.steps.values()
+    }
 
 
 def workflow_parameters(draft: Draft) -> dict[str, Any]:
@@ -93,8 +96,10 @@ def resolve_parameters(draft: Draft, overrides: Mapping[str, str] | None = None)
             raise ArgodasfError(f"unknown parameter '{name}'; the workflow's parameters are: {known}")
         value = runtime.parameter_value(text, values[name])
         if type(value) is not type(values[name]) and not (type(values[name]) is float and type(value) is int):
-            raise ArgodasfError(f"--param {name}={text}: the default of '{name}' is {values[name]!r}; "
-                                f"give a value of type {type(values[name]).__name__}")
+            raise ArgodasfError(
+                f"--param {name}={text}: the default of '{name}' is {values[name]!r}; "
+                f"give a value of type {type(values[name]).__name__}"
+            )
         values[name] = value
     return values
 
@@ -112,8 +117,15 @@ def parse_assignments(items) -> dict[str, str]:
 
 # -- manifests ---------------------------------------------------------------------------
 
-def dask_job_manifest(step: Step, name: str, parameter_env: Mapping[str, str], service_account: Optional[str] = None,
-                      labels: Optional[dict] = None, python: str = "python") -> dict:
+
+def dask_job_manifest(
+    step: Step,
+    name: str,
+    parameter_env: Mapping[str, str],
+    service_account: Optional[str] = None,
+    labels: Optional[dict] = None,
+    python: str = "python",
+) -> dict:
     """The DaskJob that runs a DASF step; ``parameter_env`` holds the runner's
     parameter variables (Argo expressions in a workflow, values elsewhere)."""
     container = dict(step_script.runner_container(step, python=python))
@@ -162,6 +174,7 @@ def autoscaler_manifest(step: Step) -> Optional[dict]:
 
 # -- the plan: Hera calls, built into objects or written as Python ------------------------
 
+
 @dataclass
 class Call:
     """A call of a hera.workflows class with keyword arguments."""
@@ -205,44 +218,58 @@ def _autoscaler_template(name: str, manifest_ref: Ref) -> Call:
 
 
 def _dasf_template(step: Step, manifest_ref: Ref) -> Call:
-    return Call("Resource", {
-        "name": step.name,
-        "action": "create",
-        "manifest": manifest_ref,
-        "success_condition": SUCCESS,
-        "failure_condition": FAILURE,
-        "set_owner_reference": True,
-        "timeout": f"{step.deadline}s",
-        **_retry(step),
-        **({"inputs": [Call("Parameter", {"name": name}) for name in step.parameters]} if step.parameters else {}),
-    })
+    return Call(
+        "Resource",
+        {
+            "name": step.name,
+            "action": "create",
+            "manifest": manifest_ref,
+            "success_condition": SUCCESS,
+            "failure_condition": FAILURE,
+            "set_owner_reference": True,
+            "timeout": f"{step.deadline}s",
+            **_retry(step),
+            **({"inputs": [Call("Parameter", {"name": name}) for name in step.parameters]} if step.parameters else {}),
+        },
+    )
 
 
 def _storage(spec) -> dict:
     fields = manifests.storage_fields(spec)
-    return {key: value for key, value in {
-        "volumes": manifests.pod_volumes(spec),
-        "volume_mounts": fields.get("volumeMounts"),
-        "working_dir": fields.get("workingDir"),
-        "env_from": [Call("SecretEnvFrom", {"name": name}) for name in spec.env_from_secrets],
-    }.items() if value}
+    return {
+        key: value
+        for key, value in {
+            "volumes": manifests.pod_volumes(spec),
+            "volume_mounts": fields.get("volumeMounts"),
+            "working_dir": fields.get("workingDir"),
+            "env_from": [Call("SecretEnvFrom", {"name": name}) for name in spec.env_from_secrets],
+        }.items()
+        if value
+    }
 
 
 def _container_template(step: Step) -> Call:
     delivery = step_script.runner_container(step)
-    return Call("Container", {
-        "name": step.name,
-        "image": step.image,
-        "command": delivery["command"],
-        "args": delivery["args"],
-        **_storage(step.cluster),
-        "active_deadline_seconds": step.deadline,
-        **_retry(step),
-    })
+    return Call(
+        "Container",
+        {
+            "name": step.name,
+            "image": step.image,
+            "command": delivery["command"],
+            "args": delivery["args"],
+            **_storage(step.cluster),
+            "active_deadline_seconds": step.deadline,
+            **_retry(step),
+        },
+    )
 
 
-def plan(draft: Draft, namespace: Optional[str] = None, parameters: Mapping[str, Any] | None = None,
-         service_account: Optional[str] = None) -> Plan:
+def plan(
+    draft: Draft,
+    namespace: Optional[str] = None,
+    parameters: Mapping[str, Any] | None = None,
+    service_account: Optional[str] = None,
+) -> Plan:
     """Describe the workflow of ``draft`` (parameter values default to the draft's)."""
     steps = draft.order()
     storage.check_edges(draft.steps)
@@ -268,43 +295,67 @@ def plan(draft: Draft, namespace: Optional[str] = None, parameters: Mapping[str,
                 result.templates[_variable(name)] = _autoscaler_template(name, Ref(_constant(name)))
                 # beside the job, not before it: the operator looks up the cluster and its scheduler
                 # pod on creation, and retries a failed look-up only after a minute
-                tasks.append(Call("Task", {"name": name, "template": Ref(_variable(name)),
-                                           **({"dependencies": upstream} if upstream else {})}))
+                tasks.append(
+                    Call(
+                        "Task",
+                        {
+                            "name": name,
+                            "template": Ref(_variable(name)),
+                            **({"dependencies": upstream} if upstream else {}),
+                        },
+                    )
+                )
         else:
             result.templates[variable] = _container_template(step)
         task = {"name": step.name, "template": Ref(variable)}
         if upstream:
             task["dependencies"] = upstream
         if step.parameters:
-            task["arguments"] = [Call("Parameter", {"name": name, "value": f"{{{{workflow.parameters.{global_name}}}}}"})
-                                 for name, global_name in names[step.name].items()]
+            task["arguments"] = [
+                Call("Parameter", {"name": name, "value": f"{{{{workflow.parameters.{global_name}}}}}"})
+                for name, global_name in names[step.name].items()
+            ]
         tasks.append(Call("Task", task))
     result.templates[_variable(ENTRYPOINT)] = Call("DAG", {"name": ENTRYPOINT, "tasks": tasks})
-    result.workflow = Call("Workflow", {
-        "generate_name": f"{draft.name}-",
-        **({"namespace": namespace} if namespace else {}),
-        "entrypoint": ENTRYPOINT,
-        "labels": {LABEL_DRAFT: draft.name},
-        **({"service_account_name": service_account} if service_account else {}),
-        **({"arguments": [Call("Parameter", {"name": name, "value": runtime.argo_parameter_text(value)})
-                          for name, value in values.items()]} if values else {}),
-        "templates": [Ref(name) for name in result.templates],
-    })
+    result.workflow = Call(
+        "Workflow",
+        {
+            "generate_name": f"{draft.name}-",
+            **({"namespace": namespace} if namespace else {}),
+            "entrypoint": ENTRYPOINT,
+            "labels": {LABEL_DRAFT: draft.name},
+            **({"service_account_name": service_account} if service_account else {}),
+            **(
+                {
+                    "arguments": [
+                        Call("Parameter", {"name": name, "value": runtime.argo_parameter_text(value)})
+                        for name, value in values.items()
+                    ]
+                }
+                if values
+                else {}
+            ),
+            "templates": [Ref(name) for name in result.templates],
+        },
+    )
     return shared_cluster.share(draft, result) if draft.cluster == "shared" else result
 
 
 def manifest_text(manifest: dict) -> str:
     # with escapes for non-ASCII text PyYAML would double-quote an expression and
     # escape its quotes, which Argo's expression compiler then sees (see parameter_expression)
-    return yaml.dump(manifest, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False, width=10**6,
-                     allow_unicode=True)
+    return yaml.dump(
+        manifest, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False, width=10**6, allow_unicode=True
+    )
 
 
 def _instantiate(value, defined: dict):
     import hera.workflows
 
     if isinstance(value, Call):
-        return getattr(hera.workflows, value.kind)(**{key: _instantiate(item, defined) for key, item in value.kwargs.items()})
+        return getattr(hera.workflows, value.kind)(
+            **{key: _instantiate(item, defined) for key, item in value.kwargs.items()}
+        )
     if isinstance(value, Ref):
         return defined[value.name]
     if isinstance(value, list):
@@ -312,8 +363,12 @@ def _instantiate(value, defined: dict):
     return value
 
 
-def build(draft: Draft, namespace: Optional[str] = None, parameters: Mapping[str, Any] | None = None,
-          service_account: Optional[str] = None):
+def build(
+    draft: Draft,
+    namespace: Optional[str] = None,
+    parameters: Mapping[str, Any] | None = None,
+    service_account: Optional[str] = None,
+):
     """The hera Workflow of ``draft``."""
     described = plan(draft, namespace, parameters, service_account)
     defined: dict[str, Any] = dict(described.constants)
@@ -369,8 +424,13 @@ def to_python(draft: Draft, **options) -> str:
         lines += [_string_constant(name, text), ""]
     for variable, call in described.templates.items():
         lines += [f"{variable} = {_source(call)}", ""]
-    lines += [f"workflow = {_source(described.workflow)}", "", 'if __name__ == "__main__":',
-              "    print(workflow.to_yaml())", ""]
+    lines += [
+        f"workflow = {_source(described.workflow)}",
+        "",
+        'if __name__ == "__main__":',
+        "    print(workflow.to_yaml())",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -401,6 +461,7 @@ def export(draft: Draft, path: str, **options) -> str:
         with open(path, "w", encoding="utf-8") as stream:
             stream.write(text)
     except OSError as error:
-        raise ArgodasfError(f"cannot write '{path}' ({error.strerror}); give a file path in an existing, "
-                            "writable directory") from None
+        raise ArgodasfError(
+            f"cannot write '{path}' ({error.strerror}); give a file path in an existing, writable directory"
+        ) from None
     return path

@@ -20,8 +20,23 @@ from .cluster_keys import CLUSTER_MODES
 from .errors import ArgodasfError
 from .magics import one_line_errors, parse_line
 
-COMMANDS = ("show", "export", "remove", "clear", "run", "submit", "status", "logs", "list", "check",
-            "stop", "terminate", "retry", "resubmit", "publish")
+COMMANDS = (
+    "show",
+    "export",
+    "remove",
+    "clear",
+    "run",
+    "submit",
+    "status",
+    "logs",
+    "list",
+    "check",
+    "stop",
+    "terminate",
+    "retry",
+    "resubmit",
+    "publish",
+)
 
 
 def notebook_path(user_ns: dict) -> str | None:
@@ -77,9 +92,14 @@ class WorkflowMagics(Magics):
             return None
         action = "replaced" if args.name in self.draft.steps else "promoted"
         step = self.session.promote(
-            args.name, cell, run=lambda code: self.shell.run_cell(code, store_history=False).success,
-            values=self.shell.user_ns, where=lambda name: defined_in(self.shell, name), replay=args.replay,
-            **step_options(args))
+            args.name,
+            cell,
+            run=lambda code: self.shell.run_cell(code, store_history=False).success,
+            values=self.shell.user_ns,
+            where=lambda name: defined_in(self.shell, name),
+            replay=args.replay,
+            **step_options(args),
+        )
         display(self._step_view(step, action))
         self._shared_cluster_note()
         return None
@@ -96,24 +116,37 @@ class WorkflowMagics(Magics):
     # -- commands ------------------------------------------------------------------------
     @magic_arguments.magic_arguments()
     @magic_arguments.argument("command", choices=COMMANDS, help="what to do")
-    @magic_arguments.argument("targets", nargs="*",
-                              help="export PATH (.yaml or .py) | remove STEP | status [NAME] | logs NAME [STEP] | "
-                                   "stop, terminate, retry, resubmit [NAME]")
+    @magic_arguments.argument(
+        "targets",
+        nargs="*",
+        help="export PATH (.yaml or .py) | remove STEP | status [NAME] | logs NAME [STEP] | "
+        "stop, terminate, retry, resubmit [NAME]",
+    )
     @magic_arguments.argument("--local", action="store_true", help="run: on this machine (local Dask clusters)")
-    @magic_arguments.argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                              help="run/submit: override a workflow parameter")
+    @magic_arguments.argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="run/submit: override a workflow parameter"
+    )
     @magic_arguments.argument("--watch", action="store_true", help="submit: follow the workflow until it ends")
     @magic_arguments.argument("--no-check", action="store_true", help="submit: skip the image preflight")
     @magic_arguments.argument("--follow", action="store_true", help="logs: stream a step's log until it ends")
-    @magic_arguments.argument("--component", choices=("runner", "scheduler", "worker"),
-                              help="logs: which pods of a DASF step (default: runner, the cell's output)")
-    @magic_arguments.argument("--from-failed", action="store_true",
-                              help="resubmit: submit the current draft; steps whose outputs are complete skip")
+    @magic_arguments.argument(
+        "--component",
+        choices=("runner", "scheduler", "worker"),
+        help="logs: which pods of a DASF step (default: runner, the cell's output)",
+    )
+    @magic_arguments.argument(
+        "--from-failed",
+        action="store_true",
+        help="resubmit: submit the current draft; steps whose outputs are complete skip",
+    )
     @magic_arguments.argument("--schedule", metavar="CRON", help="publish: a CronWorkflow on this schedule")
     @magic_arguments.argument("--timezone", metavar="TZ", help="publish --schedule: an IANA time zone")
     @magic_arguments.argument("--template", action="store_true", help="publish: a WorkflowTemplate")
-    @magic_arguments.argument("--cluster", choices=CLUSTER_MODES,
-                              help="save in the draft: a DaskJob per DASF step, or one Dask cluster for the workflow")
+    @magic_arguments.argument(
+        "--cluster",
+        choices=CLUSTER_MODES,
+        help="save in the draft: a DaskJob per DASF step, or one Dask cluster for the workflow",
+    )
     @magic_arguments.argument("-h", "--help", action="store_true", help="show this help")
     @line_magic("dasf_workflow")
     @no_var_expand
@@ -282,8 +315,9 @@ class WorkflowMagics(Magics):
     def _resubmit(self, args):
         if not args.from_failed:
             result = self._control(args, "resubmit")
-            self.session.submitted.append({"name": result["name"], "namespace": result["namespace"],
-                                           "submitted_at": time.time()})
+            self.session.submitted.append(
+                {"name": result["name"], "namespace": result["namespace"], "submitted_at": time.time()}
+            )
             return
         self._arity(args, 0, 0, "resubmit --from-failed")
         self._submit(args)
@@ -294,8 +328,9 @@ class WorkflowMagics(Magics):
         self._arity(args, 0, 0, "publish --schedule CRON [--timezone TZ] | publish --template")
         if args.timezone and not args.schedule:
             raise ArgodasfError("--timezone goes with --schedule")
-        record = argo_control.publish_draft(self.draft, schedule=args.schedule, timezone=args.timezone,
-                                            template=args.template)
+        record = argo_control.publish_draft(
+            self.draft, schedule=args.schedule, timezone=args.timezone, template=args.template
+        )
         print(f"published {record['kind']} {record['name']} in namespace {record['namespace']}: {record['url']}")
 
     def _list(self, args):
@@ -311,8 +346,10 @@ class WorkflowMagics(Magics):
 
 
 # both magics are named dasf_workflow; their methods cannot be: show the magic's name in help and errors
-for _method, _prog in ((WorkflowMagics.dasf_workflow_cell, "%%dasf_workflow"),
-                       (WorkflowMagics.dasf_workflow_line, "%dasf_workflow")):
+for _method, _prog in (
+    (WorkflowMagics.dasf_workflow_cell, "%%dasf_workflow"),
+    (WorkflowMagics.dasf_workflow_line, "%dasf_workflow"),
+):
     _method.__doc__ = _method.__doc__.replace(f"%{_method.__name__}", _prog)
     _method.parser.prog = _prog
 del _method, _prog

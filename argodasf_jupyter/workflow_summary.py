@@ -63,7 +63,8 @@ def summary(workflow, target: ArgoTarget) -> dict:
         "finished_at": _time(status.finished_at) if status else None,
         "progress": status.progress if status else None,
         "message": status.message if status else None,
-        "steps": _steps(status.nodes or {}, _job_templates(workflow.spec.templates if workflow.spec else [])) if status else [],
+        "steps": _steps(status.nodes or {}, _job_templates(workflow.spec.templates if workflow.spec else []))
+        if status
+        else [],
         "ui_url": f"{target.ui_url}/workflows/{metadata.namespace or target.namespace}/{name}",
     }
-

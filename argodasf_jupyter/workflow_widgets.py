@@ -20,8 +20,15 @@ from .widgets import _WithTextFallback
 
 FINAL_PHASES = ("Succeeded", "Failed", "Error")
 # Argo phases -> the labextension's tones (theme colours; labextension/src/status.ts)
-PHASE_TONES = {"Succeeded": "succeeded", "Failed": "failed", "Error": "failed", "Running": "running",
-               "Skipped": "skipped", "Omitted": "skipped", "Pending": "pending"}
+PHASE_TONES = {
+    "Succeeded": "succeeded",
+    "Failed": "failed",
+    "Error": "failed",
+    "Running": "running",
+    "Skipped": "skipped",
+    "Omitted": "skipped",
+    "Pending": "pending",
+}
 _LONG_BASE64 = re.compile(r"[A-Za-z0-9+/=]{200,}")
 
 
@@ -93,11 +100,21 @@ class StepView(_WithTextFallback, w.VBox):
         facts = [("kind", "DASF step (DaskJob)" if step.kind == "dasf" else f"container step ({step.image})")]
         if step.parameters:
             facts.append(("parameters", ", ".join(f"{name}={value!r}" for name, value in step.parameters.items())))
-        facts += [("inputs", ", ".join(step.inputs) or "-"), ("outputs", ", ".join(step.outputs) or "-"),
-                  ("after", ", ".join(self.dependencies) or "-")]
+        facts += [
+            ("inputs", ", ".join(step.inputs) or "-"),
+            ("outputs", ", ".join(step.outputs) or "-"),
+            ("after", ", ".join(self.dependencies) or "-"),
+        ]
         if step.kind == "dasf":
-            facts.append(("cluster", ", ".join(f"{key}={value}" for key, value in step.model_dump(include={"cluster"})["cluster"].items())
-                                     or "defaults"))
+            facts.append(
+                (
+                    "cluster",
+                    ", ".join(
+                        f"{key}={value}" for key, value in step.model_dump(include={"cluster"})["cluster"].items()
+                    )
+                    or "defaults",
+                )
+            )
         facts.append(("retries / deadline", f"{step.retries} / {step.deadline}s"))
         return facts
 
@@ -107,8 +124,9 @@ class StepView(_WithTextFallback, w.VBox):
         return "\n".join(lines)
 
     def fallback_html(self) -> str:
-        rows = "".join(f"<tr><td><b>{html.escape(key)}</b></td><td>{html.escape(value)}</td></tr>"
-                       for key, value in self._facts())
+        rows = "".join(
+            f"<tr><td><b>{html.escape(key)}</b></td><td>{html.escape(value)}</td></tr>" for key, value in self._facts()
+        )
         return f"<p>step <b>{html.escape(self.step.name)}</b> {html.escape(self.action)}</p><table>{rows}</table>"
 
 
@@ -130,8 +148,7 @@ class DraftView(_WithTextFallback, w.VBox):
 
     def fallback_html(self) -> str:
         rows = [tuple(html.escape(cell) for cell in row) for row in self._rows()]
-        return (f"<p>workflow draft <b>{html.escape(self.draft.name)}</b></p>"
-                + _table(("step", "kind", "after"), rows))
+        return f"<p>workflow draft <b>{html.escape(self.draft.name)}</b></p>" + _table(("step", "kind", "after"), rows)
 
 
 class RunView(_WithTextFallback, w.VBox):
@@ -157,9 +174,17 @@ class RunView(_WithTextFallback, w.VBox):
         return "\n".join(lines)
 
     def fallback_html(self) -> str:
-        rows = [(html.escape(run.name), _phase(run.phase), f"{run.duration:.1f}s",
-                 html.escape(run.message) + (f"<br>Dask performance report: {html.escape(run.report)}" if run.report else ""),
-                 f"<pre style='margin:0'>{html.escape(run.tail())}</pre>") for run in self.runs]
+        rows = [
+            (
+                html.escape(run.name),
+                _phase(run.phase),
+                f"{run.duration:.1f}s",
+                html.escape(run.message)
+                + (f"<br>Dask performance report: {html.escape(run.report)}" if run.report else ""),
+                f"<pre style='margin:0'>{html.escape(run.tail())}</pre>",
+            )
+            for run in self.runs
+        ]
         return f"<p>{html.escape(self.title)}</p>" + _table(("step", "phase", "duration", "message", "log tail"), rows)
 
 
@@ -207,19 +232,26 @@ class StatusView(_WithTextFallback, w.VBox):
         """Argo's steps, then the expected ones Argo has not started yet."""
         reported = list(self.summary.get("steps", []))
         known = {step["name"] for step in reported}
-        return reported + [{"name": name, "phase": "Pending", "started_at": None, "finished_at": None, "message": None}
-                           for name in self.expected if name not in known]
+        return reported + [
+            {"name": name, "phase": "Pending", "started_at": None, "finished_at": None, "message": None}
+            for name in self.expected
+            if name not in known
+        ]
 
     def fallback_text(self) -> str:
         summary = self.summary
         took = _duration(summary.get("started_at"), summary.get("finished_at"))
-        lines = [f"workflow {summary.get('name')}: {summary.get('phase')} ({took})"
-                 + (f"  {summary['ui_url']}" if summary.get("ui_url") else "")]
+        lines = [
+            f"workflow {summary.get('name')}: {summary.get('phase')} ({took})"
+            + (f"  {summary['ui_url']}" if summary.get("ui_url") else "")
+        ]
         if summary.get("message"):
             lines.append(f"  {summary['message']}")
         for step in self.steps():
-            lines.append(f"  {step['name']:<20} {step['phase']:<10} {_duration(step.get('started_at'), step.get('finished_at')):>7}"
-                         + (f"  {step['message']}" if step.get("message") else ""))
+            lines.append(
+                f"  {step['name']:<20} {step['phase']:<10} {_duration(step.get('started_at'), step.get('finished_at')):>7}"
+                + (f"  {step['message']}" if step.get("message") else "")
+            )
             if step.get("report"):
                 lines.append(f"      Dask performance report: {step_report.describe(step['report'])}")
         if not self.steps():
@@ -243,14 +275,21 @@ class StatusView(_WithTextFallback, w.VBox):
             head += f"<p class='argodasf-muted'>{html.escape(str(summary['message']))}</p>"
         steps = self.steps()
         if steps:
-            rows = [(html.escape(step["name"]), _phase(step["phase"]),
-                     _duration(step.get("started_at"), step.get("finished_at")), _step_message(step))
-                    for step in steps]
+            rows = [
+                (
+                    html.escape(step["name"]),
+                    _phase(step["phase"]),
+                    _duration(step.get("started_at"), step.get("finished_at")),
+                    _step_message(step),
+                )
+                for step in steps
+            ]
             has_messages = any(row[3] for row in rows)
             header = ("step", "phase", "duration") + (("message",) if has_messages else ())
             body = _table(header, [row if has_messages else row[:3] for row in rows])
         else:
             body = "<p class='argodasf-muted'>waiting for Argo to start the steps\u2026</p>"
-        error = (f"<p class='argodasf-message-error'>stopped following: {html.escape(self.error)}</p>"
-                 if self.error else "")
+        error = (
+            f"<p class='argodasf-message-error'>stopped following: {html.escape(self.error)}</p>" if self.error else ""
+        )
         return head + body + error

@@ -73,8 +73,15 @@ def main() -> int:
     finally:
         engine.close()
     ours, direct = statistics.median(ours_samples), statistics.median(direct_samples)
-    rows = [row("seconds submit-to-Succeeded, one trivial DASF step: through Argo vs the DaskJob alone",
-                ours, direct, "s", f"ratio <= {GOAL_RATIO}")]
+    rows = [
+        row(
+            "seconds submit-to-Succeeded, one trivial DASF step: through Argo vs the DaskJob alone",
+            ours,
+            direct,
+            "s",
+            f"ratio <= {GOAL_RATIO}",
+        )
+    ]
     report(rows, args.json)
     return 0
 

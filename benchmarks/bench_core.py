@@ -23,8 +23,9 @@ print(json.dumps({{"seconds": time.perf_counter() - started, "heavy": heavy}}))
 
 
 def load_seconds(load: bool) -> dict:
-    output = subprocess.run([sys.executable, "-c", LOAD_PROBE.format(load=load)], capture_output=True,
-                            text=True, check=True).stdout
+    output = subprocess.run(
+        [sys.executable, "-c", LOAD_PROBE.format(load=load)], capture_output=True, text=True, check=True
+    ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -40,8 +41,9 @@ def bench_load(repeat: int) -> list[dict]:
         heavy.update(probe["heavy"])
     extra_ms = (statistics.median(with_extension) - statistics.median(plain)) * 1000
     rows = [row("load_ext argodasf_jupyter: ms more than IPython alone", extra_ms, None, "ms", "< 150 ms")]
-    rows.append(row("heavy modules imported by loading (hera, dask_kubernetes, kr8s, kopf)", len(heavy), None,
-                    "count", "0"))
+    rows.append(
+        row("heavy modules imported by loading (hera, dask_kubernetes, kr8s, kopf)", len(heavy), None, "count", "0")
+    )
     return rows
 
 

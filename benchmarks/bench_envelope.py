@@ -58,8 +58,10 @@ def main():
                     block = (slice(i, i + CHUNKS[0]), slice(j, j + CHUNKS[1]))
                     output[block] = envelope(cube[block])
 
-        with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="4GiB", dashboard_address=":0") as cluster, \
-                Client(cluster) as client:
+        with (
+            LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="4GiB", dashboard_address=":0") as cluster,
+            Client(cluster) as client,
+        ):
             executor = DaskExecutor(client)
 
             def through_executor():
@@ -76,10 +78,20 @@ def main():
         if not same:
             raise SystemExit("the executor's envelope differs from the single-process one")
         rows = [
-            row("envelope 512x512x256 (MB/s): executor on 2 workers vs numpy+scipy on the whole cube",
-                megabytes / ours, megabytes / whole, "MB/s", "ratio up to 2 (2 cores)"),
-            row("envelope 512x512x256 (MB/s): executor on 2 workers vs one process block by block",
-                megabytes / ours_again, megabytes / blockwise, "MB/s", "ratio up to 2 (2 cores)"),
+            row(
+                "envelope 512x512x256 (MB/s): executor on 2 workers vs numpy+scipy on the whole cube",
+                megabytes / ours,
+                megabytes / whole,
+                "MB/s",
+                "ratio up to 2 (2 cores)",
+            ),
+            row(
+                "envelope 512x512x256 (MB/s): executor on 2 workers vs one process block by block",
+                megabytes / ours_again,
+                megabytes / blockwise,
+                "MB/s",
+                "ratio up to 2 (2 cores)",
+            ),
             row("workers' memory peak / cube size", peak / (megabytes * 1e6), None, "x", "report"),
         ]
         report(rows, args.json)

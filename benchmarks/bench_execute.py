@@ -37,8 +37,12 @@ def main() -> None:
         copy = fresh_copy()
         os.environ["JPY_SESSION_NAME"] = str(copy)
         try:
-            NotebookClient(nbformat.read(copy, as_version=4), kernel_name="python3", timeout=600,
-                           resources={"metadata": {"path": str(copy.parent)}}).execute()
+            NotebookClient(
+                nbformat.read(copy, as_version=4),
+                kernel_name="python3",
+                timeout=600,
+                resources={"metadata": {"path": str(copy.parent)}},
+            ).execute()
         finally:
             os.environ.pop("JPY_SESSION_NAME", None)
 

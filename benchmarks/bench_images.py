@@ -28,7 +28,8 @@ from common import arguments, median_time, report, row
 ROOT = Path(__file__).resolve().parents[1]
 DASK_IMAGE = "ghcr.io/dask/dask:latest"
 PINS = " ".join(f"{name}=={importlib.metadata.version(name)}" for name in ("scipy", "zarr"))
-CELL = """
+CELL = (
+    """
 import numpy as np
 import dask.array as da
 from scipy.signal import hilbert
@@ -39,7 +40,9 @@ def envelope(block):
 raw = da.from_zarr(raw_path)
 attribute = raw.map_blocks(envelope, dtype=np.float32)
 executor.execute(fn=da.to_zarr, arr=attribute, url=envelope_path, overwrite=True)
-""" * 20
+"""
+    * 20
+)
 
 counter = itertools.count()
 
@@ -50,8 +53,14 @@ def run_pod(fk, script: str, env: dict | None = None, timeout: float = 300) -> f
     if env:
         container["env"] = [{"name": key, "value": value} for key, value in env.items()]
     started = time.perf_counter()
-    fk.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
-               "spec": {"restartPolicy": "Never", "containers": [container]}})
+    fk.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name},
+            "spec": {"restartPolicy": "Never", "containers": [container]},
+        }
+    )
 
     def finished():
         statuses = (fk.get("pods", name) or {}).get("status", {}).get("containerStatuses") or [{}]
@@ -78,8 +87,10 @@ def main() -> int:
     started = time.perf_counter()
     promote.make_step("first", CELL, values={"raw_path": "/r", "envelope_path": "/e"})
     first = time.perf_counter() - started
-    promotion = median_time(lambda: promote.make_step("envelope", CELL, values={"raw_path": "/r", "envelope_path": "/e"}),
-                            max(args.repeat, 20))
+    promotion = median_time(
+        lambda: promote.make_step("envelope", CELL, values={"raw_path": "/r", "envelope_path": "/e"}),
+        max(args.repeat, 20),
+    )
     rows.append(row("promotion of a 200-line cell, import analysis included", promotion, None, "s", "< 0.1 s"))
     rows.append(row("the same, first call (reads the installed distributions)", first, None, "s", "-"))
 
@@ -93,8 +104,12 @@ def main() -> int:
         rows.append(row(f"dask-image pod start to exit, EXTRA_PIP_PACKAGES={PINS}", ours, baseline, "s", "report"))
         rows.append(row("start-up cost EXTRA_PIP_PACKAGES adds per pod", ours - baseline, None, "s", "report"))
 
-        step = promote.make_step("envelope", CELL, values={"raw_path": "/r", "envelope_path": "/e"},
-                                 cluster=parse_spec({"image": DASK_IMAGE}))
+        step = promote.make_step(
+            "envelope",
+            CELL,
+            values={"raw_path": "/r", "envelope_path": "/e"},
+            cluster=parse_spec({"image": DASK_IMAGE}),
+        )
         checks, bare = [], []
         for _ in range(args.repeat):
             bare.append(run_pod(fk, "pass", {"EXTRA_PIP_PACKAGES": PINS}))
@@ -102,8 +117,15 @@ def main() -> int:
             if result.problems:
                 raise SystemExit(f"preflight found problems: {result.problems}")
             checks.append(result.seconds)
-        rows.append(row("preflight of one image (pod with its pins, imports, versions)", statistics.median(checks),
-                        statistics.median(bare), "s", "report"))
+        rows.append(
+            row(
+                "preflight of one image (pod with its pins, imports, versions)",
+                statistics.median(checks),
+                statistics.median(bare),
+                "s",
+                "report",
+            )
+        )
     report(rows, args.json)
     return 0
 

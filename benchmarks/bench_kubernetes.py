@@ -40,7 +40,13 @@ def spec_for(name: str):
     from argodasf_jupyter.spec import parse_spec
 
     return parse_spec(
-        {"name": name, "backend": "kubernetes", "workers": 2, "image": "example.org/dask:1", "scheduler_service_type": "LoadBalancer"}
+        {
+            "name": name,
+            "backend": "kubernetes",
+            "workers": 2,
+            "image": "example.org/dask:1",
+            "scheduler_service_type": "LoadBalancer",
+        }
     )
 
 
@@ -105,9 +111,19 @@ def main() -> int:
         ours, bare = statistics.median(ours_samples), statistics.median(bare_samples)
         requests = requests_per_operation(fk)
 
-    rows = [row("seconds to a ready 2-worker cluster: backend vs bare KubeCluster", ours, bare, "s", f"ratio <= {GOAL_RATIO}")]
-    rows += [row(f"API requests per {operation} (backend)", count, None, "requests", "informational")
-             for operation, count in requests.items()]
+    rows = [
+        row(
+            "seconds to a ready 2-worker cluster: backend vs bare KubeCluster",
+            ours,
+            bare,
+            "s",
+            f"ratio <= {GOAL_RATIO}",
+        )
+    ]
+    rows += [
+        row(f"API requests per {operation} (backend)", count, None, "requests", "informational")
+        for operation, count in requests.items()
+    ]
     report(rows, args.json)
     return 0
 

@@ -41,8 +41,13 @@ def bundle_size() -> dict:
         raise SystemExit(f"no build in {STATIC}: run `jlpm build:prod` in labextension/")
     raw = sum(path.stat().st_size for path in files)
     gzipped = sum(len(gzip.compress(path.read_bytes(), 9)) for path in files)
-    return {"files": len(files), "bytes": raw, "gzip_bytes": gzipped, "goal_bytes": GOAL_BYTES,
-            "within_goal": raw < GOAL_BYTES}
+    return {
+        "files": len(files),
+        "bytes": raw,
+        "gzip_bytes": gzipped,
+        "goal_bytes": GOAL_BYTES,
+        "within_goal": raw < GOAL_BYTES,
+    }
 
 
 def count_requests(page, seconds: float) -> dict[str, int]:
@@ -107,27 +112,51 @@ def refresh_cost(seconds: float) -> dict:
     finally:
         lab.stop()
         fake.stop()
-    return {"window_seconds": seconds, "interval_seconds": INTERVAL, "requests_while_idle": idle["state"],
-            "held_open_while_idle": idle["changes"], "requests_while_running": running["state"],
-            "requests_per_interval_while_running": running["state"] * INTERVAL / seconds,
-            "state_request_ms": round(latency, 1), "push_seconds": round(pushed, 2)}
+    return {
+        "window_seconds": seconds,
+        "interval_seconds": INTERVAL,
+        "requests_while_idle": idle["state"],
+        "held_open_while_idle": idle["changes"],
+        "requests_while_running": running["state"],
+        "requests_per_interval_while_running": running["state"] * INTERVAL / seconds,
+        "state_request_ms": round(latency, 1),
+        "push_seconds": round(pushed, 2),
+    }
 
 
 def main() -> None:
     args = arguments(__doc__.splitlines()[0])
     bundle, refresh = bundle_size(), refresh_cost(WINDOW)
-    report([
-        row("labextension bundle, our own code", bundle["bytes"] / 1024, None, "KB", "< 100"),
-        row("labextension bundle, gzipped", bundle["gzip_bytes"] / 1024, None, "KB", "-"),
-        row(f"sidebar requests in {WINDOW:.0f} s while nothing runs", refresh["requests_while_idle"], None,
-            "requests", "0"),
-        row(f"sidebar requests per {INTERVAL:.0f} s interval while a workflow runs",
-            refresh["requests_per_interval_while_running"], None, "requests", "<= 1"),
-        row(f"held-open change requests in {WINDOW:.0f} s while nothing runs", refresh["held_open_while_idle"], None,
-            "requests", "<= 1"),
-        row("one sidebar refresh: GET /argodasf/api/state", refresh["state_request_ms"], None, "ms", "-"),
-        row("a kernel's publish shown in the sidebar", refresh["push_seconds"], None, "s", "< 2"),
-    ], args.json)
+    report(
+        [
+            row("labextension bundle, our own code", bundle["bytes"] / 1024, None, "KB", "< 100"),
+            row("labextension bundle, gzipped", bundle["gzip_bytes"] / 1024, None, "KB", "-"),
+            row(
+                f"sidebar requests in {WINDOW:.0f} s while nothing runs",
+                refresh["requests_while_idle"],
+                None,
+                "requests",
+                "0",
+            ),
+            row(
+                f"sidebar requests per {INTERVAL:.0f} s interval while a workflow runs",
+                refresh["requests_per_interval_while_running"],
+                None,
+                "requests",
+                "<= 1",
+            ),
+            row(
+                f"held-open change requests in {WINDOW:.0f} s while nothing runs",
+                refresh["held_open_while_idle"],
+                None,
+                "requests",
+                "<= 1",
+            ),
+            row("one sidebar refresh: GET /argodasf/api/state", refresh["state_request_ms"], None, "ms", "-"),
+            row("a kernel's publish shown in the sidebar", refresh["push_seconds"], None, "s", "< 2"),
+        ],
+        args.json,
+    )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,9 @@ def draft(directory: Path, mode: str):
     shape = parse_spec({"workers": 1, "threads_per_worker": 1})
     result = Draft("bench", str(directory / f"{mode}.dasf-workflow.json"))
     for i in range(STEPS):
-        result.add(promote.make_step(f"step{i}", TASK, values={"n": 10}, cluster=shape,
-                                     after=[f"step{i - 1}"] if i else []))
+        result.add(
+            promote.make_step(f"step{i}", TASK, values={"n": 10}, cluster=shape, after=[f"step{i - 1}"] if i else [])
+        )
     result.set_cluster(mode)
     return result
 
@@ -104,8 +105,7 @@ def existing_cluster(fk):
     from argodasf_jupyter.spec import parse_spec
 
     fk.create(manifests.dask_cluster(parse_spec({"workers": 1, "threads_per_worker": 1}), "bare"))
-    fk.wait_for(lambda: (fk.get("daskclusters", "bare") or {}).get("status", {}).get("phase") == "Running",
-                timeout=120)
+    fk.wait_for(lambda: (fk.get("daskclusters", "bare") or {}).get("status", {}).get("phase") == "Running", timeout=120)
     return f"tcp://bare-scheduler.{fk.namespace}:8786"
 
 
@@ -138,10 +138,20 @@ def main() -> int:
         engine.close()
     shared, per_step = statistics.median(shared_totals), statistics.median(per_step_totals)
     rows = [
-        row(f"submit to Succeeded, {STEPS} trivial DASF steps: shared vs per-step", shared, per_step, "s",
-            "ratio <= 0.5"),
-        row("seconds per DASF step in shared mode vs bare process on an existing cluster",
-            statistics.median(shared_steps), statistics.median(bare_samples), "s", "ratio <= 1.3"),
+        row(
+            f"submit to Succeeded, {STEPS} trivial DASF steps: shared vs per-step",
+            shared,
+            per_step,
+            "s",
+            "ratio <= 0.5",
+        ),
+        row(
+            "seconds per DASF step in shared mode vs bare process on an existing cluster",
+            statistics.median(shared_steps),
+            statistics.median(bare_samples),
+            "s",
+            "ratio <= 1.3",
+        ),
     ]
     report(rows, args.json)
     return 0

@@ -56,14 +56,17 @@ def one_round(step, index: int) -> tuple[list[float], list[float]]:
     labels = {step_jobs.LABEL_WORKFLOW: f"{WORKFLOW}{index}", step_jobs.LABEL_STEP: step.name}
     ours, bare = [], []
     followers = [
-        threading.Thread(target=step_logs.follow, args=(f"{WORKFLOW}{index}", step.name,
-                                                        lambda line: ours.append((line, time.time())))),
+        threading.Thread(
+            target=step_logs.follow,
+            args=(f"{WORKFLOW}{index}", step.name, lambda line: ours.append((line, time.time()))),
+        ),
         threading.Thread(target=follow_bare, args=(f"{name}-runner", "default", bare)),
     ]
     for follower in followers:
         follower.start()
     new_class("DaskJob", "kubernetes.dask.org/v1", asyncio=False)(
-        workflow.dask_job_manifest(step, name, step_script.parameter_environment(step, None), labels=labels)).create()
+        workflow.dask_job_manifest(step, name, step_script.parameter_environment(step, None), labels=labels)
+    ).create()
     for follower in followers:
         follower.join(timeout=300)
     return latencies(ours), latencies(bare)
@@ -84,16 +87,27 @@ def main() -> int:
         for index in range(args.repeat):
             round_ours, round_bare = one_round(step, index)
             if not round_ours or not round_bare:
-                raise RuntimeError(f"round {index}: no tick lines arrived (ours {len(round_ours)}, "
-                                   f"bare {len(round_bare)})")
+                raise RuntimeError(
+                    f"round {index}: no tick lines arrived (ours {len(round_ours)}, bare {len(round_bare)})"
+                )
             ours += round_ours
             bare += round_bare
     p95 = lambda samples: statistics.quantiles(samples, n=20)[-1]  # noqa: E731
     rows = [
-        row("log line latency, median: logs --follow vs a bare kr8s follow", statistics.median(ours),
-            statistics.median(bare), "s", f"< {GOAL_SECONDS:g} s"),
-        row("log line latency, 95th percentile: logs --follow vs a bare kr8s follow", p95(ours), p95(bare), "s",
-            f"< {GOAL_SECONDS:g} s"),
+        row(
+            "log line latency, median: logs --follow vs a bare kr8s follow",
+            statistics.median(ours),
+            statistics.median(bare),
+            "s",
+            f"< {GOAL_SECONDS:g} s",
+        ),
+        row(
+            "log line latency, 95th percentile: logs --follow vs a bare kr8s follow",
+            p95(ours),
+            p95(bare),
+            "s",
+            f"< {GOAL_SECONDS:g} s",
+        ),
     ]
     report(rows, args.json)
     return 0

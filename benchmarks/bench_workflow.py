@@ -19,8 +19,14 @@ from common import arguments, report, row, side_by_side
 
 def two_hundred_line_cell() -> str:
     """A realistic cell: imports, a helper, a loop of attribute computations."""
-    lines = ["import numpy as np", "import dask.array as da", "", "def gain(block, factor):",
-             "    return block * factor", ""]
+    lines = [
+        "import numpy as np",
+        "import dask.array as da",
+        "",
+        "def gain(block, factor):",
+        "    return block * factor",
+        "",
+    ]
     for index in range(194):
         lines.append(f"attribute_{index} = da.ones((64, 64), chunks=32) * scale + {index}  # attribute {index}")
     return "\n".join(lines[:200]) + "\n"
@@ -53,8 +59,13 @@ def bench_promotion(repeat: int) -> list[dict]:
         samples.append(time.perf_counter() - started)
     return [
         row("promotion of a 200-line cell, first call (imports hera)", first * 1000, None, "ms", "-"),
-        row("promotion of a 200-line cell, later calls (analysis+render+validation)",
-            statistics.median(samples) * 1000, None, "ms", "<= 10 ms"),
+        row(
+            "promotion of a 200-line cell, later calls (analysis+render+validation)",
+            statistics.median(samples) * 1000,
+            None,
+            "ms",
+            "<= 10 ms",
+        ),
     ]
 
 
@@ -73,8 +84,15 @@ def bench_session_promotion(repeat: int) -> list[dict]:
 
         promoted()  # the first call imports what promotion needs
         ours, baseline = side_by_side(promoted, lambda: compile(code, "<cell>", "exec"), max(repeat, 5) * 2)
-    return [row("Session.promote of a 200-line cell (run skipped) vs compiling it, after the first call",
-                ours * 1000, baseline * 1000, "ms", "ours <= 10 ms")]
+    return [
+        row(
+            "Session.promote of a 200-line cell (run skipped) vs compiling it, after the first call",
+            ours * 1000,
+            baseline * 1000,
+            "ms",
+            "ours <= 10 ms",
+        )
+    ]
 
 
 def _daskjob_validator():
@@ -101,8 +119,10 @@ def bench_local_run(repeat: int) -> list[dict]:
     from argodasf_jupyter.draft import Draft
 
     step = promote.make_step("total", STEP_CODE, values={"scale": 2})
-    with tempfile.TemporaryDirectory() as directory, \
-            LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster:
+    with (
+        tempfile.TemporaryDirectory() as directory,
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster,
+    ):
         draft = Draft("bench", os.path.join(directory, "bench.dasf-workflow.json"), [step])
         script = os.path.join(directory, "total.py")
         with open(script, "w") as stream:
@@ -118,8 +138,7 @@ def bench_local_run(repeat: int) -> list[dict]:
             subprocess.run([sys.executable, script], env=env, check=True, capture_output=True)
 
         ours, baseline = side_by_side(through_run_local, directly, repeat)
-    return [row("local run of one step vs its script run directly (same cluster)", ours, baseline, "s",
-                "<= 1.2x")]
+    return [row("local run of one step vs its script run directly (same cluster)", ours, baseline, "s", "<= 1.2x")]
 
 
 def main() -> None:

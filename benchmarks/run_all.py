@@ -43,8 +43,10 @@ def markdown(results: dict[str, list[dict]], failures: list[str]) -> str:
     ]
     for name, rows in results.items():
         for item in rows:
-            lines.append(f"| {name} | {item['figure']} | {fmt(item['ours'])} | {fmt(item['baseline'])} | "
-                         f"{item['unit']} | {fmt(item['ratio'])} | {item['goal']} |")
+            lines.append(
+                f"| {name} | {item['figure']} | {fmt(item['ours'])} | {fmt(item['baseline'])} | "
+                f"{item['unit']} | {fmt(item['ratio'])} | {item['goal']} |"
+            )
     if failures:
         lines += ["", "Benchmarks that failed to run: " + ", ".join(failures)]
     return "\n".join(lines) + "\n"
@@ -60,8 +62,9 @@ def main() -> int:
         for script in sorted(HERE.glob("bench_*.py")):
             print(f"== {script.name}", flush=True)
             json_path = pathlib.Path(scratch) / f"{script.stem}.json"
-            completed = subprocess.run([sys.executable, script.name, "--json", str(json_path),
-                                        "--repeat", str(args.repeat)], cwd=HERE)
+            completed = subprocess.run(
+                [sys.executable, script.name, "--json", str(json_path), "--repeat", str(args.repeat)], cwd=HERE
+            )
             if completed.returncode != 0 or not json_path.exists():
                 failures.append(script.stem)
                 continue

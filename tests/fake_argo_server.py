@@ -101,9 +101,14 @@ class FakeArgo:
                 done += 1
             node_id = f"{name}-{abs(hash(task['name'])) % 10**10}"
             nodes[node_id] = {
-                "id": node_id, "name": f"{name}.{task['name']}", "displayName": task["name"],
-                "type": "Pod", "phase": phase, "templateName": task.get("template"),
-                "startedAt": _iso(start), "finishedAt": _iso(end) if finished else None,
+                "id": node_id,
+                "name": f"{name}.{task['name']}",
+                "displayName": task["name"],
+                "type": "Pod",
+                "phase": phase,
+                "templateName": task.get("template"),
+                "startedAt": _iso(start),
+                "finishedAt": _iso(end) if finished else None,
             }
         status: dict = {"phase": "Pending", "nodes": nodes}
         if elapsed >= self.step_seconds * 0.5:
@@ -132,8 +137,12 @@ class FakeArgo:
             def _route(self, method: str):
                 url = urlparse(self.path)
                 fake.requests.append(
-                    {"method": method, "path": url.path, "query": parse_qs(url.query),
-                     "authorization": self.headers.get("Authorization")}
+                    {
+                        "method": method,
+                        "path": url.path,
+                        "query": parse_qs(url.query),
+                        "authorization": self.headers.get("Authorization"),
+                    }
                 )
                 if self.headers.get("Authorization") != f"Bearer {fake.token}":
                     return self._send(401, {"code": 16, "message": "token not valid"})
@@ -158,7 +167,9 @@ class FakeArgo:
                     return self._send(404, {"code": 5, "message": f'workflows.argoproj.io "{rest[0]}" not found'})
                 if rest[1:] == ["log"]:
                     lines = [
-                        json.dumps({"result": {"podName": node["name"], "content": f"{node['displayName']}: {node['phase']}"}})
+                        json.dumps(
+                            {"result": {"podName": node["name"], "content": f"{node['displayName']}: {node['phase']}"}}
+                        )
                         for node in fake.view(workflow)["status"]["nodes"].values()
                     ]
                     return self._send(200, "\n".join(lines) + "\n")
@@ -184,10 +195,15 @@ def dag_workflow(name: str, tasks: dict[str, list[str]]) -> dict:
         "spec": {
             "entrypoint": "main",
             "templates": [
-                {"name": "main", "dag": {"tasks": [
-                    {"name": task, "template": "step", **({"dependencies": after} if after else {})}
-                    for task, after in tasks.items()
-                ]}},
+                {
+                    "name": "main",
+                    "dag": {
+                        "tasks": [
+                            {"name": task, "template": "step", **({"dependencies": after} if after else {})}
+                            for task, after in tasks.items()
+                        ]
+                    },
+                },
                 {"name": "step", "container": {"image": "python:3.11", "command": ["true"]}},
             ],
         },

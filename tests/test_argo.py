@@ -33,8 +33,11 @@ def draft(tmp_path):
     draft = Draft("seismic", str(tmp_path / "seismic.dasf-workflow.json"))
     shared = parse_spec({"volumes": [{"name": "shared", "claim": "seismic", "mount_path": "/shared"}]})
     draft.add(promote.make_step("stage", "echo staged\n", container="alpine:3", cluster=shared, outputs=["/shared/in"]))
-    draft.add(promote.make_step("envelope", "print(path)\n", values={"path": "/shared/in"}, inputs=["/shared/in"],
-                                cluster=shared, retries=1))
+    draft.add(
+        promote.make_step(
+            "envelope", "print(path)\n", values={"path": "/shared/in"}, inputs=["/shared/in"], cluster=shared, retries=1
+        )
+    )
     return draft
 
 
@@ -64,7 +67,10 @@ def test_status_view_follows_the_phases_until_the_workflow_ends(fake, draft):
     view.update = update
     view.follow(interval=0.05).join(timeout=30)
     assert view.finished and view.summary["phase"] == "Succeeded"
-    assert {step["name"]: step["phase"] for step in view.summary["steps"]} == {"stage": "Succeeded", "envelope": "Succeeded"}
+    assert {step["name"]: step["phase"] for step in view.summary["steps"]} == {
+        "stage": "Succeeded",
+        "envelope": "Succeeded",
+    }
     phases = [phase for phase, _ in seen]
     assert "Running" in phases and phases[-1] == "Succeeded"
     assert ("Running", (("stage", "Running"),)) in seen  # envelope waits for stage
@@ -78,8 +84,11 @@ def test_watch_list_and_logs(fake, draft):
     assert final["phase"] == "Succeeded" and len(updates) >= 2
     listed = argo.list_workflows("seismic")
     assert [item["name"] for item in listed] == [name]
-    (get_list,) = [request for request in fake.requests if request["path"] == "/api/v1/workflows/team"
-                   and request["method"] == "GET"]
+    (get_list,) = [
+        request
+        for request in fake.requests
+        if request["path"] == "/api/v1/workflows/team" and request["method"] == "GET"
+    ]
     assert get_list["query"]["listOptions.labelSelector"] == ["argodasf.io/draft=seismic"]
     assert "stage: Succeeded" in argo.logs(name)
 
@@ -90,16 +99,19 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.mark.parametrize("fault, expected", [
-    (401, "rejected the credentials (401); set ARGO_TOKEN"),
-    (403, "not allowed in namespace 'team' (403)"),
-    (409, "already exists in 'team' (409)"),
-    (500, "failed: Server returned status code 500"),
-    (503, "failed: Server returned status code 503"),
-    ("down", "cannot reach the Argo Server at http://127.0.0.1:"),
-    ("timeout", "did not answer within 0.3 s"),
-    ("bad token", "rejected the credentials (401)"),
-])
+@pytest.mark.parametrize(
+    "fault, expected",
+    [
+        (401, "rejected the credentials (401); set ARGO_TOKEN"),
+        (403, "not allowed in namespace 'team' (403)"),
+        (409, "already exists in 'team' (409)"),
+        (500, "failed: Server returned status code 500"),
+        (503, "failed: Server returned status code 503"),
+        ("down", "cannot reach the Argo Server at http://127.0.0.1:"),
+        ("timeout", "did not answer within 0.3 s"),
+        ("bad token", "rejected the credentials (401)"),
+    ],
+)
 def test_every_fault_is_one_line_without_the_token_and_keeps_the_draft(fake, draft, monkeypatch, fault, expected):
     before = open(draft.path, "rb").read()
     if fault == "down":

@@ -9,42 +9,50 @@ import pytest
 from argo.controller import conditions
 from argo.controller.durations import seconds
 
-JOB = {"status": {"jobStatus": "Successful", "replicas": 3, "ready": True, "items": [{"n": "a"}]},
-       "metadata": {"labels": {"a.b/c": "x"}}}
+JOB = {
+    "status": {"jobStatus": "Successful", "replicas": 3, "ready": True, "items": [{"n": "a"}]},
+    "metadata": {"labels": {"a.b/c": "x"}},
+}
 
 
-@pytest.mark.parametrize("text, matches", [
-    ("status.jobStatus == Successful", True),
-    ("status.jobStatus = Successful", True),
-    ("status.jobStatus != Successful", False),
-    ("status.missing != Successful", True),  # a missing key matches !=
-    ("status.jobStatus in (Failed,Successful)", True),
-    ("status.jobStatus notin (Failed)", True),
-    ("status.replicas > 2", True),
-    ("status.replicas < 3", False),
-    ("status.ready == true", True),
-    ("status.items.0.n == a", True),
-    ("status.jobStatus ==", False),  # an empty value is a valid label value
-    ("status.jobStatus", True),
-    ("!status.jobStatus", False),
-    ("status.jobStatus == Successful, status.replicas == 3", True),
-    ("status.jobStatus == Successful, status.replicas == 4", False),
-])
+@pytest.mark.parametrize(
+    "text, matches",
+    [
+        ("status.jobStatus == Successful", True),
+        ("status.jobStatus = Successful", True),
+        ("status.jobStatus != Successful", False),
+        ("status.missing != Successful", True),  # a missing key matches !=
+        ("status.jobStatus in (Failed,Successful)", True),
+        ("status.jobStatus notin (Failed)", True),
+        ("status.replicas > 2", True),
+        ("status.replicas < 3", False),
+        ("status.ready == true", True),
+        ("status.items.0.n == a", True),
+        ("status.jobStatus ==", False),  # an empty value is a valid label value
+        ("status.jobStatus", True),
+        ("!status.jobStatus", False),
+        ("status.jobStatus == Successful, status.replicas == 3", True),
+        ("status.jobStatus == Successful, status.replicas == 4", False),
+    ],
+)
 def test_requirements_match_like_argo(text, matches):
     assert all(requirement.matches(JOB) for requirement in conditions.parse(text)) is matches
 
 
 def test_failure_wins_and_names_the_requirement_in_argos_words():
-    assert conditions.state({"status": {"jobStatus": "Failed"}}, "status.jobStatus == Successful",
-                            "status.jobStatus == Failed") == \
-        ("Failed", "failure condition 'status.jobStatus==Failed' evaluated true")
-    assert conditions.state({"status": {}}, "status.jobStatus == Successful", "status.jobStatus == Failed") == \
-        ("Running", "")
+    assert conditions.state(
+        {"status": {"jobStatus": "Failed"}}, "status.jobStatus == Successful", "status.jobStatus == Failed"
+    ) == ("Failed", "failure condition 'status.jobStatus==Failed' evaluated true")
+    assert conditions.state({"status": {}}, "status.jobStatus == Successful", "status.jobStatus == Failed") == (
+        "Running",
+        "",
+    )
     assert conditions.state({}, "", "") == ("Succeeded", "")
 
 
-@pytest.mark.parametrize("text", ["status.jobStatus == 'Failed'", "== Failed", "status.x. == a",
-                                  "status.x > a", "status.x in (a"])
+@pytest.mark.parametrize(
+    "text", ["status.jobStatus == 'Failed'", "== Failed", "status.x. == a", "status.x > a", "status.x in (a"]
+)
 def test_what_labels_parse_rejects_is_rejected(text):
     with pytest.raises(conditions.SelectorError):
         conditions.parse(text)

@@ -32,8 +32,11 @@ def cluster(tmp_path, monkeypatch, argo_templates):
     with argo_on_kubernetes(tmp_path / "kube", argo_templates) as (fk, server):
         before = set(fk.live_process_groups())
         yield fk, server
-        fk.wait_for(lambda: set(fk.live_process_groups()) <= before, timeout=30,
-                    message=lambda: f"pod processes left: {fk.live_process_groups()}")
+        fk.wait_for(
+            lambda: set(fk.live_process_groups()) <= before,
+            timeout=30,
+            message=lambda: f"pod processes left: {fk.live_process_groups()}",
+        )
 
 
 def wait(name, timeout=240):
@@ -50,8 +53,15 @@ def test_retry_reruns_only_the_failed_step_and_resubmit_makes_a_new_run(cluster,
     draft = Draft("steer", str(tmp_path / "steer.dasf-workflow.json"))
     draft.add(promote.make_step("load", "print('loaded')\n", cluster=SHAPE))
     # a container step: Argo deletes its failed pod and runs it again
-    draft.add(promote.make_step("check", "test -f /flags/header-fixed || { echo trace header broken; exit 1; }\n",
-                                container="alpine:3", cluster=shape, after=["load"]))
+    draft.add(
+        promote.make_step(
+            "check",
+            "test -f /flags/header-fixed || { echo trace header broken; exit 1; }\n",
+            container="alpine:3",
+            cluster=shape,
+            after=["load"],
+        )
+    )
     name = argo.submit(draft)["name"]
     failed = wait(name)
     assert failed["phase"] == "Failed" and phases(failed) == {"load": "Succeeded", "check": "Failed"}, failed
@@ -60,9 +70,13 @@ def test_retry_reruns_only_the_failed_step_and_resubmit_makes_a_new_run(cluster,
     (tmp_path / "flags" / "header-fixed").write_text("fixed")  # made once the first run has failed
     argo_control.retry(name)
     retried = wait(name)
-    assert retried["phase"] == "Succeeded" and phases(retried) == {"load": "Succeeded", "check": "Succeeded"}, (retried["message"], retried["steps"])
-    assert {job["metadata"]["name"] for job in fk.objects("daskjobs")} == jobs_after_first_run, \
+    assert retried["phase"] == "Succeeded" and phases(retried) == {"load": "Succeeded", "check": "Succeeded"}, (
+        retried["message"],
+        retried["steps"],
+    )
+    assert {job["metadata"]["name"] for job in fk.objects("daskjobs")} == jobs_after_first_run, (
         "retry must not run the succeeded DASF step again"
+    )
 
     again = argo_control.resubmit(name)
     assert again["name"] != name and again["name"].startswith(f"{name}-")
@@ -74,9 +88,14 @@ def test_retry_reruns_a_failed_adaptive_dasf_step_under_its_own_names(cluster, t
     shape = with_flags(tmp_path / "flags", adapt={"minimum": 1, "maximum": 2})
     draft = Draft("redo", str(tmp_path / "redo.dasf-workflow.json"))
     draft.add(promote.make_step("load", "print('loaded')\n", cluster=SHAPE))
-    code = "import os\nif not os.path.exists(flag):\n    raise SystemExit('velocity model missing')\nprint('migrated')\n"
-    draft.add(promote.make_step("migrate", code, values={"flag": "/flags/velocity-model-fixed"},
-                                after=["load"], cluster=shape))
+    code = (
+        "import os\nif not os.path.exists(flag):\n    raise SystemExit('velocity model missing')\nprint('migrated')\n"
+    )
+    draft.add(
+        promote.make_step(
+            "migrate", code, values={"flag": "/flags/velocity-model-fixed"}, after=["load"], cluster=shape
+        )
+    )
     name = argo.submit(draft)["name"]
     failed = wait(name)
     assert phases(failed) == {"load": "Succeeded", "migrate": "Failed", "migrate--autoscaler": "Succeeded"}, failed
@@ -88,8 +107,10 @@ def test_retry_reruns_a_failed_adaptive_dasf_step_under_its_own_names(cluster, t
     assert retried["phase"] == "Succeeded", (retried["message"], retried["steps"])
     jobs = {job["metadata"]["name"]: job for job in fk.objects("daskjobs")}
     assert jobs.keys() == first_jobs.keys(), "a retried step keeps its DaskJob name"
-    load, migrate = (next(job for job in jobs.values() if job["metadata"]["labels"]["argodasf.io/step"] == step)
-                     for step in ("load", "migrate"))
+    load, migrate = (
+        next(job for job in jobs.values() if job["metadata"]["labels"]["argodasf.io/step"] == step)
+        for step in ("load", "migrate")
+    )
     assert load["metadata"]["uid"] == first_jobs[load["metadata"]["name"]], "the succeeded step must not run again"
     assert migrate["metadata"]["uid"] != first_jobs[migrate["metadata"]["name"]]
     assert migrate["status"]["jobStatus"] == "Successful"
@@ -105,15 +126,21 @@ def test_stop_ends_a_running_workflow_before_its_later_steps(cluster, tmp_path):
     draft.add(promote.make_step("slow", "import time\ntime.sleep(600)\n", cluster=SHAPE))
     draft.add(promote.make_step("after", "print('must not run')\n", cluster=SHAPE, after=["slow"]))
     name = argo.submit(draft)["name"]
-    fk.wait_for(lambda: phases(argo.status(name)).get("slow") == "Running", timeout=120,
-                message=lambda: f"status: {argo.status(name)}")
+    fk.wait_for(
+        lambda: phases(argo.status(name)).get("slow") == "Running",
+        timeout=120,
+        message=lambda: f"status: {argo.status(name)}",
+    )
     argo_control.stop(name)
     stopped = wait(name, timeout=120)
     assert stopped["phase"] in ("Failed", "Error") and "after" not in phases(stopped), stopped
     # as on Argo, stopping leaves the DaskJob a resource template made; deleting the
     # workflow garbage-collects it (then the fixture checks that no pod process is left)
-    answer = requests.delete(f"http://{server.address}/api/v1/workflows/default/{name}",
-                             headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
+    answer = requests.delete(
+        f"http://{server.address}/api/v1/workflows/default/{name}",
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=10,
+    )
     assert answer.status_code == 200, answer.text
     fk.wait_for(lambda: fk.objects("daskjobs") == [], timeout=60, message=lambda: str(fk.objects("daskjobs")))
 
@@ -127,8 +154,9 @@ def test_publish_a_schedule_and_a_template(cluster, tmp_path):
     assert (cron["kind"], cron["name"], template["kind"]) == ("CronWorkflow", "nightly", "WorkflowTemplate")
     stored = server.published[("CronWorkflow", "default", "nightly")]
     assert stored["spec"]["schedules"] == ["0 2 * * *"] and stored["spec"]["timezone"] == "America/Sao_Paulo"
-    assert stored["spec"]["workflowSpec"]["arguments"]["parameters"] == [{"name": "cube",
-                                                                         "value": "s3://bucket/cube.zarr"}]
+    assert stored["spec"]["workflowSpec"]["arguments"]["parameters"] == [
+        {"name": "cube", "value": "s3://bucket/cube.zarr"}
+    ]
     with pytest.raises(ArgodasfError, match=r"publishing cron workflow 'nightly': .*\(409\)"):
         argo_control.publish_draft(draft, schedule="@daily")
     with pytest.raises(ArgodasfError, match="either --schedule CRON or --template"):

@@ -30,8 +30,12 @@ class Client:
         self.session.headers["Authorization"] = f"Bearer {server.token}"
 
     def submit(self, templates, entrypoint="main", parameters=None, **spec):
-        workflow = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"generateName": "t-"},
-                    "spec": {"entrypoint": entrypoint, "templates": templates, **spec}}
+        workflow = {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Workflow",
+            "metadata": {"generateName": "t-"},
+            "spec": {"entrypoint": entrypoint, "templates": templates, **spec},
+        }
         if parameters:
             workflow["spec"]["arguments"] = {"parameters": [{"name": k, "value": v} for k, v in parameters.items()]}
         answer = self.session.post(self.url, json={"workflow": workflow})
@@ -42,8 +46,11 @@ class Client:
         return self.session.get(f"{self.url}/{name}").json()
 
     def wait(self, name, timeout=60):
-        self.fk.wait_for(lambda: (self.get(name).get("status") or {}).get("phase") in FINAL, timeout=timeout,
-                         message=lambda: json.dumps(self.get(name).get("status"), indent=1))
+        self.fk.wait_for(
+            lambda: (self.get(name).get("status") or {}).get("phase") in FINAL,
+            timeout=timeout,
+            message=lambda: json.dumps(self.get(name).get("status"), indent=1),
+        )
         return self.get(name)
 
     def nodes(self, name):
@@ -66,14 +73,34 @@ VALUE = 'it\'s "quoted" {{workflow.name}} and {{other}}\nsecond line é ✓'
 
 
 def test_tasks_run_in_dependency_order_with_their_arguments_byte_exact(argo):
-    echo = {"name": "echo", "inputs": {"parameters": [{"name": "text"}]},
-            "container": {"image": "alpine:3", "command": ["sh", "-c", 'printf %s "$0" > got; cat got; date +%s%N'],
-                          "args": ["{{inputs.parameters.text}}"]}}
-    name = argo.submit([dag({"name": "first", "template": "echo",
-                             "arguments": {"parameters": [{"name": "text", "value": "{{workflow.parameters.text}}"}]}},
-                            {"name": "second", "template": "echo", "dependencies": ["first"],
-                             "arguments": {"parameters": [{"name": "text", "value": "after {{tasks.first.status}}"}]}}),
-                        echo], parameters={"text": VALUE})
+    echo = {
+        "name": "echo",
+        "inputs": {"parameters": [{"name": "text"}]},
+        "container": {
+            "image": "alpine:3",
+            "command": ["sh", "-c", 'printf %s "$0" > got; cat got; date +%s%N'],
+            "args": ["{{inputs.parameters.text}}"],
+        },
+    }
+    name = argo.submit(
+        [
+            dag(
+                {
+                    "name": "first",
+                    "template": "echo",
+                    "arguments": {"parameters": [{"name": "text", "value": "{{workflow.parameters.text}}"}]},
+                },
+                {
+                    "name": "second",
+                    "template": "echo",
+                    "dependencies": ["first"],
+                    "arguments": {"parameters": [{"name": "text", "value": "after {{tasks.first.status}}"}]},
+                },
+            ),
+            echo,
+        ],
+        parameters={"text": VALUE},
+    )
     workflow = argo.wait(name)
     assert workflow["status"]["phase"] == "Succeeded" and workflow["status"]["progress"] == "2/2"
     nodes = argo.nodes(name)
@@ -95,8 +122,9 @@ def test_tasks_run_in_dependency_order_with_their_arguments_byte_exact(argo):
 def test_retries_count_up_and_stop_at_the_limit(argo):
     flaky = sh("flaky", "echo attempt {{retries}}; test {{retries}} -ge 1", retryStrategy={"limit": 2})
     never = sh("never", "echo try {{retries}}; exit 3", retryStrategy={"limit": "1", "retryPolicy": "Always"})
-    name = argo.submit([dag({"name": "flaky", "template": "flaky"}, {"name": "never", "template": "never"}),
-                        flaky, never])
+    name = argo.submit(
+        [dag({"name": "flaky", "template": "flaky"}, {"name": "never", "template": "never"}), flaky, never]
+    )
     assert argo.wait(name)["status"]["phase"] == "Failed"
     nodes = argo.nodes(name)
     assert nodes["flaky"]["type"] == "Retry" and nodes["flaky"]["phase"] == "Succeeded"
@@ -109,9 +137,13 @@ def test_retries_count_up_and_stop_at_the_limit(argo):
 
 
 def test_a_failed_task_stops_the_dag_and_says_why(argo):
-    name = argo.submit([dag({"name": "bad", "template": "bad"}, {"name": "later", "template": "ok",
-                                                                  "dependencies": ["bad"]}),
-                        sh("bad", "echo boom >&2; exit 2"), sh("ok", "true")])
+    name = argo.submit(
+        [
+            dag({"name": "bad", "template": "bad"}, {"name": "later", "template": "ok", "dependencies": ["bad"]}),
+            sh("bad", "echo boom >&2; exit 2"),
+            sh("ok", "true"),
+        ]
+    )
     workflow = argo.wait(name)
     nodes = argo.nodes(name)
     assert workflow["status"]["phase"] == "Failed" and "later" not in nodes
@@ -120,10 +152,19 @@ def test_a_failed_task_stops_the_dag_and_says_why(argo):
 
 
 def test_when_skips_and_on_exit_sees_the_workflow_status(argo):
-    name = argo.submit([dag({"name": "maybe", "template": "ok", "when": "'{{workflow.parameters.run}}' == 'yes'"},
-                            {"name": "bad", "template": "bad"}),
-                        sh("ok", "true"), sh("bad", "exit 1"), sh("exit", "echo exit handler saw {{workflow.status}}")],
-                       parameters={"run": "no"}, onExit="exit")
+    name = argo.submit(
+        [
+            dag(
+                {"name": "maybe", "template": "ok", "when": "'{{workflow.parameters.run}}' == 'yes'"},
+                {"name": "bad", "template": "bad"},
+            ),
+            sh("ok", "true"),
+            sh("bad", "exit 1"),
+            sh("exit", "echo exit handler saw {{workflow.status}}"),
+        ],
+        parameters={"run": "no"},
+        onExit="exit",
+    )
     workflow = argo.wait(name)
     nodes = argo.nodes(name)
     assert nodes["maybe"]["phase"] == "Skipped" and nodes["maybe"]["message"] == "when ''no' == 'yes'' evaluated false"
@@ -132,12 +173,25 @@ def test_when_skips_and_on_exit_sees_the_workflow_status(argo):
 
 
 def test_unresolvable_tags_are_refused_or_fail_the_node(argo):
-    answer = argo.session.post(argo.url, json={"workflow": {
-        "metadata": {"generateName": "t-"},
-        "spec": {"entrypoint": "main", "templates": [sh("main", "echo {{inputs.parameters.nothing}}")]}}})
+    answer = argo.session.post(
+        argo.url,
+        json={
+            "workflow": {
+                "metadata": {"generateName": "t-"},
+                "spec": {"entrypoint": "main", "templates": [sh("main", "echo {{inputs.parameters.nothing}}")]},
+            }
+        },
+    )
     assert answer.status_code == 400 and "failed to resolve {{inputs.parameters.nothing}}" in answer.json()["message"]
-    name = argo.submit([sh("main", "echo {{=sprig.b64enc(inputs.parameters[''x''])}}",
-                           inputs={"parameters": [{"name": "x", "value": "v"}]})])
+    name = argo.submit(
+        [
+            sh(
+                "main",
+                "echo {{=sprig.b64enc(inputs.parameters[''x''])}}",
+                inputs={"parameters": [{"name": "x", "value": "v"}]},
+            )
+        ]
+    )
     workflow = argo.wait(name)
     node = argo.nodes(name)[name]
     assert workflow["status"]["phase"] == "Error" and node["phase"] == "Error"
@@ -162,9 +216,13 @@ def test_terminate_retry_and_delete(argo):
     assert workflow["status"]["message"] == "Stopped with strategy 'Terminate'"
     argo.fk.wait_for(lambda: argo.fk.live_process_groups() == [], timeout=15)
 
-    retried = argo.submit([dag({"name": "once", "template": "once"}), sh("once", "test -e /proc/self || exit 1; "
-                                                                            "exit {{workflow.parameters.code}}")],
-                          parameters={"code": "1"})
+    retried = argo.submit(
+        [
+            dag({"name": "once", "template": "once"}),
+            sh("once", "test -e /proc/self || exit 1; exit {{workflow.parameters.code}}"),
+        ],
+        parameters={"code": "1"},
+    )
     assert argo.wait(retried)["status"]["phase"] == "Failed"
     assert argo.session.put(f"{argo.url}/{retried}/retry").status_code == 200
     assert argo.wait(retried)["status"]["phase"] == "Failed"  # the same failure again, run anew
@@ -172,8 +230,10 @@ def test_terminate_retry_and_delete(argo):
 
     assert argo.session.delete(f"{argo.url}/{retried}").status_code == 200
     assert argo.session.get(f"{argo.url}/{retried}").status_code == 404
-    argo.fk.wait_for(lambda: not [pod for pod in argo.fk.objects("pods", "team")
-                                  if pod["metadata"]["name"].startswith(retried)], timeout=10)
+    argo.fk.wait_for(
+        lambda: not [pod for pod in argo.fk.objects("pods", "team") if pod["metadata"]["name"].startswith(retried)],
+        timeout=10,
+    )
 
 
 def test_watch_streams_the_workflow_until_it_ends(argo):
@@ -181,9 +241,12 @@ def test_watch_streams_the_workflow_until_it_ends(argo):
     phases = []
 
     def watch():
-        with argo.session.get(f"http://{argo.server.address}/api/v1/workflow-events/team",
-                              params={"listOptions.fieldSelector": f"metadata.name={name}"}, stream=True,
-                              timeout=60) as answer:
+        with argo.session.get(
+            f"http://{argo.server.address}/api/v1/workflow-events/team",
+            params={"listOptions.fieldSelector": f"metadata.name={name}"},
+            stream=True,
+            timeout=60,
+        ) as answer:
             for line in answer.iter_lines():
                 phases.append((json.loads(line)["result"]["object"].get("status") or {}).get("phase"))
 

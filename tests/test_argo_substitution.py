@@ -14,6 +14,7 @@ from argodasf_jupyter import promote, runtime, workflow
 from argodasf_jupyter.draft import Draft
 from argodasf_jupyter.spec import parse_spec
 from workflow_fixtures import WORKFLOW_NAME, argo_run
+
 NASTY = "it's \"quoted\" {{workflow.name}} {{inputs.parameters.path}} '' \\n\nnew line é ✓ }}{{="
 VALUES = {
     "path": NASTY,
@@ -31,9 +32,15 @@ def draft(tmp_path):
     # one variable with two defaults becomes the workflow parameters dag-label and dag-step-label
     draft.add(promote.make_step("dag", "print(label)\n", values={"label": "dag's"}, cluster=one, after=["main"]))
     draft.add(promote.make_step("dag-step", "print(label)\n", values={"label": "{{x}}"}, cluster=one, after=["main"]))
-    draft.add(promote.make_step("elastic", "print(count)\n", values={"count": 3},
-                                cluster=parse_spec({"adapt": {"minimum": 1, "maximum": 3}})))
-    draft.add(promote.make_step("stage", "echo \"{{workflow.name}}\" > x\n", container="alpine:3", after=["dag"]))
+    draft.add(
+        promote.make_step(
+            "elastic",
+            "print(count)\n",
+            values={"count": 3},
+            cluster=parse_spec({"adapt": {"minimum": 1, "maximum": 3}}),
+        )
+    )
+    draft.add(promote.make_step("stage", 'echo "{{workflow.name}}" > x\n', container="alpine:3", after=["dag"]))
     return draft
 
 
@@ -74,7 +81,8 @@ def test_a_raw_value_with_tags_would_be_rewritten_by_argo(argo_templates):
     """Why values holding '{{' are encoded: Argo's first stage rewrites them."""
     raw = {"value": "run {{workflow.name}}"}
     assert argo_templates.substitute_object(raw, {"workflow.name": WORKFLOW_NAME}, allow_unresolved=True) == {
-        "value": f"run {WORKFLOW_NAME}"}
+        "value": f"run {WORKFLOW_NAME}"
+    }
     encoded = runtime.argo_parameter_text(raw["value"])
     assert "{{" not in encoded and runtime.from_argo_parameter_text(encoded) == raw["value"]
     assert runtime.argo_parameter_text("plain") == "plain"

@@ -49,8 +49,9 @@ def shell_with_cluster(module_shell):
 
 
 @pytest.mark.parametrize("line, body, expected", CASES, ids=[f"{i:02d}" for i in range(len(CASES))])
-def test_bad_input_gives_one_line_and_changes_nothing(shell_with_cluster, line, body, expected, capsys,
-                                                       process_snapshot):
+def test_bad_input_gives_one_line_and_changes_nothing(
+    shell_with_cluster, line, body, expected, capsys, process_snapshot
+):
     from argodasf_jupyter.session import current_session
 
     session = current_session()

@@ -37,20 +37,33 @@ def test_postbuild_installs_the_extensions_in_a_fresh_venv(tmp_path):
     # the downloaded and built wheels (the venv itself is still made from nothing).
     cache = {"PIP_CACHE_DIR": str(ROOT / "build" / "pip-cache")}
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-    subprocess.run(pip + ["-r", str(ROOT / "binder" / "requirements.txt")], check=True, timeout=900,
-                   env={**os.environ, **cache})
+    subprocess.run(
+        pip + ["-r", str(ROOT / "binder" / "requirements.txt")], check=True, timeout=900, env={**os.environ, **cache}
+    )
     home = tmp_path / "binder-home"
     home.mkdir()
-    env = {**os.environ, **cache, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", "HOME": str(home),
-           "VIRTUAL_ENV": str(venv)}
+    env = {
+        **os.environ,
+        **cache,
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(home),
+        "VIRTUAL_ENV": str(venv),
+    }
     env.pop("JUPYTER_CONFIG_DIR", None)
-    result = subprocess.run(["bash", str(ROOT / "binder" / "postBuild")], env=env, capture_output=True,
-                            text=True, timeout=900)
+    result = subprocess.run(
+        ["bash", str(ROOT / "binder" / "postBuild")], env=env, capture_output=True, text=True, timeout=900
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "backend: local" in (home / ".config" / "dask" / "argodasf.yaml").read_text()
+
     def listing(*command):
-        return subprocess.run([str(venv / "bin" / "jupyter"), *command, "list"], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True).stdout
+        return subprocess.run(
+            [str(venv / "bin" / "jupyter"), *command, "list"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ).stdout
 
     listings = {"server extension": listing("server", "extension"), "labextension": listing("labextension")}
     assert re.search(r"argodasf_jupyter\s.*enabled", listings["server extension"]), listings["server extension"]

@@ -14,8 +14,10 @@ from argo.schemas import validate_workflow
 
 
 def notebook(path, *sources) -> str:
-    cells = [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": source}
-             for source in sources]
+    cells = [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": source}
+        for source in sources
+    ]
     cells.insert(1, {"cell_type": "markdown", "metadata": {}, "source": ["# a title"]})
     path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     return str(path)
@@ -26,8 +28,11 @@ CELLS = (
     "volumes: [{name: shared, claim: seismic, mount_path: /shared}]\n",
     "input_path = '/shared/in.zarr'\nchunks = [10, 10, -1]\n!ls\n",
     "%%dasf_workflow stage --container alpine:3 --outputs /shared/in.zarr\ncp -r /data /shared/in.zarr\n",
-    ["%%dasf_workflow envelope --inputs /shared/in.zarr --retries 2\n", "import dask.array as da\n",
-     "cube = da.from_zarr(input_path, chunks=chunks)\n"],
+    [
+        "%%dasf_workflow envelope --inputs /shared/in.zarr --retries 2\n",
+        "import dask.array as da\n",
+        "cube = da.from_zarr(input_path, chunks=chunks)\n",
+    ],
 )
 
 
@@ -37,9 +42,13 @@ def test_promote_a_saved_notebook(tmp_path, capsys):
     document = yaml.safe_load((tmp_path / "wf.yaml").read_text())
     validate_workflow(document)
     assert document["metadata"]["generateName"] == "seismic-envelope-"
-    assert document["spec"]["arguments"]["parameters"] == [{"name": "input_path", "value": "/shared/in.zarr"},
-                                                         {"name": "chunks", "value": "[10, 10, -1]"}]
-    manifest = next(item for item in document["spec"]["templates"] if item["name"] == "envelope")["resource"]["manifest"]
+    assert document["spec"]["arguments"]["parameters"] == [
+        {"name": "input_path", "value": "/shared/in.zarr"},
+        {"name": "chunks", "value": "[10, 10, -1]"},
+    ]
+    manifest = next(item for item in document["spec"]["templates"] if item["name"] == "envelope")["resource"][
+        "manifest"
+    ]
     assert yaml.safe_load(manifest)["spec"]["cluster"]["spec"]["worker"]["replicas"] == 3
     assert not (tmp_path / "Seismic Envelope.dasf-workflow.json").exists()  # the command leaves drafts alone
 
@@ -48,8 +57,12 @@ def test_promote_a_saved_notebook(tmp_path, capsys):
 
 
 def test_non_literal_names_fail_with_where_they_were_defined(tmp_path, capsys):
-    path = notebook(tmp_path / "nb.ipynb", "import numpy as np\n", "def envelope(x):\n    return x\n",
-                    "%%dasf_workflow attr\nout = envelope(np.ones(3))\n")
+    path = notebook(
+        tmp_path / "nb.ipynb",
+        "import numpy as np\n",
+        "def envelope(x):\n    return x\n",
+        "%%dasf_workflow attr\nout = envelope(np.ones(3))\n",
+    )
     assert cli.main(["promote", path]) == 1
     error = capsys.readouterr().err
     assert error.startswith("argodasf: error: cannot promote step 'attr'")
@@ -88,8 +101,11 @@ def test_rbac_prints_least_privilege_manifests(capsys):
     assert [item["kind"] for item in documents] == ["ServiceAccount", "Role", "RoleBinding"]
     rules = {rule["apiGroups"][0]: rule for rule in documents[1]["rules"]}
     assert "daskjobs" in rules["kubernetes.dask.org"]["resources"]
-    assert rules["argoproj.io"] == {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"],
-                                    "verbs": ["create", "patch"]}
+    assert rules["argoproj.io"] == {
+        "apiGroups": ["argoproj.io"],
+        "resources": ["workflowtaskresults"],
+        "verbs": ["create", "patch"],
+    }
     assert cli.main(["rbac", "--namespace", "Bad_NS"]) == 1
 
 

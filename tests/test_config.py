@@ -28,7 +28,9 @@ def settings_in_subprocess(env_overrides, yaml_text=None, tmp_path=None):
 
 
 def test_environment_variables_set_defaults():
-    values = settings_in_subprocess({"DASK_ARGODASF__CLUSTER__WORKERS": "3", "DASK_ARGODASF__NAMES__CLIENT": "dask_client"})
+    values = settings_in_subprocess(
+        {"DASK_ARGODASF__CLUSTER__WORKERS": "3", "DASK_ARGODASF__NAMES__CLIENT": "dask_client"}
+    )
     assert values["cluster"]["workers"] == 3 and values["names"]["client"] == "dask_client"
 
 
@@ -41,7 +43,9 @@ def test_yaml_file_sets_defaults(tmp_path):
 
 def test_unknown_key_names_the_closest():
     with dask.config.set({"argodasf.workflw": {}}):
-        with pytest.raises(ArgodasfError, match="unknown key 'workflw' in the argodasf config; did you mean 'workflow'"):
+        with pytest.raises(
+            ArgodasfError, match="unknown key 'workflw' in the argodasf config; did you mean 'workflow'"
+        ):
             settings()
     with dask.config.set({"argodasf.cluster.thread_per_worker": 2}):
         with pytest.raises(ArgodasfError, match="did you mean 'threads_per_worker'"):
@@ -57,8 +61,9 @@ def test_bad_value_is_one_line():
 
 
 def test_configured_defaults_reach_the_magic_values(tmp_path):
-    with dask.config.set({"argodasf.cluster.workers": 1, "argodasf.cluster.backend": "local",
-                          "argodasf.cluster.memory-limit": "1GiB"}):
+    with dask.config.set(
+        {"argodasf.cluster.workers": 1, "argodasf.cluster.backend": "local", "argodasf.cluster.memory-limit": "1GiB"}
+    ):
         session = Session(registry_dir=str(tmp_path))
         managed, action = session.create_from({"name": "configured"})
         try:

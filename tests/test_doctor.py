@@ -15,8 +15,16 @@ from fake_argo_server import FakeArgo
 
 TOKEN = "s3cret-token-value"
 # what GET /api/v1/version of an Argo Server answers (every field of its Version message)
-ARGO_VERSION = {"version": "v4.0.5", "buildDate": "2026-10-01T10:00:00Z", "gitCommit": "0123abcd", "gitTag": "v4.0.5",
-                "gitTreeState": "clean", "goVersion": "go1.24.4", "compiler": "gc", "platform": "linux/amd64"}
+ARGO_VERSION = {
+    "version": "v4.0.5",
+    "buildDate": "2026-10-01T10:00:00Z",
+    "gitCommit": "0123abcd",
+    "gitTag": "v4.0.5",
+    "gitTreeState": "clean",
+    "goVersion": "go1.24.4",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
 
 
 class VersionServer:

@@ -35,7 +35,9 @@ def test_edges_from_after_and_from_inputs_matching_outputs(draft):
 
 def test_unknown_after_is_refused_with_a_suggestion(draft):
     draft.add(step("stage"))
-    with pytest.raises(ArgodasfError, match="step 'b' runs after 'stgae', which is not in the draft: did you mean 'stage'"):
+    with pytest.raises(
+        ArgodasfError, match="step 'b' runs after 'stgae', which is not in the draft: did you mean 'stage'"
+    ):
         draft.add(step("b", after=["stgae"]))
     assert list(draft.steps) == ["stage"]
 
@@ -91,11 +93,14 @@ def test_empty_draft_has_no_order(draft):
         draft.order()
 
 
-@pytest.mark.parametrize("stem, expected", [
-    ("04-promote-workflow", "wf-04-promote-workfl"),
-    ("My Seismic Notebook", "my-seismic-notebook"),
-    ("envelope_attribute_on_a_very_long_name", "envelope-attribute-o"),
-])
+@pytest.mark.parametrize(
+    "stem, expected",
+    [
+        ("04-promote-workflow", "wf-04-promote-workfl"),
+        ("My Seismic Notebook", "my-seismic-notebook"),
+        ("envelope_attribute_on_a_very_long_name", "envelope-attribute-o"),
+    ],
+)
 def test_draft_names_are_valid_workflow_prefixes(stem, expected):
     name = draft_name(stem)
     assert name == expected
@@ -112,5 +117,8 @@ def test_draft_lives_beside_the_notebook_or_in_the_configured_dir(tmp_path):
 def test_summary_for_the_sidebar(draft):
     draft.add(step("a", outputs=["/o"]))
     draft.add(promote.make_step("b", "true\n", container="alpine:3", inputs=["/o"]))
-    assert draft.summary() == {"name": "nb", "path": draft.path, "steps": [
-        {"name": "a", "kind": "dasf", "after": []}, {"name": "b", "kind": "container", "after": ["a"]}]}
+    assert draft.summary() == {
+        "name": "nb",
+        "path": draft.path,
+        "steps": [{"name": "a", "kind": "dasf", "after": []}, {"name": "b", "kind": "container", "after": ["a"]}],
+    }

@@ -35,20 +35,50 @@ def previous_draft(tmp_path, mode: str) -> Draft:
 
 def promoted_now(tmp_path, mode: str) -> Draft:
     """The draft the previous version saved, promoted again by this one."""
-    stage = parse_spec({"name": "interactive", "backend": "local", "namespace": "mine", "workers": 3,
-                        "memory_limit": "2GiB", "image": IMAGE, "env": {"OMP_NUM_THREADS": 1}, "cpu": "500m",
-                        "volumes": [VOLUME], "env_from_secrets": ["s3-credentials"], "node_selector": {"pool": "cpu"}})
-    adaptive = parse_spec({"image": IMAGE, "adapt": {"minimum": 1, "maximum": 4}, "threads_per_worker": 2,
-                           "volumes": [VOLUME]})
+    stage = parse_spec(
+        {
+            "name": "interactive",
+            "backend": "local",
+            "namespace": "mine",
+            "workers": 3,
+            "memory_limit": "2GiB",
+            "image": IMAGE,
+            "env": {"OMP_NUM_THREADS": 1},
+            "cpu": "500m",
+            "volumes": [VOLUME],
+            "env_from_secrets": ["s3-credentials"],
+            "node_selector": {"pool": "cpu"},
+        }
+    )
+    adaptive = parse_spec(
+        {"image": IMAGE, "adapt": {"minimum": 1, "maximum": 4}, "threads_per_worker": 2, "volumes": [VOLUME]}
+    )
     draft = Draft.load(str(tmp_path / "now" / f"{mode}.dasf-workflow.json"), "previous")
-    draft.add(promote.make_step(
-        "stage", "import numpy\nprint(numpy.ones(3) * factor)\nopen('in.txt', 'w').write(out_path)\n",
-        values={"factor": 3, "out_path": "x"}, cluster=stage, outputs=["/shared/in.txt"], retries=1, timeout=600))
-    draft.add(promote.make_step("envelope", "print(open('/shared/in.txt').read())\n",
-                                cluster=adaptive if mode == "per-step" else stage,
-                                inputs=["/shared/in.txt"], outputs=["/shared/out.txt"]))
-    draft.add(promote.make_step("report", "cat /shared/out.txt\n", container="alpine:3", cluster=stage,
-                                inputs=["/shared/out.txt"]))
+    draft.add(
+        promote.make_step(
+            "stage",
+            "import numpy\nprint(numpy.ones(3) * factor)\nopen('in.txt', 'w').write(out_path)\n",
+            values={"factor": 3, "out_path": "x"},
+            cluster=stage,
+            outputs=["/shared/in.txt"],
+            retries=1,
+            timeout=600,
+        )
+    )
+    draft.add(
+        promote.make_step(
+            "envelope",
+            "print(open('/shared/in.txt').read())\n",
+            cluster=adaptive if mode == "per-step" else stage,
+            inputs=["/shared/in.txt"],
+            outputs=["/shared/out.txt"],
+        )
+    )
+    draft.add(
+        promote.make_step(
+            "report", "cat /shared/out.txt\n", container="alpine:3", cluster=stage, inputs=["/shared/out.txt"]
+        )
+    )
     if mode == "shared":
         draft.set_cluster("shared")
     return draft
@@ -73,7 +103,9 @@ def test_a_previous_draft_renders_the_manifests_it_rendered_then(tmp_path, mode)
 def test_a_previous_draft_is_saved_again_in_its_own_format(tmp_path, mode):
     draft = previous_draft(tmp_path, mode)
     draft.set_cluster(mode)  # a locked read-modify-write of the whole file
-    assert json.loads(pathlib.Path(draft.path).read_text()) == json.loads((PREVIOUS / f"{mode}.dasf-workflow.json").read_text())
+    assert json.loads(pathlib.Path(draft.path).read_text()) == json.loads(
+        (PREVIOUS / f"{mode}.dasf-workflow.json").read_text()
+    )
 
 
 @pytest.mark.parametrize("mode", ["per-step", "shared"])

@@ -54,8 +54,9 @@ def test_pipeline_runs_nodes_with_client_current(client):
         return data.sum().compute()
 
     executor = DaskExecutor(client)
-    results = MiniPipeline(executor, [("load", load, {}), ("double", double, {"data": "load"}),
-                                      ("total", total, {"data": "double"})]).run()
+    results = MiniPipeline(
+        executor, [("load", load, {}), ("double", double, {"data": "load"}), ("total", total, {"data": "double"})]
+    ).run()
     assert results["total"] == 2 * sum(range(100))
     assert seen["current"] is client
     assert (client.backend, client.dtype) == ("numpy", TaskExecutorType.multi_cpu)
@@ -124,8 +125,12 @@ def test_runtime_module_imports_only_stdlib_and_distributed():
     import argodasf_jupyter.runtime as runtime
 
     tree = ast.parse(pathlib.Path(runtime.__file__).read_text())
-    modules = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    modules |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 0}
+    modules = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    modules |= {
+        node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 0
+    }
     allowed = set(sys.stdlib_module_names) | {"distributed", "dask", "__future__"}
     assert modules <= allowed, modules - allowed
     assert "dasf" not in modules and "argodasf_jupyter" not in modules

@@ -58,8 +58,11 @@ def run_job(fk, step, key):
     def status():
         return (fk.get("daskjobs", name) or {}).get("status", {}).get("jobStatus")
 
-    fk.wait_for(lambda: status() in ("Successful", "Failed"), timeout=300,
-                message=lambda: f"job {name}: {status()}; runner log: {fk.pod_log(f'{name}-runner')[-2000:]}")
+    fk.wait_for(
+        lambda: status() in ("Successful", "Failed"),
+        timeout=300,
+        message=lambda: f"job {name}: {status()}; runner log: {fk.pod_log(f'{name}-runner')[-2000:]}",
+    )
     return status(), fk.pod_log(f"{name}-runner")
 
 
@@ -128,8 +131,16 @@ def test_check_reports_what_each_image_lacks(fake_kubernetes):
     with dask.config.set({"argodasf.workflow.install-missing": False}):
         (off,) = preflight.check(steps[:1], timeout=120)
     assert "import scipy fails: ModuleNotFoundError: No module named 'scipy'" in off.problems
-    fk.wait_for(lambda: not [pod for pod in fk.objects("pods", fk.namespace)
-                             if pod["metadata"]["name"].startswith("argodasf-preflight-")], timeout=30)
+    fk.wait_for(
+        lambda: (
+            not [
+                pod
+                for pod in fk.objects("pods", fk.namespace)
+                if pod["metadata"]["name"].startswith("argodasf-preflight-")
+            ]
+        ),
+        timeout=30,
+    )
 
 
 def test_doctor_shows_what_the_current_clusters_image_holds(fake_kubernetes):

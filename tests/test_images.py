@@ -41,9 +41,11 @@ def version(name):
 def containers(job):
     """runner, scheduler and worker containers of a DaskJob."""
     cluster = job["spec"]["cluster"]["spec"]
-    return {"runner": job["spec"]["job"]["spec"]["containers"][0],
-            "scheduler": cluster["scheduler"]["spec"]["containers"][0],
-            "worker": cluster["worker"]["spec"]["containers"][0]}
+    return {
+        "runner": job["spec"]["job"]["spec"]["containers"][0],
+        "scheduler": cluster["scheduler"]["spec"]["containers"][0],
+        "worker": cluster["worker"]["spec"]["containers"][0],
+    }
 
 
 def env_of(container):
@@ -51,13 +53,16 @@ def env_of(container):
 
 
 def envelope_step(**cluster):
-    return promote.make_step("envelope", ENVELOPE, values={"raw_path": "/r", "envelope_path": "/e"},
-                             cluster=parse_spec(cluster))
+    return promote.make_step(
+        "envelope", ENVELOPE, values={"raw_path": "/r", "envelope_path": "/e"}, cluster=parse_spec(cluster)
+    )
 
 
 def test_a_cell_imports_its_statements_lazy_dask_imports_and_earlier_imports():
-    tree = ast.parse("import os\nimport dask.array as da\nfrom scipy import signal\nfrom . import sibling\n"
-                     "x = da.from_zarr(p)\ny = np.abs(hilbert(x))\nz = Thing()\n")
+    tree = ast.parse(
+        "import os\nimport dask.array as da\nfrom scipy import signal\nfrom . import sibling\n"
+        "x = da.from_zarr(p)\ny = np.abs(hilbert(x))\nz = Thing()\n"
+    )
     used = {"np": numpy, "hilbert": scipy.signal.hilbert, "p": "/data", "Thing": ast.Module}
     assert imports.imported_modules(tree, used) == ["dask", "numpy", "scipy", "zarr"]
     found = {item.module: item for item in imports.cell_imports(tree, used)}
@@ -147,9 +152,14 @@ def git_installed_dasf(tmp_path, monkeypatch):
     (info / "INSTALLER").write_text("pip\n")
     (info / "top_level.txt").write_text("dasf\n")
     (info / "RECORD").write_text("dasf/__init__.py,,\n")
-    (info / "direct_url.json").write_text(json.dumps({
-        "url": "https://github.com/discovery-unicamp/dasf-core.git",
-        "vcs_info": {"vcs": "git", "commit_id": "0" * 40}}))
+    (info / "direct_url.json").write_text(
+        json.dumps(
+            {
+                "url": "https://github.com/discovery-unicamp/dasf-core.git",
+                "vcs_info": {"vcs": "git", "commit_id": "0" * 40},
+            }
+        )
+    )
     (site / "seismic_helpers.py").write_text("")  # a local module, as beside a notebook
     monkeypatch.syspath_prepend(str(site))
     return site
@@ -173,31 +183,41 @@ def test_a_declared_image_that_holds_dasf_is_accepted(git_installed_dasf):
         step = promote.make_step("attrs", code, cluster=parse_spec({"image": "example.org/dasf:1.0"}))
         job = workflow.step_manifest(step)
         with pytest.raises(ArgodasfError, match=r"example.org/dasf:1.0 lacks scipy .* installs nothing at start"):
-            promote.make_step("more", "import dasf\nimport scipy\n", cluster=parse_spec({"image": "example.org/dasf:1.0"}))
+            promote.make_step(
+                "more", "import dasf\nimport scipy\n", cluster=parse_spec({"image": "example.org/dasf:1.0"})
+            )
     assert [item.distribution for item in step.imports] == ["dasf", "numpy"]
     assert "EXTRA_PIP_PACKAGES" not in env_of(containers(job)["runner"])
 
 
 def test_an_unknown_image_is_left_to_the_preflight():
-    step = promote.make_step("s", ENVELOPE.replace("da.from_zarr(raw_path)", "da.ones(3)").replace(
-        "url=envelope_path", "url='/e'"), cluster=parse_spec({"image": "example.org/own:3"}))
+    step = promote.make_step(
+        "s",
+        ENVELOPE.replace("da.from_zarr(raw_path)", "da.ones(3)").replace("url=envelope_path", "url='/e'"),
+        cluster=parse_spec({"image": "example.org/own:3"}),
+    )
     assert "EXTRA_PIP_PACKAGES" not in env_of(containers(workflow.step_manifest(step))["runner"])
 
 
 def test_an_image_of_another_dask_release_is_said_once_at_promotion():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        promote.make_step("s", "import numpy\n", cluster=parse_spec({"image": f"ghcr.io/dask/dask:2020.1.0-py{PYTHON}"}))
+        promote.make_step(
+            "s", "import numpy\n", cluster=parse_spec({"image": f"ghcr.io/dask/dask:2020.1.0-py{PYTHON}"})
+        )
         promote.make_step("t", "import numpy\n", cluster=parse_spec({}))
     notes = [str(item.message) for item in caught if issubclass(item.category, images.ReleaseWarning)]
     assert len(notes) == 1 and "runs distributed 2020.1.0 in the runner, scheduler and workers alike" in notes[0]
 
 
-@pytest.mark.parametrize("image, expected", [
-    ("ghcr.io/dask/dask:2026.8.0-py3.11", ("ghcr.io/dask/dask", "2026.8.0-py3.11")),
-    ("localhost:5000/dask", ("localhost:5000/dask", "latest")),
-    ("rapidsai/base:25.12-cuda12-py3.11@sha256:abc", ("rapidsai/base", "25.12-cuda12-py3.11")),
-])
+@pytest.mark.parametrize(
+    "image, expected",
+    [
+        ("ghcr.io/dask/dask:2026.8.0-py3.11", ("ghcr.io/dask/dask", "2026.8.0-py3.11")),
+        ("localhost:5000/dask", ("localhost:5000/dask", "latest")),
+        ("rapidsai/base:25.12-cuda12-py3.11@sha256:abc", ("rapidsai/base", "25.12-cuda12-py3.11")),
+    ],
+)
 def test_image_references(image, expected):
     assert images.split_reference(image) == expected
 
@@ -234,8 +254,11 @@ def test_import_analysis_is_cheap_after_the_first_call():
 def test_preflight_groups_steps_by_image_with_their_pins_and_reads_one_line_per_problem():
     from argodasf_jupyter import preflight
 
-    steps = [envelope_step(), promote.make_step("plain", "import numpy\n"),
-             promote.make_step("other", "import numpy\n", cluster=parse_spec({"image": "python:3.11"}))]
+    steps = [
+        envelope_step(),
+        promote.make_step("plain", "import numpy\n"),
+        promote.make_step("other", "import numpy\n", cluster=parse_spec({"image": "python:3.11"})),
+    ]
     groups = {group.image: group for group in preflight.image_groups(steps)}
     default = f"ghcr.io/dask/dask:{dask.__version__}-py{PYTHON}"
     assert groups[default].steps == ["envelope", "plain"]
@@ -247,11 +270,16 @@ def test_preflight_groups_steps_by_image_with_their_pins_and_reads_one_line_per_
     assert {"name": "EXTRA_PIP_PACKAGES", "value": groups[default].pins} in container["env"]
 
     check = groups["python:3.11"]
-    found = {"numpy": {"error": "ModuleNotFoundError: No module named 'numpy'"},
-             "dask": {"version": "2020.1.0"}, "distributed": {"version": version("distributed")}}
+    found = {
+        "numpy": {"error": "ModuleNotFoundError: No module named 'numpy'"},
+        "dask": {"version": "2020.1.0"},
+        "distributed": {"version": version("distributed")},
+    }
     preflight._read(check, "pip says hello\n" + preflight.MARK + json.dumps(found) + "\n")
-    assert check.problems == [f"dask is 2020.1.0 there but {version('dask')} in the kernel",
-                              "import numpy fails: ModuleNotFoundError: No module named 'numpy'"]
+    assert check.problems == [
+        f"dask is 2020.1.0 there but {version('dask')} in the kernel",
+        "import numpy fails: ModuleNotFoundError: No module named 'numpy'",
+    ]
     silent = preflight.ImageCheck("x", ["s"], [])
     preflight._read(silent, "exec: python: not found\n")
     assert silent.problems == ["the preflight pod stopped before importing anything: exec: python: not found"]

@@ -18,13 +18,14 @@ from kube.harness import FakeKubernetes
 pytestmark = [pytest.mark.kube, pytest.mark.timeout(300)]
 
 
-
 def spec_of(name: str, **values):
     return parse_spec({"name": name, "backend": "kubernetes", "image": "example.org/dask:1", **values})
 
 
 def assert_all_gone(fk, name: str) -> None:
-    fk.wait_for(lambda: not fk.cluster_objects(name), timeout=30, message=lambda: f"left behind: {fk.cluster_objects(name)}")
+    fk.wait_for(
+        lambda: not fk.cluster_objects(name), timeout=30, message=lambda: f"left behind: {fk.cluster_objects(name)}"
+    )
 
 
 def delete_cluster(fk, name: str) -> None:
@@ -121,13 +122,18 @@ def test_adapt_creates_an_autoscaler_the_operator_acts_on(fk, phases):
         assert phases[-1] == "workers 1/1"
         autoscaler = fk.get("daskautoscalers", "elastic")
         assert autoscaler["spec"] == {"cluster": "elastic", "minimum": 1, "maximum": 2}
-        fk.wait_for(lambda: fk.get("daskautoscalers", "elastic")["metadata"].get("ownerReferences"),
-                    message="the operator did not adopt the autoscaler")
+        fk.wait_for(
+            lambda: fk.get("daskautoscalers", "elastic")["metadata"].get("ownerReferences"),
+            message="the operator did not adopt the autoscaler",
+        )
         with Client(cluster) as client:
             # a backlog of slow tasks makes the scheduler ask for more workers
             futures = client.map(lambda i: time.sleep(0.5) or i, range(60), pure=False)
-            fk.wait_for(lambda: fk.get("daskworkergroups", "elastic-default")["spec"]["worker"]["replicas"] == 2,
-                        timeout=60, message="the operator did not scale up to the adapt maximum")
+            fk.wait_for(
+                lambda: fk.get("daskworkergroups", "elastic-default")["spec"]["worker"]["replicas"] == 2,
+                timeout=60,
+                message="the operator did not scale up to the adapt maximum",
+            )
             client.wait_for_workers(2, timeout=60)
             assert sum(client.gather(futures)) == sum(range(60))
     finally:
@@ -185,7 +191,9 @@ def test_forbidden_create_is_one_line_and_leaves_nothing(fk, phases):
     with pytest.raises(ArgodasfError) as failure:
         backend.start(spec_of("denied"), phases.append)
     message = str(failure.value)
-    assert message.startswith("permission denied: you may not create daskclusters.kubernetes.dask.org in namespace 'default'")
+    assert message.startswith(
+        "permission denied: you may not create daskclusters.kubernetes.dask.org in namespace 'default'"
+    )
     assert fk.token not in message and "\n" not in message
     assert fk.cluster_objects("denied") == []
 

@@ -18,7 +18,11 @@ from argo.schemas import strict
 
 CRD_DIR = os.path.join(
     importlib.util.find_spec("dask_kubernetes").submodule_search_locations[0],
-    "operator", "deployment", "helm", "dask-kubernetes-operator", "crds",
+    "operator",
+    "deployment",
+    "helm",
+    "dask-kubernetes-operator",
+    "crds",
 )
 K8S_VERSION = kubernetes_validate.latest_version()
 IMAGE = "example.org/dask:1"
@@ -80,7 +84,9 @@ MOUNTS = [{"name": "data", "mountPath": "/data", "readOnly": True}, {"name": "sc
 
 
 def test_cpu_cluster_golden():
-    spec = cluster_spec(name="demo", workers=3, threads_per_worker=2, memory_limit="4GiB", cpu="1500m", env={"OMP_NUM_THREADS": 1})
+    spec = cluster_spec(
+        name="demo", workers=3, threads_per_worker=2, memory_limit="4GiB", cpu="1500m", env={"OMP_NUM_THREADS": 1}
+    )
     body = validate(manifests.dask_cluster(spec, "demo", namespace="team"))
     assert body["metadata"] == {"name": "demo", "namespace": "team"}
     env = [{"name": "OMP_NUM_THREADS", "value": "1"}]
@@ -92,11 +98,23 @@ def test_cpu_cluster_golden():
                     "name": "worker",
                     "image": IMAGE,
                     "args": [
-                        "dask", "worker", "--name", "$(DASK_WORKER_NAME)", "--dashboard",
-                        "--dashboard-address", ":8788", "--nthreads", "2", "--memory-limit", "4GiB",
+                        "dask",
+                        "worker",
+                        "--name",
+                        "$(DASK_WORKER_NAME)",
+                        "--dashboard",
+                        "--dashboard-address",
+                        ":8788",
+                        "--nthreads",
+                        "2",
+                        "--memory-limit",
+                        "4GiB",
                     ],
                     "env": env,
-                    "resources": {"requests": {"memory": "4Gi", "cpu": "1500m"}, "limits": {"memory": "4Gi", "cpu": "1500m"}},
+                    "resources": {
+                        "requests": {"memory": "4Gi", "cpu": "1500m"},
+                        "limits": {"memory": "4Gi", "cpu": "1500m"},
+                    },
                     "ports": [{"name": "http-dashboard", "containerPort": 8788, "protocol": "TCP"}],
                 }
             ]
@@ -105,7 +123,10 @@ def test_cpu_cluster_golden():
     scheduler = container(body["spec"]["scheduler"]["spec"])
     assert scheduler["args"] == ["dask", "scheduler", "--host", "0.0.0.0"]
     assert scheduler["env"] == env
-    assert [(port["name"], port["containerPort"]) for port in scheduler["ports"]] == [("tcp-comm", 8786), ("http-dashboard", 8787)]
+    assert [(port["name"], port["containerPort"]) for port in scheduler["ports"]] == [
+        ("tcp-comm", 8786),
+        ("http-dashboard", 8787),
+    ]
     assert scheduler["readinessProbe"]["httpGet"] == {"port": "http-dashboard", "path": "/health"}
     service = body["spec"]["scheduler"]["service"]
     assert service["type"] == "ClusterIP"
@@ -130,8 +151,18 @@ def test_gpu_cluster_golden():
     body = validate(manifests.dask_cluster(spec, "gpus"))
     worker = container(body["spec"]["worker"]["spec"])
     assert worker["args"] == [
-        "dask-cuda-worker", "--name", "$(DASK_WORKER_NAME)", "--dashboard", "--dashboard-address", ":8788",
-        "--nthreads", "1", "--memory-limit", "32GB", "--rmm-pool-size", "24GB",
+        "dask-cuda-worker",
+        "--name",
+        "$(DASK_WORKER_NAME)",
+        "--dashboard",
+        "--dashboard-address",
+        ":8788",
+        "--nthreads",
+        "1",
+        "--memory-limit",
+        "32GB",
+        "--rmm-pool-size",
+        "24GB",
     ]
     amounts = {"memory": "32G", "nvidia.com/gpu": "2"}
     assert worker["resources"] == {"requests": amounts, "limits": amounts}
@@ -153,7 +184,10 @@ def test_default_image_matches_installed_distributed():
 
     import distributed
 
-    assert manifests.default_image() == f"ghcr.io/dask/dask:{distributed.__version__}-py{sys.version_info.major}.{sys.version_info.minor}"
+    assert (
+        manifests.default_image()
+        == f"ghcr.io/dask/dask:{distributed.__version__}-py{sys.version_info.major}.{sys.version_info.minor}"
+    )
 
 
 def test_volumes_and_placement_on_scheduler_workers_and_runner():
@@ -199,7 +233,9 @@ def test_dask_job_runner():
     spec = cluster_spec(name="step", workers=4, env={"SHARED": "yes", "MODE": "cluster"})
     runner = {"image": "example.org/step:2", "command": ["python"], "args": ["-m", "step"], "env": {"MODE": "runner"}}
     job = validate(
-        manifests.dask_job(spec, "wf-step-1", runner, namespace="team", service_account="workflow", labels={"app": "argodasf"})
+        manifests.dask_job(
+            spec, "wf-step-1", runner, namespace="team", service_account="workflow", labels={"app": "argodasf"}
+        )
     )
     assert job["metadata"] == {"name": "wf-step-1", "namespace": "team", "labels": {"app": "argodasf"}}
     pod = job["spec"]["job"]["spec"]
@@ -216,7 +252,10 @@ def test_dask_job_runner():
     assert cluster["scheduler"]["service"]["selector"]["dask.org/cluster-name"] == "wf-step-1"
     assert cluster["worker"]["replicas"] == 4
     # the cluster pods keep the ClusterSpec's own env
-    assert container(cluster["worker"]["spec"])["env"] == [{"name": "SHARED", "value": "yes"}, {"name": "MODE", "value": "cluster"}]
+    assert container(cluster["worker"]["spec"])["env"] == [
+        {"name": "SHARED", "value": "yes"},
+        {"name": "MODE", "value": "cluster"},
+    ]
     assert "serviceAccountName" not in cluster["worker"]["spec"]
 
 
@@ -252,7 +291,11 @@ def test_rbac_least_privilege():
 
 def test_memory_quantity():
     assert [manifests.memory_quantity(size) for size in ("4GiB", "4GB", "1.5GiB", "500MB", "1000000001")] == [
-        "4Gi", "4G", "1536Mi", "500M", "1000000001",
+        "4Gi",
+        "4G",
+        "1536Mi",
+        "500M",
+        "1000000001",
     ]
 
 

@@ -40,21 +40,25 @@ def test_execute_promotes_from_live_values_like_jupyterlab(tmp_path, monkeypatch
 
     # the same notebook in a kernel that knows its path, as JupyterLab runs it
     monkeypatch.setenv("JPY_SESSION_NAME", notebook)
-    NotebookClient(nbformat.read(notebook, as_version=4), kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nbformat.read(notebook, as_version=4), kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     interactive = Draft.load(draft_path(notebook))
     assert executed.path == interactive.path
     assert workflow.to_yaml(executed) == workflow.to_yaml(interactive)
 
 
 def test_a_failing_cell_is_named_in_one_line(tmp_path):
-    notebook = write_notebook(tmp_path / "broken.ipynb", [CELLS[0], "x = 1", "raise ValueError('no seismic cube here')"])
+    notebook = write_notebook(
+        tmp_path / "broken.ipynb", [CELLS[0], "x = 1", "raise ValueError('no seismic cube here')"]
+    )
     with pytest.raises(ArgodasfError) as error:
         execute_and_collect_draft(notebook)
     message = str(error.value)
     assert "\n" not in message
-    assert message.endswith("stops at code cell 3 (raise ValueError('no seismic cube here')): "
-                            "ValueError: no seismic cube here")
+    assert message.endswith(
+        "stops at code cell 3 (raise ValueError('no seismic cube here')): ValueError: no seismic cube here"
+    )
 
 
 def test_a_notebook_without_workflow_cells_says_so(tmp_path):
@@ -84,14 +88,23 @@ def test_cli_promote_execute_writes_the_workflow_promoted_in_the_kernel(tmp_path
     notebook = tmp_path / source.name
     shutil.copy(source, notebook)
     output = tmp_path / "wf.yaml"
-    result = subprocess.run([sys.executable, "-m", "argodasf_jupyter.cli", "promote", str(notebook), "--execute",
-                             "-o", str(output)], cwd=tmp_path, capture_output=True, text=True, timeout=500)
+    result = subprocess.run(
+        [sys.executable, "-m", "argodasf_jupyter.cli", "promote", str(notebook), "--execute", "-o", str(output)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=500,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "[1/" in result.stderr and f"wrote {output}" in result.stderr
 
     monkeypatch.setenv("JPY_SESSION_NAME", str(notebook))
-    NotebookClient(nbformat.read(notebook, as_version=4), kernel_name="python3", timeout=500,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nbformat.read(notebook, as_version=4),
+        kernel_name="python3",
+        timeout=500,
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
     assert output.read_text() == workflow.to_yaml(Draft.load(draft_path(str(notebook))))
 
 
@@ -100,10 +113,12 @@ def test_cli_without_execute_names_execute_for_a_computed_value(tmp_path):
     import sys
 
     notebook = write_notebook(tmp_path / "analysis.ipynb", CELLS)
-    result = subprocess.run([sys.executable, "-m", "argodasf_jupyter.cli", "promote", notebook],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "argodasf_jupyter.cli", "promote", notebook], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 1
     assert result.stderr.strip() == (
         "argodasf: error: cannot promote step 'scaled': 'scale' (line 1) is a value computed when the notebook runs "
         "(promote --execute runs it first), defined in cell 3; define or import it in this cell (only str, int, "
-        "float, bool, None and small lists/dicts of those become parameters)")
+        "float, bool, None and small lists/dicts of those become parameters)"
+    )

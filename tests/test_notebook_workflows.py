@@ -26,22 +26,32 @@ def pod_containers(template: dict) -> list[dict]:
     return [pod["spec"]["containers"][0] for pod in (job["spec"]["job"], cluster["scheduler"], cluster["worker"])]
 
 
-@pytest.mark.parametrize("name, steps", [("02-seismic-envelope.ipynb", {"stage", "envelope"}),
-                                         ("04-promote-workflow.ipynb", {"stage", "synth", "envelope"})])
+@pytest.mark.parametrize(
+    "name, steps",
+    [
+        ("02-seismic-envelope.ipynb", {"stage", "envelope"}),
+        ("04-promote-workflow.ipynb", {"stage", "synth", "envelope"}),
+    ],
+)
 def test_a_notebooks_workflow_runs_through_argos_substitution(argo_templates, tmp_path, name, steps):
     target = tmp_path / "wf.yaml"
     assert cli.main(["promote", str(NOTEBOOKS / name), "-o", str(target)]) == 0
     document = yaml.safe_load(target.read_text(encoding="utf-8"))
-    defaults = {item["name"]: runtime.from_argo_parameter_text(item["value"])
-                for item in document["spec"]["arguments"]["parameters"]}
+    defaults = {
+        item["name"]: runtime.from_argo_parameter_text(item["value"])
+        for item in document["spec"]["arguments"]["parameters"]
+    }
     ran = argo_run(argo_templates, document)
     assert set(ran) == steps
     for step, template in ran.items():
         if "resource" in template:
             job = yaml.safe_load(template["resource"]["manifest"])
             runner = job["spec"]["job"]["spec"]["containers"][0]
-            received = {item["name"].removeprefix(runtime.PARAMETER_ENV_PREFIX): runtime.decode_text(item["value"])
-                        for item in runner["env"] if item["name"].startswith(runtime.PARAMETER_ENV_PREFIX)}
+            received = {
+                item["name"].removeprefix(runtime.PARAMETER_ENV_PREFIX): runtime.decode_text(item["value"])
+                for item in runner["env"]
+                if item["name"].startswith(runtime.PARAMETER_ENV_PREFIX)
+            }
             assert received and all(defaults[key] == value for key, value in received.items()), step
         containers = pod_containers(template)
         assert containers and all(container["workingDir"] == "/data" for container in containers), step

@@ -13,14 +13,23 @@ import yaml
 from argo.controller import scope
 from notebook_cells import NOTEBOOKS, KeptConfig, run_cells
 
-WITH_WORKFLOWS = sorted(path.name for path in NOTEBOOKS.glob("*.ipynb")
-                        if "%%dasf_workflow" in path.read_text(encoding="utf-8"))
+WITH_WORKFLOWS = sorted(
+    path.name for path in NOTEBOOKS.glob("*.ipynb") if "%%dasf_workflow" in path.read_text(encoding="utf-8")
+)
 
 
 def processed_templates(engine, document: dict) -> dict:
     """Each task's template as the controller runs its first attempt."""
-    workflow = {**document, "metadata": {**document["metadata"], "name": "nb-a1b2c", "namespace": "default",
-                                         "uid": "uid-1", "creationTimestamp": "2026-01-01T00:00:00Z"}}
+    workflow = {
+        **document,
+        "metadata": {
+            **document["metadata"],
+            "name": "nb-a1b2c",
+            "namespace": "default",
+            "uid": "uid-1",
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+        },
+    }
     spec = scope.resolve_spec(engine, workflow, scope.global_values(workflow))
     values = scope.global_values({**workflow, "spec": spec})
     assert scope.unresolved_tags(workflow, values) == []

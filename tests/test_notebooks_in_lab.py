@@ -38,8 +38,9 @@ def run_as_jupyterlab(notebook_path: pathlib.Path, folder: pathlib.Path, monkeyp
     notebook = nbformat.read(copy, as_version=4)
     notebook.cells.append(nbformat.v4.new_code_cell(PROBE))
     monkeypatch.setenv("JPY_SESSION_NAME", str(copy))
-    NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=False,
-                   resources={"metadata": {"path": str(folder)}}).execute()
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", allow_errors=False, resources={"metadata": {"path": str(folder)}}
+    ).execute()
     return notebook
 
 
@@ -56,10 +57,12 @@ def test_run_all_as_in_jupyterlab(notebook_path, tmp_path, monkeypatch):
 
 def test_the_probe_sees_a_cluster_left_running(tmp_path, monkeypatch):
     """The check above can fail: a notebook that leaves its cluster running is caught."""
-    leaky = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("%load_ext argodasf_jupyter"),
-        nbformat.v4.new_code_cell("%%dasf_cluster leaky --workers 1\nbackend: local\nmemory_limit: 1GiB"),
-    ])
+    leaky = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("%load_ext argodasf_jupyter"),
+            nbformat.v4.new_code_cell("%%dasf_cluster leaky --workers 1\nbackend: local\nmemory_limit: 1GiB"),
+        ]
+    )
     path = tmp_path / "src" / "leaky.ipynb"
     path.parent.mkdir()
     nbformat.write(leaky, path)

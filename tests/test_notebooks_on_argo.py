@@ -20,7 +20,7 @@ from notebook_cells import KeptConfig, run_cells
 pytestmark = [pytest.mark.kube, pytest.mark.timeout(600)]
 # a magic line ends at its newline, so a value with newlines goes through argo.submit
 # (tests/test_workflow_on_argo.py); here everything else a path can hold, as a user types it
-TRICKY = "out/it's \"quoted\" {{workflow.name}} {{=1+1}} é ✓.npy"
+TRICKY = 'out/it\'s "quoted" {{workflow.name}} {{=1+1}} é ✓.npy'
 
 
 @pytest.fixture
@@ -61,8 +61,14 @@ def claims(draft) -> set[str]:
 def volume(fk, draft):
     """The one claim the notebook's pods work in: created, and its directory."""
     (claim,) = claims(draft)
-    fk.create({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": claim},
-               "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}}})
+    fk.create(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": claim},
+            "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}},
+        }
+    )
     return fk.volume_path(claim)
 
 
@@ -108,8 +114,11 @@ def test_notebook_02_envelope_on_the_real_cube_matches_dasf(kernel, shared_dir):
     da.from_array(raw, chunks=(50, 50, 100)).to_zarr(str(shared / namespace["raw_path"]), overwrite=True)
     values = workflow.resolve_parameters(draft)
     names = workflow.parameter_names(draft)["stage"]
-    runtime.write_markers([str(shared / output) for output in stage.outputs],
-                          stage.completion_key(workflow.step_values(stage, names, values)), "stage")
+    runtime.write_markers(
+        [str(shared / output) for output in stage.outputs],
+        stage.completion_key(workflow.step_values(stage, names, values)),
+        "stage",
+    )
     summary = submitted(shell, "%dasf_workflow submit --watch")
     assert summary["phase"] == "Succeeded", json.dumps(summary, indent=1)
     result = da.from_zarr(str(shared / namespace["envelope_path"])).compute()

@@ -19,35 +19,38 @@ from argodasf_jupyter.spec import parse_spec
 from workflow_fixtures import scheduler_address  # noqa: F401  (a fixture)
 
 
-@pytest.mark.parametrize("code, expected", [
-    ("x = 1\nprint(x)", []),
-    ("print(input_path)", ["input_path"]),
-    ("df = df.dropna()", ["df"]),
-    ("total += 1", ["total"]),
-    ("import numpy as np\nnp.ones(3)", []),
-    ("import os.path\nos.getcwd()", []),
-    ("from math import *\nsqrt(2)", ["sqrt"]),
-    ("def f(a):\n    return np.abs(a) + scale\nf(1)", ["np", "scale"]),
-    ("def f():\n    return f\n", []),
-    ("class C(Base):\n    y = z\n", ["Base", "z"]),
-    ("[a for a in items if a > threshold]", ["items", "threshold"]),
-    ("with open(path) as fh:\n    fh.read()", ["path"]),
-    ("for i in range(n):\n    j = i\nprint(j)", ["n"]),
-    ("try:\n    pass\nexcept Exception as e:\n    print(e)", []),
-    ("(y := 3)\nprint(y)", []),
-    ("lambda a=default: a + other", ["default", "other"]),
-    ("print(f'{name!r}')", ["name"]),
-    ("print(len([]), __name__)", []),
-    ("match cmd:\n    case {'k': v, **rest}:\n        print(v, rest)", ["cmd"]),
-    # nested scopes are read from their own statements' lines: decorators, shared lines, blocks
-    ("@decorate(arg)\ndef f():\n    return g + h\nh = 1\n", ["arg", "decorate", "g"]),
-    ("x = 1; f = lambda: y + x\n", ["y"]),
-    ("y = 2; g = [q for _ in range(y)]; z = 3\n", ["q"]),
-    ("if flag:\n    def f():\n        return helper(z)\n", ["flag", "helper", "z"]),
-    ("total = sum(\n    v * w for v in values\n)\n", ["values", "w"]),
-    ("def outer():\n    def inner():\n        return k\n    return inner\nresult = outer()\n", ["k"]),
-    ("a = 1\nclass K:\n    b = a + c\n\n\nprint(K.b)  # the end\n", ["c"]),
-])
+@pytest.mark.parametrize(
+    "code, expected",
+    [
+        ("x = 1\nprint(x)", []),
+        ("print(input_path)", ["input_path"]),
+        ("df = df.dropna()", ["df"]),
+        ("total += 1", ["total"]),
+        ("import numpy as np\nnp.ones(3)", []),
+        ("import os.path\nos.getcwd()", []),
+        ("from math import *\nsqrt(2)", ["sqrt"]),
+        ("def f(a):\n    return np.abs(a) + scale\nf(1)", ["np", "scale"]),
+        ("def f():\n    return f\n", []),
+        ("class C(Base):\n    y = z\n", ["Base", "z"]),
+        ("[a for a in items if a > threshold]", ["items", "threshold"]),
+        ("with open(path) as fh:\n    fh.read()", ["path"]),
+        ("for i in range(n):\n    j = i\nprint(j)", ["n"]),
+        ("try:\n    pass\nexcept Exception as e:\n    print(e)", []),
+        ("(y := 3)\nprint(y)", []),
+        ("lambda a=default: a + other", ["default", "other"]),
+        ("print(f'{name!r}')", ["name"]),
+        ("print(len([]), __name__)", []),
+        ("match cmd:\n    case {'k': v, **rest}:\n        print(v, rest)", ["cmd"]),
+        # nested scopes are read from their own statements' lines: decorators, shared lines, blocks
+        ("@decorate(arg)\ndef f():\n    return g + h\nh = 1\n", ["arg", "decorate", "g"]),
+        ("x = 1; f = lambda: y + x\n", ["y"]),
+        ("y = 2; g = [q for _ in range(y)]; z = 3\n", ["q"]),
+        ("if flag:\n    def f():\n        return helper(z)\n", ["flag", "helper", "z"]),
+        ("total = sum(\n    v * w for v in values\n)\n", ["values", "w"]),
+        ("def outer():\n    def inner():\n        return k\n    return inner\nresult = outer()\n", ["k"]),
+        ("a = 1\nclass K:\n    b = a + c\n\n\nprint(K.b)  # the end\n", ["c"]),
+    ],
+)
 def test_free_names(code, expected):
     assert sorted(cell_names.free_names(code)) == sorted(expected)
 
@@ -62,10 +65,16 @@ def test_ipython_syntax_is_a_clear_error():
 
 
 def test_literal_free_names_become_parameters():
-    values = {"input_path": "/shared/in.zarr", "chunks": [10, 10, -1], "opts": {"axis": -1, "scale": 1.5},
-              "flag": True, "nothing": None}
-    step = promote.make_step("envelope", "print(input_path, chunks, opts, flag, nothing, client, executor)",
-                             values=values)
+    values = {
+        "input_path": "/shared/in.zarr",
+        "chunks": [10, 10, -1],
+        "opts": {"axis": -1, "scale": 1.5},
+        "flag": True,
+        "nothing": None,
+    }
+    step = promote.make_step(
+        "envelope", "print(input_path, chunks, opts, flag, nothing, client, executor)", values=values
+    )
     assert step.parameters == values
     assert step.kind == "dasf"
 
@@ -79,8 +88,9 @@ def test_non_literal_names_are_listed_with_where_they_were_defined():
     values = {"envelope": envelope, "np": numpy, "cube": numpy.ones(3)}
     where = {"envelope": "cell 3", "np": "cell 1"}.get
     with pytest.raises(ArgodasfError) as caught:
-        promote.make_step("step", "import dask\nout = envelope(np.asarray(cube))\nmissing_name",
-                          values=values, where=where)
+        promote.make_step(
+            "step", "import dask\nout = envelope(np.asarray(cube))\nmissing_name", values=values, where=where
+        )
     message = str(caught.value)
     assert "\n" not in message
     assert "'envelope' (line 2) is a function, defined in cell 3" in message
@@ -90,7 +100,9 @@ def test_non_literal_names_are_listed_with_where_they_were_defined():
 
 
 def test_cluster_is_not_available_in_a_job():
-    with pytest.raises(ArgodasfError, match=r"'cluster' \(line 1\) is not available inside a job; size the job with flags"):
+    with pytest.raises(
+        ArgodasfError, match=r"'cluster' \(line 1\) is not available inside a job; size the job with flags"
+    ):
         promote.make_step("step", "cluster.scale(4)", values={"cluster": object()})
 
 
@@ -117,8 +129,15 @@ def test_invalid_step_names(name):
 
 
 def test_cluster_shape_comes_from_the_spec_with_flag_overrides():
-    spec = parse_spec({"name": "interactive", "workers": 3, "memory_limit": "2GiB", "namespace": "team",
-                       "volumes": [{"name": "shared", "mount_path": "/shared", "claim": "data"}]})
+    spec = parse_spec(
+        {
+            "name": "interactive",
+            "workers": 3,
+            "memory_limit": "2GiB",
+            "namespace": "team",
+            "volumes": [{"name": "shared", "mount_path": "/shared", "claim": "data"}],
+        }
+    )
     step = promote.make_step("s", "pass", cluster=spec, overrides={"workers": 5, "image": "example.org/dasf:1"})
     shape = step.cluster
     assert (shape.workers, shape.memory_limit, shape.image) == (5, "2GiB", "example.org/dasf:1")
@@ -182,19 +201,25 @@ def test_runner_command_executes_the_exact_code(tmp_path, scheduler_address):
     )
     step = promote.make_step("tricky", payload)
     container = step_script.runner_container(step, python=sys.executable)
-    result = subprocess.run(container["args"], capture_output=True, text=True, timeout=120,
-                            env={"DASK_SCHEDULER_ADDRESS": scheduler_address, "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        container["args"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"DASK_SCHEDULER_ADDRESS": scheduler_address, "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 0, result.stderr
     assert "sum 3" in result.stdout
     assert (tmp_path / "out.txt").read_bytes() == ADVERSARIAL.encode("utf-8")
 
 
 def test_run_script_passes_parameters_and_fails_on_errors(tmp_path, scheduler_address):
-    step = promote.make_step("p", "assert isinstance(n, int)\nprint('value', repr(path), n * 2)\n",
-                             values={"path": "it's {{x}}", "n": 4})
+    step = promote.make_step(
+        "p", "assert isinstance(n, int)\nprint('value', repr(path), n * 2)\n", values={"path": "it's {{x}}", "n": 4}
+    )
     result = step_script.run_script(step, scheduler_address, parameters={"n": 21})
     assert result.returncode == 0, result.stdout
-    assert "value \"it's {{x}}\" 42" in result.stdout
+    assert 'value "it\'s {{x}}" 42' in result.stdout
 
     failing = promote.make_step("f", "x = 1\nraise ValueError('boom ' + str(x))\n")
     result = step_script.run_script(failing, scheduler_address)

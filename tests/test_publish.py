@@ -21,8 +21,9 @@ def validate(document: dict) -> None:
 
 @pytest.fixture
 def one_off(tmp_path):
-    step = promote.make_step("envelope", "print(cube_path)", values={"cube_path": "/shared/cube.zarr"},
-                             cluster=parse_spec({"workers": 2}))
+    step = promote.make_step(
+        "envelope", "print(cube_path)", values={"cube_path": "/shared/cube.zarr"}, cluster=parse_spec({"workers": 2})
+    )
     return workflow.to_dict(Draft("nightly-qc", str(tmp_path / "d.json"), [step]), namespace="seismic")
 
 
@@ -51,14 +52,17 @@ def test_a_misspelt_key_fails_the_strict_schema(one_off):
         argo_validator("io.argoproj.workflow.v1alpha1.CronWorkflow").validate(cron)
 
 
-@pytest.mark.parametrize("schedule, timezone, policy, message", [
-    ("every night", None, "Forbid", "schedule 'every night' is not a cron expression; use five fields"),
-    ("0 2 * *", None, "Forbid", "schedule '0 2 * *' is not a cron expression"),
-    ("0 2 * * * *", None, "Forbid", "schedule '0 2 * * * *' is not a cron expression"),
-    ("0 2 * * *", "Mars/Olympus", "Forbid", "unknown time zone 'Mars/Olympus'; use an IANA name"),
-    ("0 2 * * *", "../../etc/passwd", "Forbid", "unknown time zone '../../etc/passwd'"),
-    ("0 2 * * *", None, "Sometimes", "concurrency policy 'Sometimes' is not one of Allow, Forbid, Replace"),
-])
+@pytest.mark.parametrize(
+    "schedule, timezone, policy, message",
+    [
+        ("every night", None, "Forbid", "schedule 'every night' is not a cron expression; use five fields"),
+        ("0 2 * *", None, "Forbid", "schedule '0 2 * *' is not a cron expression"),
+        ("0 2 * * * *", None, "Forbid", "schedule '0 2 * * * *' is not a cron expression"),
+        ("0 2 * * *", "Mars/Olympus", "Forbid", "unknown time zone 'Mars/Olympus'; use an IANA name"),
+        ("0 2 * * *", "../../etc/passwd", "Forbid", "unknown time zone '../../etc/passwd'"),
+        ("0 2 * * *", None, "Sometimes", "concurrency policy 'Sometimes' is not one of Allow, Forbid, Replace"),
+    ],
+)
 def test_bad_schedules_are_one_line(one_off, schedule, timezone, policy, message):
     with pytest.raises(ArgodasfError) as error:
         publish.cron_workflow(one_off, schedule, timezone=timezone, concurrency_policy=policy)

@@ -24,8 +24,9 @@ def jp_server_config():
 
 @pytest.mark.kube
 @pytest.mark.timeout(400)
-async def test_a_daskjob_step_writes_its_report_on_a_claim_and_the_server_serves_it(jp_fetch, argo_templates,
-                                                                                    tmp_path, monkeypatch):
+async def test_a_daskjob_step_writes_its_report_on_a_claim_and_the_server_serves_it(
+    jp_fetch, argo_templates, tmp_path, monkeypatch
+):
     import dask
 
     from argo.stack import argo_on_kubernetes
@@ -35,11 +36,22 @@ async def test_a_daskjob_step_writes_its_report_on_a_claim_and_the_server_serves
     from argodasf_jupyter.workflow_widgets import StatusView
 
     monkeypatch.setattr(dask.config, "PATH", str(tmp_path / "home" / ".config" / "dask"))
-    spec = parse_spec({"workers": 1, "image": "example.org/dasf:1",
-                       "volumes": [{"name": "data", "claim": CLAIM, "mount_path": "/data", "working_dir": True}]})
+    spec = parse_spec(
+        {
+            "workers": 1,
+            "image": "example.org/dasf:1",
+            "volumes": [{"name": "data", "claim": CLAIM, "mount_path": "/data", "working_dir": True}],
+        }
+    )
     with argo_on_kubernetes(tmp_path / "kube", argo_templates, token=TOKEN) as (fk, _):
-        fk.create({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": CLAIM},
-                   "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}}})
+        fk.create(
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {"name": CLAIM},
+                "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}},
+            }
+        )
         draft = Draft("reports", str(tmp_path / "reports.dasf-workflow.json"))
         draft.add(promote.make_step("envelope", CELL, cluster=spec, outputs=["out/cube.zarr"], report=True))
         name = await asyncio.to_thread(lambda: argo.submit(draft)["name"])
@@ -52,12 +64,15 @@ async def test_a_daskjob_step_writes_its_report_on_a_claim_and_the_server_serves
 
         (step,) = summary["steps"]
         assert step["report"] == {"claim": CLAIM, "mount_path": "/data", "path": "out/envelope-dask-report.html"}
-        assert "Dask performance report: /data/out/envelope-dask-report.html (claim seismic-rwx)" in \
-            StatusView(summary).fallback_text()
+        assert (
+            "Dask performance report: /data/out/envelope-dask-report.html (claim seismic-rwx)"
+            in StatusView(summary).fallback_text()
+        )
 
         # this server sees the claim where the fake keeps it, not at the pods' /data
-        with dask.config.set({"argodasf.workflow.claim-dirs": [{"claim": CLAIM,
-                                                                 "directory": str(fk.volume_path(CLAIM))}]}):
+        with dask.config.set(
+            {"argodasf.workflow.claim-dirs": [{"claim": CLAIM, "directory": str(fk.volume_path(CLAIM))}]}
+        ):
             response = await jp_fetch("argodasf", "api", "workflows", name, "steps", "envelope", "report")
         assert response.code == 200 and response.headers["Content-Type"] == "text/html; charset=utf-8"
         assert response.body.decode() == html

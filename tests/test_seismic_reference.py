@@ -31,8 +31,12 @@ def test_envelope_step_matches_the_dasf_reference(shared_dir, tmp_path):
     da.from_array(raw, chunks=(50, 50, 100)).to_zarr(raw_path)  # time axis whole, as in the notebook
 
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, Client(cluster) as client:
-        namespace = {"raw_path": raw_path, "envelope_path": envelope_path, "client": client,
-                     "executor": DaskExecutor(client)}
+        namespace = {
+            "raw_path": raw_path,
+            "envelope_path": envelope_path,
+            "client": client,
+            "executor": DaskExecutor(client),
+        }
         exec(compile(envelope_step_body(), "envelope-step", "exec"), namespace)
         result = da.from_zarr(envelope_path).compute()
     assert result.shape == reference.shape and result.dtype == np.float32

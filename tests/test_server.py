@@ -64,8 +64,13 @@ async def test_every_route_refuses_a_request_without_a_token(jp_fetch, route):
 
 
 async def test_the_state_holds_the_clusters_and_drafts_of_live_kernels_in_the_registry(jp_fetch, tmp_path):
-    cluster = {"name": "dasf", "backend": "local", "status": "running", "workers": 3,
-               "dashboard_link": "http://127.0.0.1:8787/status"}
+    cluster = {
+        "name": "dasf",
+        "backend": "local",
+        "status": "running",
+        "workers": 3,
+        "dashboard_link": "http://127.0.0.1:8787/status",
+    }
     draft = {"name": "seismic", "path": "work.ipynb", "steps": [{"name": "load", "kind": "dasf", "after": []}]}
     registry.publish([cluster], draft=draft)
     dead = os.path.join(registry.registry_dir(), "kernel-999999999.json")

@@ -29,8 +29,12 @@ def jp_server_config():
 def fake_argo(monkeypatch, tmp_path):
     monkeypatch.setenv("DASK_CONFIG", str(tmp_path / "dask"))
     fake = FakeArgo(TOKEN, step_seconds=0.1).start()
-    for name, value in (("ARGO_SERVER", fake.address), ("ARGO_SECURE", "false"), ("ARGO_NAMESPACE", "team"),
-                        ("ARGO_TOKEN", TOKEN)):
+    for name, value in (
+        ("ARGO_SERVER", fake.address),
+        ("ARGO_SECURE", "false"),
+        ("ARGO_NAMESPACE", "team"),
+        ("ARGO_TOKEN", TOKEN),
+    ):
         monkeypatch.setenv(name, value)
     yield fake
     fake.stop()
@@ -57,8 +61,10 @@ def report_workflow(name: str, reference) -> dict:
     if reference is not None:
         metadata["annotations"] = {step_report.ANNOTATION: json.dumps(reference)}
     manifest = {"apiVersion": "kubernetes.dask.org/v1", "kind": "DaskJob", "metadata": metadata}
-    document["spec"]["templates"][1] = {"name": "step", "resource": {"action": "create",
-                                                                     "manifest": yaml.safe_dump(manifest)}}
+    document["spec"]["templates"][1] = {
+        "name": "step",
+        "resource": {"action": "create", "manifest": yaml.safe_dump(manifest)},
+    }
     return document
 
 
@@ -110,13 +116,16 @@ async def test_a_report_not_written_yet_or_not_asked_for_is_404(jp_fetch, fake_a
     assert code == 404 and "step 'stage' writes no performance report" in message
 
 
-@pytest.mark.parametrize("reference", [
-    {**ON_CLAIM, "path": "../../../../etc/passwd"},                  # outside the claim, and another name
-    {**ON_CLAIM, "path": "out/../../envelope-dask-report.html"},     # outside the claim
-    {**ON_CLAIM, "path": "out/other-dask-report.html"},              # another step's report
-    {"url": "s3://seismic/secrets.txt"},                             # not a report
-    {"url": "file:///etc/envelope-dask-report.html"},                # not an object store
-])
+@pytest.mark.parametrize(
+    "reference",
+    [
+        {**ON_CLAIM, "path": "../../../../etc/passwd"},  # outside the claim, and another name
+        {**ON_CLAIM, "path": "out/../../envelope-dask-report.html"},  # outside the claim
+        {**ON_CLAIM, "path": "out/other-dask-report.html"},  # another step's report
+        {"url": "s3://seismic/secrets.txt"},  # not a report
+        {"url": "file:///etc/envelope-dask-report.html"},  # not an object store
+    ],
+)
 async def test_a_reference_to_anything_but_the_steps_report_is_refused(jp_fetch, fake_argo, claim_dir, reference):
     (claim_dir / "envelope-dask-report.html").write_text("outside out/, inside the test's directory")
     fake_argo.add(report_workflow("seismic", reference), "team", created=time.time() - 60)

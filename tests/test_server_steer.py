@@ -39,8 +39,12 @@ def jp_server_config():
 
 
 def use_argo(monkeypatch, address: str) -> None:
-    for name, value in (("ARGO_SERVER", address), ("ARGO_SECURE", "false"), ("ARGO_NAMESPACE", "team"),
-                        ("ARGO_TOKEN", TOKEN)):
+    for name, value in (
+        ("ARGO_SERVER", address),
+        ("ARGO_SECURE", "false"),
+        ("ARGO_NAMESPACE", "team"),
+        ("ARGO_TOKEN", TOKEN),
+    ):
         monkeypatch.setenv(name, value)
 
 
@@ -56,12 +60,18 @@ def fake_argo(monkeypatch):
 def unreachable_kubernetes(tmp_path, monkeypatch):
     """A kubeconfig whose API server port nobody listens on."""
     path = tmp_path / "kubeconfig"
-    path.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "gone",
-        "clusters": [{"name": "gone", "cluster": {"server": f"http://127.0.0.1:{free_port()}"}}],
-        "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "me", "namespace": "team"}}],
-        "users": [{"name": "me", "user": {"token": "kube-secret-token"}}],
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "gone",
+                "clusters": [{"name": "gone", "cluster": {"server": f"http://127.0.0.1:{free_port()}"}}],
+                "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "me", "namespace": "team"}}],
+                "users": [{"name": "me", "user": {"token": "kube-secret-token"}}],
+            }
+        )
+    )
     monkeypatch.setenv("KUBECONFIG", str(path))
 
 
@@ -94,11 +104,19 @@ async def refused(jp_fetch, route: str, method: str = "GET", **params) -> tuple[
 async def test_step_logs_check_step_component_and_tail(jp_fetch, fake_argo):
     fake_argo.add(dag_workflow("etl", {"load": [], "train": ["load"]}), "team", created=time.time() - 60)
     route = "workflows/etl/steps/load/logs"
-    assert await refused(jp_fetch, route, component="driver") == (400, "component must be one of: runner, scheduler, worker")
+    assert await refused(jp_fetch, route, component="driver") == (
+        400,
+        "component must be one of: runner, scheduler, worker",
+    )
     for tail in ("0", str(MAX_TAIL + 1), "ten", "-5"):
-        assert await refused(jp_fetch, route, tail=tail) == (400, f"tail must be a number of lines from 1 to {MAX_TAIL}")
+        assert await refused(jp_fetch, route, tail=tail) == (
+            400,
+            f"tail must be a number of lines from 1 to {MAX_TAIL}",
+        )
     assert await refused(jp_fetch, "workflows/etl/steps/deploy/logs") == (
-        404, "workflow 'etl' has no step 'deploy'; its steps: load, train")
+        404,
+        "workflow 'etl' has no step 'deploy'; its steps: load, train",
+    )
     code, message = await refused(jp_fetch, route, component="worker")
     assert code == 400 and "container step" in message
 
@@ -129,8 +147,9 @@ async def test_dasf_step_logs_with_kubernetes_unreachable(jp_fetch, fake_argo, u
     assert code == 502 and message == "cannot reach the Kubernetes API server to read step logs; check KUBECONFIG"
 
 
-async def test_a_failed_dasf_step_keeps_argos_message_when_its_log_cannot_be_read(jp_fetch, fake_argo,
-                                                                                  unreachable_kubernetes):
+async def test_a_failed_dasf_step_keeps_argos_message_when_its_log_cannot_be_read(
+    jp_fetch, fake_argo, unreachable_kubernetes
+):
     fake_argo.add(dasf_workflow("seis", failing=True), "team", created=time.time() - 60)
     (one,) = (await call(jp_fetch, "state"))["workflows"]
     assert [(step["name"], step["kind"], step["phase"]) for step in one["steps"]] == [("fail-qc", "dasf", "Failed")]
@@ -144,8 +163,9 @@ async def test_a_failed_dasf_step_keeps_argos_message_when_its_log_cannot_be_rea
 
 async def test_actions_need_a_token_and_a_known_verb(jp_fetch, fake_argo):
     with pytest.raises(HTTPClientError) as raised:
-        await jp_fetch("argodasf", "api", "workflows", "etl", "stop", method="POST", body=b"",
-                       headers={"Authorization": ""})
+        await jp_fetch(
+            "argodasf", "api", "workflows", "etl", "stop", method="POST", body=b"", headers={"Authorization": ""}
+        )
     assert raised.value.code == 403
     with pytest.raises(HTTPClientError) as raised:
         await jp_fetch("argodasf", "api", "workflows", "etl", "delete", method="POST", body=b"")
@@ -236,8 +256,9 @@ async def test_failed_dasf_step_logs_then_retry_stop_and_resubmit(jp_fetch, argo
         hold.write_text("keep the retried step running")
         retried = await call(jp_fetch, f"workflows/{name}/retry", "POST")
         assert retried["name"] == name and retried["phase"] == "Running"
-        running = await wait_for(jp_fetch, name, lambda summary: summary["steps"] and
-                                 summary["steps"][0]["phase"] == "Running")
+        running = await wait_for(
+            jp_fetch, name, lambda summary: summary["steps"] and summary["steps"][0]["phase"] == "Running"
+        )
         assert running["phase"] == "Running"
         code, message = await refused(jp_fetch, f"workflows/{name}/retry", "POST")
         assert code == 409 and "only a Failed or Error workflow can be retried" in message

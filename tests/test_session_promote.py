@@ -17,9 +17,11 @@ from argodasf_jupyter.session import current_session
 from workflow_fixtures import DASF_LIKE_PIPELINE
 
 CLUSTER = {"name": "seismic", "backend": "local", "workers": 1, "memory_limit": "1GiB"}
-CELL = ("import dask.array as da\n"
-        "value = int(da.ones(10, chunks=5).sum().compute()) * factor\n"
-        "open(out_path, 'w').write(str(value))\n")
+CELL = (
+    "import dask.array as da\n"
+    "value = int(da.ones(10, chunks=5).sum().compute()) * factor\n"
+    "open(out_path, 'w').write(str(value))\n"
+)
 DRAFT_FILE = "workflow.dasf-workflow.json"
 
 
@@ -60,8 +62,9 @@ def test_plain_python_saves_the_same_draft_as_the_magic(shell, session, tmp_path
     monkeypatch.chdir(plain_dir)
     session.create_from(CLUSTER)
     namespace = {"factor": 3, "out_path": "total.txt"}
-    step = session.promote("total", CELL, values=namespace, outputs=["total.txt"], retries=1,
-                           overrides={"workers": 2, "adapt": None})
+    step = session.promote(
+        "total", CELL, values=namespace, outputs=["total.txt"], retries=1, overrides={"workers": 2, "adapt": None}
+    )
     assert (plain_dir / "total.txt").read_text() == "30"  # the cell ran, on the session's cluster
     assert namespace["value"] == 30
     assert step.parameters == {"factor": 3, "out_path": "total.txt"} and step.cluster.workers == 2
@@ -73,8 +76,7 @@ def test_plain_python_saves_the_same_draft_as_the_magic(shell, session, tmp_path
 
 def test_a_failing_cell_is_not_promoted_and_the_draft_is_unchanged(session, tmp_path, capfd):
     session.create_from(CLUSTER)
-    session.promote("good", "print(client.submit(sum, [1, 2]).result())\n",
-                    values={"client": session.current.client})
+    session.promote("good", "print(client.submit(sum, [1, 2]).result())\n", values={"client": session.current.client})
     before = (tmp_path / "plain" / DRAFT_FILE).read_bytes()
     with pytest.raises(ArgodasfError) as raised:
         session.promote("broken", "raise ValueError('no data here')\n")
@@ -89,12 +91,15 @@ def test_a_cell_whose_executor_recorded_a_task_error_is_not_promoted(session, tm
     before = (tmp_path / "plain" / DRAFT_FILE).read_bytes()
     cell = DASF_LIKE_PIPELINE + (
         "def broken():\n    raise KeyError('trace header 189')\n"
-        "try:\n    Pipeline(executor, [broken]).run()\nexcept Exception as error:\n    caught = error\n")
+        "try:\n    Pipeline(executor, [broken]).run()\nexcept Exception as error:\n    caught = error\n"
+    )
     namespace = {"executor": managed.executor}
     with pytest.raises(ArgodasfError) as raised:
         session.promote("swallowed", cell, values=namespace)
-    assert str(raised.value) == ("step 'swallowed' not promoted: DASF task 'broken' failed in the cell "
-                                 "(KeyError: 'trace header 189'); its job would fail")
+    assert str(raised.value) == (
+        "step 'swallowed' not promoted: DASF task 'broken' failed in the cell "
+        "(KeyError: 'trace header 189'); its job would fail"
+    )
     assert "caught" in namespace  # the cell itself succeeded
     assert (tmp_path / "plain" / DRAFT_FILE).read_bytes() == before
 
@@ -127,11 +132,18 @@ def test_headless_promote_does_not_load_the_ipython_magics(tmp_path):
     folder = tmp_path / "notebooks"
     folder.mkdir()
     path = notebook(folder / "nb.ipynb", *CELLS)
-    script = ("import sys\nfrom argodasf_jupyter import cli\n"
-              f"assert cli.main(['promote', {path!r}, '-o', {str(folder / 'wf.yaml')!r}]) == 0\n"
-              "print(sorted({'argodasf_jupyter.magics', 'argodasf_jupyter.workflow_magics'} & set(sys.modules)))\n")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                            env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    script = (
+        "import sys\nfrom argodasf_jupyter import cli\n"
+        f"assert cli.main(['promote', {path!r}, '-o', {str(folder / 'wf.yaml')!r}]) == 0\n"
+        "print(sorted({'argodasf_jupyter.magics', 'argodasf_jupyter.workflow_magics'} & set(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
     assert sorted(os.listdir(folder)) == ["nb.ipynb", "wf.yaml"]  # no draft left beside the notebook

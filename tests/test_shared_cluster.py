@@ -35,13 +35,17 @@ def four_steps(tmp_path, mode="shared") -> Draft:
     for i in range(4):
         draft.add(dasf_step(f"step{i}", i + 1, after=previous))
         previous = [f"step{i}"]
-    draft.add(promote.make_step("notify", "echo OUTPUT notify done", container="alpine:3", after=["step3"],
-                                cluster=parse_spec(SHAPE)))
+    draft.add(
+        promote.make_step(
+            "notify", "echo OUTPUT notify done", container="alpine:3", after=["step3"], cluster=parse_spec(SHAPE)
+        )
+    )
     draft.set_cluster(mode)
     return draft
 
 
 # -- the plan ------------------------------------------------------------------------------
+
 
 def test_shared_mode_creates_one_cluster_runs_steps_as_pods_and_deletes_it_on_exit(tmp_path):
     draft = four_steps(tmp_path)
@@ -55,8 +59,7 @@ def test_shared_mode_creates_one_cluster_runs_steps_as_pods_and_deletes_it_on_ex
     for i in range(4):
         runner = templates[f"step{i}"]["container"]
         env = {item["name"]: item["value"] for item in runner["env"]}
-        assert env["DASK_SCHEDULER_ADDRESS"] == \
-            "tcp://{{workflow.name}}--cluster-scheduler.{{workflow.namespace}}:8786"
+        assert env["DASK_SCHEDULER_ADDRESS"] == "tcp://{{workflow.name}}--cluster-scheduler.{{workflow.namespace}}:8786"
         # the same script delivery as the DaskJob runner
         assert runner["args"] == step_script.runner_container(draft.steps[f"step{i}"])["args"]
     assert templates["notify"]["container"]["image"] == "alpine:3"
@@ -79,8 +82,10 @@ def test_per_step_is_the_default_and_the_setting_is_kept_in_the_draft(tmp_path):
 
 
 def test_adapt_becomes_an_autoscaler_and_volumes_reach_the_runner_pods(tmp_path):
-    shape = {"adapt": {"minimum": 1, "maximum": 3},
-             "volumes": [{"name": "data", "claim": "shared-data", "mount_path": "/data", "working_dir": True}]}
+    shape = {
+        "adapt": {"minimum": 1, "maximum": 3},
+        "volumes": [{"name": "data", "claim": "shared-data", "mount_path": "/data", "working_dir": True}],
+    }
     draft = Draft("elastic", str(tmp_path / "e.dasf-workflow.json"), [dasf_step("work", 1, shape)])
     draft.set_cluster("shared")
     templates = {template["name"]: template for template in workflow.to_dict(draft)["spec"]["templates"]}
@@ -94,15 +99,19 @@ def test_adapt_becomes_an_autoscaler_and_volumes_reach_the_runner_pods(tmp_path)
 
 
 def test_a_step_of_another_shape_keeps_its_own_daskjob_and_says_so(tmp_path):
-    draft = Draft("mixed", str(tmp_path / "m.dasf-workflow.json"),
-                  [dasf_step("small", 1), dasf_step("big", 2, {"workers": 3}, after=["small"])])
+    draft = Draft(
+        "mixed",
+        str(tmp_path / "m.dasf-workflow.json"),
+        [dasf_step("small", 1), dasf_step("big", 2, {"workers": 3}, after=["small"])],
+    )
     draft.set_cluster("shared")
     templates = {template["name"]: template for template in workflow.to_dict(draft)["spec"]["templates"]}
     assert "container" in templates["small"]
     assert yaml.safe_load(templates["big"]["resource"]["manifest"])["kind"] == "DaskJob"
     assert shared_cluster.describe(draft) == (
         "step big: cluster shape differs from the shared cluster's (that of step 'small'), so it runs as a "
-        "DaskJob of its own; give it the same cluster to share")
+        "DaskJob of its own; give it the same cluster to share"
+    )
     # the Hera export rebuilds the same workflow
     namespace = {}
     exec(compile(workflow.to_python(draft), "export.py", "exec"), namespace)
@@ -111,6 +120,7 @@ def test_a_step_of_another_shape_keeps_its_own_daskjob_and_says_so(tmp_path):
 
 # -- through the controller, with the real operator ------------------------------------------
 
+
 @pytest.fixture
 def stack(tmp_path, monkeypatch, argo_templates):
     from argo.stack import argo_on_kubernetes
@@ -118,20 +128,29 @@ def stack(tmp_path, monkeypatch, argo_templates):
     monkeypatch.setattr(dask.config, "PATH", str(tmp_path / "home" / ".config" / "dask"))
     with argo_on_kubernetes(tmp_path / "kube", argo_templates) as (fk, server):
         yield fk
-    fk.wait_for(lambda: fk.live_process_groups() == [], timeout=20,
-                message=lambda: f"pod processes left running: {fk.live_process_groups()}")
+    fk.wait_for(
+        lambda: fk.live_process_groups() == [],
+        timeout=20,
+        message=lambda: f"pod processes left running: {fk.live_process_groups()}",
+    )
 
 
 def wait(fk, name, timeout=240):
-    fk.wait_for(lambda: argo.status(name)["phase"] in FINAL, timeout=timeout,
-                message=lambda: f"{argo.status(name)}; operator: {fk.operator_log()[-1500:]}")
+    fk.wait_for(
+        lambda: argo.status(name)["phase"] in FINAL,
+        timeout=timeout,
+        message=lambda: f"{argo.status(name)}; operator: {fk.operator_log()[-1500:]}",
+    )
     return argo.status(name)
 
 
 def output_lines(fk) -> list[tuple[str, str]]:
     """(step, value) of every OUTPUT line in every pod's log."""
-    return sorted(match.groups() for path in (fk.root / "logs").glob("*/*/*.log")
-                  for match in re.finditer(r"^OUTPUT (\S+) (.*)$", path.read_text(errors="replace"), re.M))
+    return sorted(
+        match.groups()
+        for path in (fk.root / "logs").glob("*/*/*.log")
+        for match in re.finditer(r"^OUTPUT (\S+) (.*)$", path.read_text(errors="replace"), re.M)
+    )
 
 
 def outputs(fk) -> dict:
@@ -143,8 +162,11 @@ def cluster_creates(fk) -> int:
 
 
 def clusters_gone(fk):
-    fk.wait_for(lambda: fk.objects("daskclusters") == [], timeout=90,
-                message=lambda: f"clusters left: {[c['metadata']['name'] for c in fk.objects('daskclusters')]}")
+    fk.wait_for(
+        lambda: fk.objects("daskclusters") == [],
+        timeout=90,
+        message=lambda: f"clusters left: {[c['metadata']['name'] for c in fk.objects('daskclusters')]}",
+    )
 
 
 @pytest.mark.kube
@@ -171,10 +193,16 @@ def test_four_steps_share_one_cluster_with_the_outputs_of_per_step_mode(stack, t
 @pytest.mark.timeout(400)
 def test_a_failing_step_fails_the_workflow_and_still_deletes_the_cluster(stack, tmp_path):
     fk = stack
-    draft = Draft("fails", str(tmp_path / "f.dasf-workflow.json"), [
-        dasf_step("first", 1),
-        promote.make_step("broken", "raise ValueError('no seismic data')", cluster=parse_spec(SHAPE), after=["first"]),
-    ])
+    draft = Draft(
+        "fails",
+        str(tmp_path / "f.dasf-workflow.json"),
+        [
+            dasf_step("first", 1),
+            promote.make_step(
+                "broken", "raise ValueError('no seismic data')", cluster=parse_spec(SHAPE), after=["first"]
+            ),
+        ],
+    )
     draft.set_cluster("shared")
     name = argo.submit(draft)["name"]
     status = wait(fk, name)
@@ -188,8 +216,9 @@ def test_a_failing_step_fails_the_workflow_and_still_deletes_the_cluster(stack, 
 @pytest.mark.timeout(400)
 def test_a_stopped_workflow_deletes_the_cluster(stack, tmp_path):
     fk = stack
-    slow = promote.make_step("slow", "import time\nprint('OUTPUT slow started', flush=True)\ntime.sleep(300)",
-                             cluster=parse_spec(SHAPE))
+    slow = promote.make_step(
+        "slow", "import time\nprint('OUTPUT slow started', flush=True)\ntime.sleep(300)", cluster=parse_spec(SHAPE)
+    )
     draft = Draft("stops", str(tmp_path / "s.dasf-workflow.json"), [slow])
     draft.set_cluster("shared")
     name = argo.submit(draft)["name"]
@@ -207,11 +236,15 @@ def test_a_stopped_workflow_deletes_the_cluster(stack, tmp_path):
 def test_a_retried_step_runs_again_on_the_same_cluster(stack, tmp_path):
     fk = stack
     # the first attempt fails; the scheduler, which outlives it, remembers the attempts
-    flaky = promote.make_step("flaky", "tries = client.get_metadata('tries', 0) + 1\n"
-                                       "client.set_metadata('tries', tries)\n"
-                                       "print('OUTPUT flaky', tries, flush=True)\n"
-                                       "assert tries > 1, 'first attempt fails'\n",
-                              cluster=parse_spec(SHAPE), retries=1)
+    flaky = promote.make_step(
+        "flaky",
+        "tries = client.get_metadata('tries', 0) + 1\n"
+        "client.set_metadata('tries', tries)\n"
+        "print('OUTPUT flaky', tries, flush=True)\n"
+        "assert tries > 1, 'first attempt fails'\n",
+        cluster=parse_spec(SHAPE),
+        retries=1,
+    )
     draft = Draft("retries", str(tmp_path / "r.dasf-workflow.json"), [flaky])
     draft.set_cluster("shared")
     name = argo.submit(draft)["name"]

@@ -65,8 +65,15 @@ def test_volume_needs_one_source_and_absolute_path():
 
 
 def test_to_cell_round_trips():
-    spec = parse_spec({"name": "seismic", "backend": "local", "adapt": {"minimum": 1, "maximum": 4},
-                       "memory_limit": "2GiB", "env": {"X": "1"}})
+    spec = parse_spec(
+        {
+            "name": "seismic",
+            "backend": "local",
+            "adapt": {"minimum": 1, "maximum": 4},
+            "memory_limit": "2GiB",
+            "env": {"X": "1"},
+        }
+    )
     text = to_cell(spec)
     assert text.startswith("%%dasf_cluster seismic\n")
     body = text.split("\n", 1)[1]

@@ -35,20 +35,23 @@ def test_follow_streams_the_runner_log_while_the_step_runs(fake_kubernetes):
     from kr8s.objects import new_class
 
     fk = fake_kubernetes
-    step = promote.make_step("attribute", SLOW_THEN_FAILS, values={"label": "/data"},
-                             cluster=parse_spec({"workers": 1}))
+    step = promote.make_step(
+        "attribute", SLOW_THEN_FAILS, values={"label": "/data"}, cluster=parse_spec({"workers": 1})
+    )
     name = workflow.job_name("wf-logs1", step.name)
     labels = {step_jobs.LABEL_WORKFLOW: "wf-logs1", step_jobs.LABEL_STEP: step.name}
     env = step_script.parameter_environment(step, None)
     new_class("DaskJob", "kubernetes.dask.org/v1", asyncio=False)(
-        workflow.dask_job_manifest(step, name, env, labels=labels)).create()
+        workflow.dask_job_manifest(step, name, env, labels=labels)
+    ).create()
 
     def job_status():
         return (fk.get("daskjobs", name) or {}).get("status", {}).get("jobStatus")
 
     seen = []
-    follower = threading.Thread(target=step_logs.follow, args=("wf-logs1", "attribute",
-                                                               lambda line: seen.append((line, job_status()))))
+    follower = threading.Thread(
+        target=step_logs.follow, args=("wf-logs1", "attribute", lambda line: seen.append((line, job_status())))
+    )
     follower.start()
     follower.join(timeout=200)
     assert not follower.is_alive(), "follow did not end with the runner pod"
@@ -67,9 +70,20 @@ def test_follow_streams_the_runner_log_while_the_step_runs(fake_kubernetes):
 
 
 def test_failure_summary_keeps_the_end_of_the_last_traceback():
-    log = "\n".join(["starting", "Traceback (most recent call last):", '  File "a.py", line 1', "KeyError: 'x'",
-                     "retrying", "Traceback (most recent call last):", '  File "b.py", line 9, in step',
-                     "    raise ValueError(msg)", "ValueError: bad trace header", "step 'x' failed"])
+    log = "\n".join(
+        [
+            "starting",
+            "Traceback (most recent call last):",
+            '  File "a.py", line 1',
+            "KeyError: 'x'",
+            "retrying",
+            "Traceback (most recent call last):",
+            '  File "b.py", line 9, in step',
+            "    raise ValueError(msg)",
+            "ValueError: bad trace header",
+            "step 'x' failed",
+        ]
+    )
     summary = step_logs.failure_summary(log, lines=3)
     assert summary.splitlines() == ["    raise ValueError(msg)", "ValueError: bad trace header", "step 'x' failed"]
     assert "KeyError" not in step_logs.failure_summary(log)
@@ -89,12 +103,21 @@ def test_failed_steps_get_the_end_of_their_runner_traceback(fake_kubernetes):
     name = workflow.job_name("wf-fail2", step.name)
     labels = {step_jobs.LABEL_WORKFLOW: "wf-fail2", step_jobs.LABEL_STEP: step.name}
     new_class("DaskJob", "kubernetes.dask.org/v1", asyncio=False)(
-        workflow.dask_job_manifest(step, name, {}, labels=labels)).create()
-    fk.wait_for(lambda: (fk.get("daskjobs", name) or {}).get("status", {}).get("jobStatus") == "Failed", timeout=120,
-                message=lambda: "the job did not fail")
-    summary = {"name": "wf-fail2", "namespace": fk.namespace, "steps": [
-        {"name": "qc", "phase": "Failed", "message": "failure condition matched"},
-        {"name": "later", "phase": "Omitted", "message": None}]}
+        workflow.dask_job_manifest(step, name, {}, labels=labels)
+    ).create()
+    fk.wait_for(
+        lambda: (fk.get("daskjobs", name) or {}).get("status", {}).get("jobStatus") == "Failed",
+        timeout=120,
+        message=lambda: "the job did not fail",
+    )
+    summary = {
+        "name": "wf-fail2",
+        "namespace": fk.namespace,
+        "steps": [
+            {"name": "qc", "phase": "Failed", "message": "failure condition matched"},
+            {"name": "later", "phase": "Omitted", "message": None},
+        ],
+    }
     detailed = step_logs.with_failure_details(summary)
     message = detailed["steps"][0]["message"]
     assert message.startswith("failure condition matched | ") and "KeyError: 'trace header 189'" in message

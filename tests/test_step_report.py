@@ -36,13 +36,16 @@ def step(outputs=(), cluster=WORKING, **options):
     return promote.make_step("envelope", CELL, cluster=cluster, outputs=list(outputs), report=True, **options)
 
 
-@pytest.mark.parametrize("outputs, expected", [
-    ((), "envelope-dask-report.html"),
-    (["out/cube.zarr"], "out/envelope-dask-report.html"),
-    (["/data/out/cube.zarr/", "/data/other"], "/data/out/envelope-dask-report.html"),
-    (["s3://seismic/run/cube.zarr"], "s3://seismic/run/envelope-dask-report.html"),
-    (["s3://seismic"], "s3://seismic/envelope-dask-report.html"),
-])
+@pytest.mark.parametrize(
+    "outputs, expected",
+    [
+        ((), "envelope-dask-report.html"),
+        (["out/cube.zarr"], "out/envelope-dask-report.html"),
+        (["/data/out/cube.zarr/", "/data/other"], "/data/out/envelope-dask-report.html"),
+        (["s3://seismic/run/cube.zarr"], "s3://seismic/run/envelope-dask-report.html"),
+        (["s3://seismic"], "s3://seismic/envelope-dask-report.html"),
+    ],
+)
 def test_the_report_goes_beside_the_first_output(outputs, expected):
     assert step_report.path(step(outputs)) == expected
 
@@ -58,11 +61,14 @@ def test_the_flag_reaches_promotion():
     assert step_options(split_line(promotion_line, "envelope"))["report"] is False
 
 
-@pytest.mark.parametrize("outputs, cluster", [
-    ((), MOUNTED),                       # the working directory is the pod's own
-    (["/tmp/out.zarr"], MOUNTED),        # beside an output off the volume
-    (["out/cube.zarr"], parse_spec({"workers": 1})),
-])
+@pytest.mark.parametrize(
+    "outputs, cluster",
+    [
+        ((), MOUNTED),  # the working directory is the pod's own
+        (["/tmp/out.zarr"], MOUNTED),  # beside an output off the volume
+        (["out/cube.zarr"], parse_spec({"workers": 1})),
+    ],
+)
 def test_a_report_only_its_pod_could_read_is_refused(outputs, cluster):
     with pytest.raises(ArgodasfError, match="--report would write .* own filesystem.*shared volume"):
         step(outputs, cluster)
@@ -77,10 +83,14 @@ def test_the_daskjob_names_where_the_report_is():
     on_claim = workflow.step_manifest(step(["/data/out/cube.zarr"], MOUNTED))
     annotations = on_claim["metadata"]["annotations"]
     assert json.loads(annotations[step_report.ANNOTATION]) == {
-        "claim": "seismic-rwx", "mount_path": "/data", "path": "out/envelope-dask-report.html"}
+        "claim": "seismic-rwx",
+        "mount_path": "/data",
+        "path": "out/envelope-dask-report.html",
+    }
     in_store = workflow.step_manifest(step(["s3://seismic/run/cube.zarr"], parse_spec({"workers": 1})))
     assert json.loads(in_store["metadata"]["annotations"][step_report.ANNOTATION]) == {
-        "url": "s3://seismic/run/envelope-dask-report.html"}
+        "url": "s3://seismic/run/envelope-dask-report.html"
+    }
 
 
 def test_run_local_writes_a_report_of_the_cell_alone(tmp_path, scheduler_address):  # noqa: F811
@@ -109,29 +119,34 @@ def test_run_local_writes_a_report_of_the_cell_alone(tmp_path, scheduler_address
 
 def test_run_local_without_the_flag_writes_no_report(tmp_path, scheduler_address):  # noqa: F811
     plain = promote.make_step("envelope", CELL, cluster=WORKING, outputs=["out/cube.zarr"])
-    (run,) = local_run.run_local(Draft("plain", str(tmp_path / "plain.dasf-workflow.json"), [plain]),
-                                 address=scheduler_address)
+    (run,) = local_run.run_local(
+        Draft("plain", str(tmp_path / "plain.dasf-workflow.json"), [plain]), address=scheduler_address
+    )
     assert run.phase == "Succeeded", run.log
     assert run.report == "" and not list(tmp_path.rglob("*-dask-report.html"))
 
 
 def test_a_failing_cell_still_reports_what_it_ran_and_fails(tmp_path, scheduler_address):  # noqa: F811
-    failing = promote.make_step("envelope", CELL + "raise RuntimeError('bad trace')\n", cluster=WORKING,
-                                outputs=["out/cube.zarr"], report=True)
-    (run,) = local_run.run_local(Draft("f", str(tmp_path / "f.dasf-workflow.json"), [failing]),
-                                 address=scheduler_address)
+    failing = promote.make_step(
+        "envelope", CELL + "raise RuntimeError('bad trace')\n", cluster=WORKING, outputs=["out/cube.zarr"], report=True
+    )
+    (run,) = local_run.run_local(
+        Draft("f", str(tmp_path / "f.dasf-workflow.json"), [failing]), address=scheduler_address
+    )
     assert run.phase == "Failed" and "RuntimeError: bad trace" in run.log
     assert '"envelope_block"' in (tmp_path / "out" / "envelope-dask-report.html").read_text()
 
 
 def test_an_object_store_report_is_written_there_and_read_back_with_the_servers_credentials(
-        tmp_path, scheduler_address, s3_server):  # noqa: F811
+    tmp_path, scheduler_address, s3_server
+):  # noqa: F811
     import boto3
 
     url = "s3://seismic/run/envelope-dask-report.html"
     in_store = step(["s3://seismic/run/cube.zarr"], parse_spec({"workers": 1}))
-    (run,) = local_run.run_local(Draft("s3", str(tmp_path / "s3.dasf-workflow.json"), [in_store]),
-                                 address=scheduler_address)
+    (run,) = local_run.run_local(
+        Draft("s3", str(tmp_path / "s3.dasf-workflow.json"), [in_store]), address=scheduler_address
+    )
     assert run.phase == "Succeeded" and run.report == url, run.log
     body = boto3.client("s3", endpoint_url=s3_server).get_object(Bucket="seismic", Key="run/envelope-dask-report.html")
     html = body["Body"].read()
@@ -144,11 +159,28 @@ def test_an_object_store_report_is_written_there_and_read_back_with_the_servers_
 def test_status_and_the_local_run_view_say_where_the_report_is():
     from argodasf_jupyter.workflow_widgets import RunView, StatusView
 
-    summary = {"name": "seismic-x1", "phase": "Succeeded", "steps": [
-        {"name": "envelope", "phase": "Succeeded", "started_at": None, "finished_at": None, "message": None,
-         "report": {"claim": "seismic-rwx", "mount_path": "/data", "path": "out/envelope-dask-report.html"}},
-        {"name": "stage", "phase": "Succeeded", "started_at": None, "finished_at": None, "message": None,
-         "report": None}]}
+    summary = {
+        "name": "seismic-x1",
+        "phase": "Succeeded",
+        "steps": [
+            {
+                "name": "envelope",
+                "phase": "Succeeded",
+                "started_at": None,
+                "finished_at": None,
+                "message": None,
+                "report": {"claim": "seismic-rwx", "mount_path": "/data", "path": "out/envelope-dask-report.html"},
+            },
+            {
+                "name": "stage",
+                "phase": "Succeeded",
+                "started_at": None,
+                "finished_at": None,
+                "message": None,
+                "report": None,
+            },
+        ],
+    }
     view = StatusView(summary)
     expected = "Dask performance report: /data/out/envelope-dask-report.html (claim seismic-rwx)"
     assert view.fallback_text().count(expected) == 1 and view.fallback_html().count(expected) == 1

@@ -22,35 +22,47 @@ NFS = parse_spec({"volumes": [{"name": "nfs", "mount_path": "/nfs", "source": {"
 
 
 def edge(path: str, producer=NO_VOLUME, consumer=NO_VOLUME, container=False) -> dict:
-    first = promote.make_step("stage", "true\n", container="alpine:3", cluster=producer, outputs=[path]) if container \
+    first = (
+        promote.make_step("stage", "true\n", container="alpine:3", cluster=producer, outputs=[path])
+        if container
         else promote.make_step("stage", "pass\n", cluster=producer, outputs=[path])
+    )
     second = promote.make_step("use", "pass\n", cluster=consumer, inputs=[path])
     return {"stage": first, "use": second}
 
 
-@pytest.mark.parametrize("path, producer, consumer", [
-    ("s3://bucket/raw.zarr", NO_VOLUME, NO_VOLUME),
-    ("gs://bucket/raw.zarr", NO_VOLUME, NO_VOLUME),
-    ("/data/raw.npy", MOUNTED, MOUNTED),
-    ("/data/raw.npy", MOUNTED, WORKING),
-    ("out/raw.npy", WORKING, WORKING),
-    ("/nfs/raw.npy", NFS, NFS),
-])
+@pytest.mark.parametrize(
+    "path, producer, consumer",
+    [
+        ("s3://bucket/raw.zarr", NO_VOLUME, NO_VOLUME),
+        ("gs://bucket/raw.zarr", NO_VOLUME, NO_VOLUME),
+        ("/data/raw.npy", MOUNTED, MOUNTED),
+        ("/data/raw.npy", MOUNTED, WORKING),
+        ("out/raw.npy", WORKING, WORKING),
+        ("/nfs/raw.npy", NFS, NFS),
+    ],
+)
 def test_edges_on_shared_storage_pass(path, producer, consumer):
     storage.check_edges(edge(path, producer, consumer))
     storage.check_edges(edge(path, producer, consumer, container=True))
 
 
-@pytest.mark.parametrize("path, producer, consumer, why", [
-    ("out/raw.npy", NO_VOLUME, NO_VOLUME, "each step runs in pods of its own"),
-    ("out/raw.npy", WORKING, NO_VOLUME, "each step runs in pods of its own"),
-    ("/data/raw.npy", MOUNTED, NO_VOLUME, "each step runs in pods of its own"),
-    ("/tmp/raw.npy", MOUNTED, MOUNTED, "each step runs in pods of its own"),
-    ("/data/raw.npy", MOUNTED, MOUNTED.with_changes(volumes=[{**CLAIM, "claim": "other"}]), "pods of its own"),
-    ("/scratch/raw.npy", *[parse_spec({"volumes": [{"name": "s", "mount_path": "/scratch", "source": {"emptyDir": {}}}]})] * 2,
-     "pods of its own"),
-    ("file:///data/raw.npy", MOUNTED, MOUNTED, "file:// is not shared between pods"),
-])
+@pytest.mark.parametrize(
+    "path, producer, consumer, why",
+    [
+        ("out/raw.npy", NO_VOLUME, NO_VOLUME, "each step runs in pods of its own"),
+        ("out/raw.npy", WORKING, NO_VOLUME, "each step runs in pods of its own"),
+        ("/data/raw.npy", MOUNTED, NO_VOLUME, "each step runs in pods of its own"),
+        ("/tmp/raw.npy", MOUNTED, MOUNTED, "each step runs in pods of its own"),
+        ("/data/raw.npy", MOUNTED, MOUNTED.with_changes(volumes=[{**CLAIM, "claim": "other"}]), "pods of its own"),
+        (
+            "/scratch/raw.npy",
+            *[parse_spec({"volumes": [{"name": "s", "mount_path": "/scratch", "source": {"emptyDir": {}}}]})] * 2,
+            "pods of its own",
+        ),
+        ("file:///data/raw.npy", MOUNTED, MOUNTED, "file:// is not shared between pods"),
+    ],
+)
 def test_edges_on_a_pods_own_filesystem_are_refused_in_one_line(path, producer, consumer, why):
     with pytest.raises(ArgodasfError) as error:
         storage.check_edges(edge(path, producer, consumer))
@@ -77,19 +89,27 @@ def pods_of(document: dict) -> dict:
         elif "resource" in template and "DaskJob" in template["resource"]["manifest"]:
             job = yaml.safe_load(template["resource"]["manifest"])
             cluster = job["spec"]["cluster"]["spec"]
-            for role, pod in (("runner", job["spec"]["job"]), ("scheduler", cluster["scheduler"]),
-                              ("worker", cluster["worker"])):
+            for role, pod in (
+                ("runner", job["spec"]["job"]),
+                ("scheduler", cluster["scheduler"]),
+                ("worker", cluster["worker"]),
+            ):
                 found[f"{template['name']} {role}"] = (pod["spec"]["containers"][0], pod["spec"].get("volumes", []))
     return found
 
 
 def test_volumes_working_dir_and_secrets_reach_every_pod_and_no_secret_value_does(tmp_path):
     spec = WORKING.with_changes(env_from_secrets=["s3-credentials"])
-    draft = Draft("storage", str(tmp_path / "storage.json"), [
-        promote.make_step("stage", "echo x > out/raw.txt\n", container="alpine:3", cluster=spec,
-                          outputs=["out/raw.txt"]),
-        promote.make_step("use", "print(open('out/raw.txt').read())\n", cluster=spec, inputs=["out/raw.txt"]),
-    ])
+    draft = Draft(
+        "storage",
+        str(tmp_path / "storage.json"),
+        [
+            promote.make_step(
+                "stage", "echo x > out/raw.txt\n", container="alpine:3", cluster=spec, outputs=["out/raw.txt"]
+            ),
+            promote.make_step("use", "print(open('out/raw.txt').read())\n", cluster=spec, inputs=["out/raw.txt"]),
+        ],
+    )
     document = workflow.to_dict(draft)
     pods = pods_of(document)
     assert set(pods) == {"stage", "use runner", "use scheduler", "use worker"}
@@ -137,8 +157,12 @@ def s3_server(monkeypatch):
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    for key, value in {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-                       "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(key, value)
     import boto3
 

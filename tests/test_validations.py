@@ -33,7 +33,9 @@ class Counting:
 def validations(monkeypatch):
     counts: collections.Counter = collections.Counter()
     for model in (Settings, ClusterSpec):
-        monkeypatch.setattr(model, "__pydantic_validator__", Counting(model.__pydantic_validator__, counts, model.__name__))
+        monkeypatch.setattr(
+            model, "__pydantic_validator__", Counting(model.__pydantic_validator__, counts, model.__name__)
+        )
     return counts
 
 
@@ -55,8 +57,9 @@ def test_the_wrapper_counts_every_validation(validations):
 
 
 @pytest.mark.parametrize("deadline, overrides, cluster_validations", [(1234, None, 0), (1235, {"workers": 3}, 1)])
-def test_a_promotion_validates_the_settings_once_and_its_spec_at_most_once(validations, session, deadline, overrides,
-                                                                            cluster_validations):
+def test_a_promotion_validates_the_settings_once_and_its_spec_at_most_once(
+    validations, session, deadline, overrides, cluster_validations
+):
     # a setting no earlier test used: the settings must be read and validated afresh
     with dask.config.set({"argodasf.workflow.active-deadline": deadline, "argodasf.cluster.memory-limit": "1GiB"}):
         step = session.promote("total", CELL, values={"scale": 2.0}, overrides=overrides)

@@ -15,21 +15,52 @@ from argodasf_jupyter.spec import parse_spec
 from argo.schemas import argo_schema_available, daskjob_validator, validate_workflow, workflow_validator
 from workflow_fixtures import DASF_LIKE_PIPELINE, scheduler_address  # noqa: F401  (a fixture)
 
-SPEC = parse_spec({"workers": 3, "memory_limit": "2GiB", "cpu": "1", "image": "example.org/dasf:1",
-                   "env": {"OMP_NUM_THREADS": "1"},
-                   "volumes": [{"name": "shared", "mount_path": "/shared", "claim": "seismic"}]})
+SPEC = parse_spec(
+    {
+        "workers": 3,
+        "memory_limit": "2GiB",
+        "cpu": "1",
+        "image": "example.org/dasf:1",
+        "env": {"OMP_NUM_THREADS": "1"},
+        "volumes": [{"name": "shared", "mount_path": "/shared", "claim": "seismic"}],
+    }
+)
 
 
 @pytest.fixture
 def draft(tmp_path):
     draft = Draft("seismic", str(tmp_path / "seismic.dasf-workflow.json"))
-    draft.add(promote.make_step("stage", "cp -r /data/in.zarr /shared/in.zarr\n", container="alpine:3",
-                                cluster=SPEC, outputs=["/shared/in.zarr"], retries=1))
-    draft.add(promote.make_step("envelope", "print(input_path, axis)\n", values={"input_path": "/shared/in.zarr", "axis": -1},
-                                cluster=SPEC, inputs=["/shared/in.zarr"], outputs=["/shared/out.zarr"], retries=2,
-                                timeout=600))
-    draft.add(promote.make_step("report", "print(input_path)\n", values={"input_path": "/shared/in.zarr"},
-                                cluster=SPEC.with_changes(adapt={"minimum": 1, "maximum": 4}), inputs=["/shared/out.zarr"]))
+    draft.add(
+        promote.make_step(
+            "stage",
+            "cp -r /data/in.zarr /shared/in.zarr\n",
+            container="alpine:3",
+            cluster=SPEC,
+            outputs=["/shared/in.zarr"],
+            retries=1,
+        )
+    )
+    draft.add(
+        promote.make_step(
+            "envelope",
+            "print(input_path, axis)\n",
+            values={"input_path": "/shared/in.zarr", "axis": -1},
+            cluster=SPEC,
+            inputs=["/shared/in.zarr"],
+            outputs=["/shared/out.zarr"],
+            retries=2,
+            timeout=600,
+        )
+    )
+    draft.add(
+        promote.make_step(
+            "report",
+            "print(input_path)\n",
+            values={"input_path": "/shared/in.zarr"},
+            cluster=SPEC.with_changes(adapt={"minimum": 1, "maximum": 4}),
+            inputs=["/shared/out.zarr"],
+        )
+    )
     return draft
 
 
@@ -73,7 +104,7 @@ def test_dasf_step_is_a_resource_template_creating_a_daskjob(draft):
     runner = pod["containers"][0]
     assert runner["image"] == "example.org/dasf:1"
     env = {item["name"]: item["value"] for item in runner["env"]}
-    assert env["ARGODASF_PARAM_input_path"] == "{{=sprig.b64enc(inputs.parameters[\"input_path\"])}}"
+    assert env["ARGODASF_PARAM_input_path"] == '{{=sprig.b64enc(inputs.parameters["input_path"])}}'
     assert env["OMP_NUM_THREADS"] == "1"
     # the shared volume reaches the runner and the workers
     assert runner["volumeMounts"] == [{"name": "shared", "mountPath": "/shared"}]
@@ -95,9 +126,13 @@ def test_container_step_and_the_dag(draft):
     assert tasks["envelope"]["dependencies"] == ["stage"]
     # report adapts: its DaskAutoscaler is created beside its DaskJob
     assert tasks["report--autoscaler"]["dependencies"] == tasks["report"]["dependencies"] == ["envelope"]
-    assert tasks["report"]["arguments"] == {"parameters": [{"name": "input_path", "value": "{{workflow.parameters.input_path}}"}]}
-    assert document["spec"]["arguments"]["parameters"] == [{"name": "input_path", "value": "/shared/in.zarr"},
-                                                         {"name": "axis", "value": "-1"}]
+    assert tasks["report"]["arguments"] == {
+        "parameters": [{"name": "input_path", "value": "{{workflow.parameters.input_path}}"}]
+    }
+    assert document["spec"]["arguments"]["parameters"] == [
+        {"name": "input_path", "value": "/shared/in.zarr"},
+        {"name": "axis", "value": "-1"},
+    ]
     assert document["metadata"] == {"generateName": "seismic-", "labels": {"argodasf.io/draft": "seismic"}}
 
 
@@ -107,8 +142,13 @@ def test_container_script_decodes_byte_for_byte(draft, tmp_path):
     container = templates(workflow.to_dict(draft))["stage"]["container"]
     import subprocess
 
-    result = subprocess.run(container["command"] + container["args"], cwd=tmp_path, capture_output=True, text=True,
-                            env={"HOME": "/home/x", "PATH": os.environ["PATH"]})
+    result = subprocess.run(
+        container["command"] + container["args"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"HOME": "/home/x", "PATH": os.environ["PATH"]},
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out.txt").read_text() == "it's /home/x {{workflow.name}}\ntab\there\n"
 
@@ -148,8 +188,13 @@ def test_exported_hera_script_rebuilds_the_same_workflow(draft, tmp_path):
 
 
 def test_parameters_override_typed(draft):
-    assert workflow.resolve_parameters(draft, {"axis": "2", "input_path": "/other"}) == {"input_path": "/other", "axis": 2}
-    with pytest.raises(ArgodasfError, match="unknown parameter 'axes'; the workflow's parameters are: input_path, axis"):
+    assert workflow.resolve_parameters(draft, {"axis": "2", "input_path": "/other"}) == {
+        "input_path": "/other",
+        "axis": 2,
+    }
+    with pytest.raises(
+        ArgodasfError, match="unknown parameter 'axes'; the workflow's parameters are: input_path, axis"
+    ):
         workflow.resolve_parameters(draft, {"axes": "1"})
     with pytest.raises(ArgodasfError, match="must be NAME=VALUE"):
         workflow.parse_assignments(["novalue"])
@@ -157,11 +202,17 @@ def test_parameters_override_typed(draft):
 
 def test_a_name_with_different_defaults_becomes_one_parameter_per_step(draft):
     draft.add(promote.make_step("other", "print(axis)\n", values={"axis": 0}))
-    assert workflow.workflow_parameters(draft) == {"input_path": "/shared/in.zarr", "envelope-axis": -1, "other-axis": 0}
+    assert workflow.workflow_parameters(draft) == {
+        "input_path": "/shared/in.zarr",
+        "envelope-axis": -1,
+        "other-axis": 0,
+    }
     document = workflow.to_dict(draft)
     validate_workflow(document)
     tasks = {task["name"]: task for task in templates(document)[workflow.ENTRYPOINT]["dag"]["tasks"]}
-    assert tasks["other"]["arguments"]["parameters"] == [{"name": "axis", "value": "{{workflow.parameters.other-axis}}"}]
+    assert tasks["other"]["arguments"]["parameters"] == [
+        {"name": "axis", "value": "{{workflow.parameters.other-axis}}"}
+    ]
     assert workflow.resolve_parameters(draft, {"other-axis": "5"})["other-axis"] == 5
 
 
@@ -185,12 +236,35 @@ with open(out_path, "w") as stream:
 
 def three_steps(tmp_path) -> Draft:
     draft = Draft("local", str(tmp_path / "local.dasf-workflow.json"))
-    draft.add(promote.make_step("stage", "cp in.txt staged.txt\n", container="alpine:3",
-                                local_command="echo 'staged' > staged.txt", outputs=["staged.txt"]))
-    draft.add(promote.make_step("produce", PRODUCE, values={"factor": 2, "out_path": "sum.txt"},
-                                cluster=parse_spec({"workers": 1}), inputs=["staged.txt"], outputs=["sum.txt"]))
-    draft.add(promote.make_step("consume", CONSUME, values={"in_path": "sum.txt", "out_path": "final.txt"},
-                                cluster=parse_spec({"workers": 1}), inputs=["sum.txt"], outputs=["final.txt"]))
+    draft.add(
+        promote.make_step(
+            "stage",
+            "cp in.txt staged.txt\n",
+            container="alpine:3",
+            local_command="echo 'staged' > staged.txt",
+            outputs=["staged.txt"],
+        )
+    )
+    draft.add(
+        promote.make_step(
+            "produce",
+            PRODUCE,
+            values={"factor": 2, "out_path": "sum.txt"},
+            cluster=parse_spec({"workers": 1}),
+            inputs=["staged.txt"],
+            outputs=["sum.txt"],
+        )
+    )
+    draft.add(
+        promote.make_step(
+            "consume",
+            CONSUME,
+            values={"in_path": "sum.txt", "out_path": "final.txt"},
+            cluster=parse_spec({"workers": 1}),
+            inputs=["sum.txt"],
+            outputs=["final.txt"],
+        )
+    )
     return draft
 
 
@@ -198,8 +272,11 @@ def test_local_run_of_a_three_step_dag_then_a_rerun_skips_completed_steps(tmp_pa
     draft = three_steps(tmp_path)
     updates = []
     runs = local_run.run_local(draft, on_update=lambda runs: updates.append([run.phase for run in runs]))
-    assert [(run.name, run.phase) for run in runs] == [("stage", "Succeeded"), ("produce", "Succeeded"),
-                                                       ("consume", "Succeeded")], [run.log for run in runs]
+    assert [(run.name, run.phase) for run in runs] == [
+        ("stage", "Succeeded"),
+        ("produce", "Succeeded"),
+        ("consume", "Succeeded"),
+    ], [run.log for run in runs]
     assert updates[0] == ["Pending"] * 3 and ["Succeeded", "Running", "Pending"] in updates
     assert (tmp_path / "staged.txt").read_text() == "staged\n"
     assert (tmp_path / "sum.txt").read_text() == str(2 * sum(range(12)))
@@ -219,8 +296,9 @@ def test_local_run_of_a_three_step_dag_then_a_rerun_skips_completed_steps(tmp_pa
 
 def test_a_failing_step_fails_and_the_steps_after_it_are_omitted(tmp_path, scheduler_address):
     draft = three_steps(tmp_path)
-    draft.add(promote.make_step("produce", "raise RuntimeError('no data')\n", inputs=["staged.txt"],
-                                outputs=["sum.txt"]))
+    draft.add(
+        promote.make_step("produce", "raise RuntimeError('no data')\n", inputs=["staged.txt"], outputs=["sum.txt"])
+    )
     runs = local_run.run_local(draft, address=scheduler_address)
     assert [run.phase for run in runs] == ["Succeeded", "Failed", "Omitted"]
     assert runs[1].message == "exit code 1" and "RuntimeError: no data" in runs[1].log
@@ -239,7 +317,9 @@ def test_container_step_without_local_command_is_skipped(tmp_path, scheduler_add
 
 def test_a_failed_dasf_task_fails_the_step(tmp_path, scheduler_address):
     """The DASF protocol: Pipeline.run catches task errors, the executor does not let them pass."""
-    code = DASF_LIKE_PIPELINE + """
+    code = (
+        DASF_LIKE_PIPELINE
+        + """
 def good():
     return 1
 
@@ -251,6 +331,7 @@ try:
 except Exception as error:
     print("post_run raised", type(error).__name__)
 """
+    )
     draft = Draft("dasf", str(tmp_path / "dasf.dasf-workflow.json"))
     draft.add(promote.make_step("pipeline", code))
     (run,) = local_run.run_local(draft, address=scheduler_address)
@@ -274,9 +355,12 @@ print("env", client.submit(lambda name: os.environ.get(name), "ARGODASF_SPEC_ENV
 
 
 def test_run_local_runs_a_step_on_the_cluster_its_spec_describes(tmp_path):
-    spec = parse_spec({"workers": 2, "threads_per_worker": 2, "memory_limit": "512MiB",
-                       "env": {"ARGODASF_SPEC_ENV": "from the spec"}})
-    draft = Draft("live", str(tmp_path / "live.dasf-workflow.json"), [promote.make_step("live", LIVE_CLUSTER, cluster=spec)])
+    spec = parse_spec(
+        {"workers": 2, "threads_per_worker": 2, "memory_limit": "512MiB", "env": {"ARGODASF_SPEC_ENV": "from the spec"}}
+    )
+    draft = Draft(
+        "live", str(tmp_path / "live.dasf-workflow.json"), [promote.make_step("live", LIVE_CLUSTER, cluster=spec)]
+    )
     (run,) = local_run.run_local(draft)
     assert run.phase == "Succeeded", run.log
     assert "threads [2, 2]" in run.log and f"memory [{2**29}, {2**29}]" in run.log

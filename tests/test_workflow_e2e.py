@@ -27,7 +27,9 @@ value = client.submit(lambda: 1).result()
 raise ValueError("no seismic data at " + label)
 """
 
-PIPELINE = DASF_LIKE_PIPELINE + """
+PIPELINE = (
+    DASF_LIKE_PIPELINE
+    + """
 def load():
     return client.submit(sum, [1, 2]).result()
 
@@ -40,6 +42,7 @@ except Exception as error:  # even if the step's code swallows post_run's error,
     print("pipeline logged", type(error).__name__)
 print("the pipeline returned normally")
 """
+)
 
 
 @pytest.fixture
@@ -49,8 +52,11 @@ def fake_kubernetes(tmp_path, monkeypatch):
     with FakeKubernetes(tmp_path / "kube") as fk:
         yield fk
     # every pod process ends with the fake cluster (allow a moment for the last to exit)
-    fk.wait_for(lambda: fk.live_process_groups() == [], timeout=15,
-                message=lambda: f"pod processes left running: {fk.live_process_groups()}")
+    fk.wait_for(
+        lambda: fk.live_process_groups() == [],
+        timeout=15,
+        message=lambda: f"pod processes left running: {fk.live_process_groups()}",
+    )
 
 
 def test_promoted_steps_reach_successful_and_failed(fake_kubernetes):
@@ -74,12 +80,17 @@ def test_promoted_steps_reach_successful_and_failed(fake_kubernetes):
         return (fk.get("daskjobs", names[key]) or {}).get("status", {}).get("jobStatus")
 
     expected = {"ok": "Successful", "fails": "Failed", "pipeline": "Failed"}
-    fk.wait_for(lambda: all(status(key) == phase for key, phase in expected.items()), timeout=180,
-                message=lambda: f"job statuses: { {key: status(key) for key in expected} }; runner logs: "
-                                + " | ".join(fk.pod_log(f"{name}-runner")[-1500:] for name in names.values()))
+    fk.wait_for(
+        lambda: all(status(key) == phase for key, phase in expected.items()),
+        timeout=180,
+        message=lambda: (
+            f"job statuses: { {key: status(key) for key in expected} }; runner logs: "
+            + " | ".join(fk.pod_log(f"{name}-runner")[-1500:] for name in names.values())
+        ),
+    )
 
     ok_log = fk.pod_log(f"{names['ok']}-runner")
-    assert "the answer is 42 for \"it's {{given}}\" on multi_cpu" in ok_log
+    assert 'the answer is 42 for "it\'s {{given}}" on multi_cpu' in ok_log
     assert "step 'ok' succeeded" in ok_log
 
     fails_log = fk.pod_log(f"{names['fails']}-runner")
@@ -144,9 +155,11 @@ def test_an_adapting_step_moves_its_workers_within_the_range(fake_kubernetes, ar
         return (fk.get("daskjobs", name) or {}).get("status", {}).get("jobStatus")
 
     try:
-        fk.wait_for(lambda: status() in ("Successful", "Failed"), timeout=240,
-                    message=lambda: f"job {status()}; replicas {sorted(set(replicas))}; operator: "
-                                    + fk.operator_log()[-1500:])
+        fk.wait_for(
+            lambda: status() in ("Successful", "Failed"),
+            timeout=240,
+            message=lambda: f"job {status()}; replicas {sorted(set(replicas))}; operator: " + fk.operator_log()[-1500:],
+        )
     finally:
         done.set()
         watcher.join()
@@ -156,5 +169,8 @@ def test_an_adapting_step_moves_its_workers_within_the_range(fake_kubernetes, ar
     assert seen and max(json.loads(seen.group(1))) == 3, log[-800:]
     assert max(replicas) == 3 and min(replicas) >= 1, replicas
     # adopted by the job's cluster, the autoscaler goes with it
-    fk.wait_for(lambda: fk.objects("daskautoscalers") == [], timeout=60,
-                message=lambda: f"autoscalers left: {fk.objects('daskautoscalers')}")
+    fk.wait_for(
+        lambda: fk.objects("daskautoscalers") == [],
+        timeout=60,
+        message=lambda: f"autoscalers left: {fk.objects('daskautoscalers')}",
+    )

@@ -58,10 +58,13 @@ def draft_steps(drafts) -> dict:
 def test_promote_show_export_run_and_edit_the_draft(shell, drafts):
     run(shell, f"%%dasf_cluster seismic --workers 1\n{LOCAL}{SHARED}")
     run(shell, "factor = 3\nout_path = 'total.txt'")
-    _, captured = run(shell, "%%dasf_workflow total --outputs total.txt --workers 2\n"
-                             "import dask.array as da\n"
-                             "value = int(da.ones(10, chunks=5).sum().compute()) * factor\n"
-                             "open(out_path, 'w').write(str(value))\n")
+    _, captured = run(
+        shell,
+        "%%dasf_workflow total --outputs total.txt --workers 2\n"
+        "import dask.array as da\n"
+        "value = int(da.ones(10, chunks=5).sum().compute()) * factor\n"
+        "open(out_path, 'w').write(str(value))\n",
+    )
     assert "step 'total' promoted" in shown(captured)
     assert (drafts / "total.txt").read_text() == "30"  # the cell ran in the kernel
     step = draft_steps(drafts)["total"]
@@ -72,10 +75,15 @@ def test_promote_show_export_run_and_edit_the_draft(shell, drafts):
     (record,) = registry.read_all()
     assert record["draft"]["name"] == "workflow"
 
-    run(shell, "%%dasf_workflow stage --container alpine:3 --outputs staged.txt --local-command 'echo staged > staged.txt'\n"
-               "echo staged\n")
-    run(shell, "%%dasf_workflow total --inputs staged.txt --outputs total.txt\n"
-               "open(out_path, 'w').write(str(factor * 2))\n")
+    run(
+        shell,
+        "%%dasf_workflow stage --container alpine:3 --outputs staged.txt --local-command 'echo staged > staged.txt'\n"
+        "echo staged\n",
+    )
+    run(
+        shell,
+        "%%dasf_workflow total --inputs staged.txt --outputs total.txt\nopen(out_path, 'w').write(str(factor * 2))\n",
+    )
     assert list(draft_steps(drafts)) == ["total", "stage"]  # replaced in place
 
     view, _ = run(shell, "%dasf_workflow show")
@@ -106,8 +114,10 @@ def test_an_edge_on_a_pods_own_filesystem_is_refused_and_nothing_is_saved(shell,
     run(shell, "%%dasf_workflow stage --container alpine:3 --outputs staged.txt\necho staged > staged.txt\n")
     error, _ = run_failing(shell, "%%dasf_workflow total --inputs staged.txt\nprint('would read staged.txt')\n")
     assert isinstance(error, UsageError) and "\n" not in str(error)
-    assert str(error).startswith("step 'total' reads 'staged.txt', which step 'stage' writes, but each step runs "
-                                 "in pods of its own; put it on a shared volume")
+    assert str(error).startswith(
+        "step 'total' reads 'staged.txt', which step 'stage' writes, but each step runs "
+        "in pods of its own; put it on a shared volume"
+    )
     assert list(draft_steps(drafts)) == ["stage"]
 
 
@@ -166,13 +176,16 @@ def test_submit_and_status_against_a_fake_argo_server(shell, drafts, monkeypatch
         fake.stop()
 
 
-@pytest.mark.parametrize("line, expected", [
-    ("%dasf_workflow remove", "usage: %dasf_workflow remove STEP"),
-    ("%dasf_workflow run", "use `%dasf_workflow run --local`"),
-    ("%dasf_workflow status", "no workflow submitted from this kernel yet"),
-    ("%dasf_workflow export wf.txt", "use a .yaml or a .py"),
-    ("%dasf_workflow show", "has no steps yet"),
-])
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("%dasf_workflow remove", "usage: %dasf_workflow remove STEP"),
+        ("%dasf_workflow run", "use `%dasf_workflow run --local`"),
+        ("%dasf_workflow status", "no workflow submitted from this kernel yet"),
+        ("%dasf_workflow export wf.txt", "use a .yaml or a .py"),
+        ("%dasf_workflow show", "has no steps yet"),
+    ],
+)
 def test_command_errors_are_one_line(shell, drafts, line, expected):
     error, _ = run_failing(shell, line)
     assert isinstance(error, UsageError) and expected in str(error)
@@ -213,11 +226,14 @@ def test_a_cell_that_swallows_a_failed_dasf_task_is_not_promoted(shell, drafts):
     run(shell, f"%%dasf_cluster swallow --workers 1\n{LOCAL}")
     cell = DASF_LIKE_PIPELINE + (
         "def broken():\n    raise KeyError('trace header 189')\n"
-        "try:\n    Pipeline(executor, [broken]).run()\nexcept Exception as error:\n    print('caught', error)\n")
+        "try:\n    Pipeline(executor, [broken]).run()\nexcept Exception as error:\n    print('caught', error)\n"
+    )
     error, captured = run_failing(shell, "%%dasf_workflow swallowed\n" + cell)
     assert isinstance(error, UsageError)
-    assert str(error) == ("step 'swallowed' not promoted: DASF task 'broken' failed in the cell "
-                          "(KeyError: 'trace header 189'); its job would fail")
+    assert str(error) == (
+        "step 'swallowed' not promoted: DASF task 'broken' failed in the cell "
+        "(KeyError: 'trace header 189'); its job would fail"
+    )
     assert "caught" in captured.stdout
     assert not (drafts / "workflow.dasf-workflow.json").exists() or "swallowed" not in draft_steps(drafts)
     run(shell, "%dasf_close swallow")

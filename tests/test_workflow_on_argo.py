@@ -17,7 +17,7 @@ from argo.stack import argo_on_kubernetes
 
 pytestmark = [pytest.mark.kube, pytest.mark.timeout(300)]
 SHAPE = parse_spec({"workers": 1})
-TRICKY = "it's \"quoted\" {{workflow.name}} {{=1+1}}\nsecond line: é ✓ ü"
+TRICKY = 'it\'s "quoted" {{workflow.name}} {{=1+1}}\nsecond line: é ✓ ü'
 
 
 @pytest.fixture
@@ -46,10 +46,20 @@ def test_steps_run_in_order_with_parameters_byte_exact_and_a_failure_stops_the_r
     fk, server = cluster
     draft = Draft("exact", str(tmp_path / "exact.dasf-workflow.json"))
     draft.add(promote.make_step("stage", "echo staged in $HOME\n", container="alpine:3"))
-    draft.add(promote.make_step("show", "print('label=' + repr(label))\n", values={"label": "default"},
-                                cluster=SHAPE, after=["stage"]))
-    draft.add(promote.make_step("explode", "raise ValueError('no seismic data at ' + where)\n",
-                                values={"where": "/data"}, cluster=SHAPE, after=["show"]))
+    draft.add(
+        promote.make_step(
+            "show", "print('label=' + repr(label))\n", values={"label": "default"}, cluster=SHAPE, after=["stage"]
+        )
+    )
+    draft.add(
+        promote.make_step(
+            "explode",
+            "raise ValueError('no seismic data at ' + where)\n",
+            values={"where": "/data"},
+            cluster=SHAPE,
+            after=["show"],
+        )
+    )
     draft.add(promote.make_step("never", "print('must not run')\n", cluster=SHAPE, after=["explode"]))
     name = argo.submit(draft, {"label": TRICKY})["name"]
     summary = wait(name)
@@ -66,24 +76,30 @@ def test_steps_run_in_order_with_parameters_byte_exact_and_a_failure_stops_the_r
     workflow_object = fk.get("workflows", name)
     for job in fk.objects("daskjobs"):
         (owner,) = job["metadata"]["ownerReferences"]
-        assert (owner["kind"], owner["uid"], owner["controller"]) == ("Workflow", workflow_object["metadata"]["uid"],
-                                                                      True)
+        assert (owner["kind"], owner["uid"], owner["controller"]) == (
+            "Workflow",
+            workflow_object["metadata"]["uid"],
+            True,
+        )
 
 
 def test_a_step_that_fails_once_succeeds_on_its_second_attempt(cluster, tmp_path):
     fk, _ = cluster
     draft = Draft("again", str(tmp_path / "again.dasf-workflow.json"))
-    code = ("import os\n"
-            "if os.environ['HOSTNAME'].endswith('-0-runner'):\n"
-            "    raise RuntimeError('first attempt fails')\n"
-            "print('attempt', os.environ['HOSTNAME'])\n")
+    code = (
+        "import os\n"
+        "if os.environ['HOSTNAME'].endswith('-0-runner'):\n"
+        "    raise RuntimeError('first attempt fails')\n"
+        "print('attempt', os.environ['HOSTNAME'])\n"
+    )
     draft.add(promote.make_step("flaky", code, cluster=SHAPE, retries=1))
     name = argo.submit(draft)["name"]
     summary = wait(name)
     assert summary["phase"] == "Succeeded", summary
     status = fk.get("workflows", name)["status"]
-    attempts = sorted((node for node in status["nodes"].values() if node["type"] == "Pod"),
-                      key=lambda node: node["name"])
+    attempts = sorted(
+        (node for node in status["nodes"].values() if node["type"] == "Pod"), key=lambda node: node["name"]
+    )
     assert [node["phase"] for node in attempts] == ["Failed", "Succeeded"]
     assert [node["displayName"] for node in attempts] == ["flaky(0)", "flaky(1)"]
     names = sorted(job["metadata"]["name"] for job in fk.objects("daskjobs"))
@@ -98,8 +114,14 @@ def test_a_rerun_skips_steps_whose_outputs_are_complete(cluster, tmp_path):
     out = shared / "result.txt"
     volume = host_directory("shared", shared, "/shared")
     draft = Draft("rerun", str(tmp_path / "rerun.dasf-workflow.json"))
-    draft.add(promote.make_step("make", "open('/shared/result.txt', 'a').write('computed\\n')\n",
-                                cluster=parse_spec({"workers": 1, "volumes": [volume]}), outputs=["/shared/result.txt"]))
+    draft.add(
+        promote.make_step(
+            "make",
+            "open('/shared/result.txt', 'a').write('computed\\n')\n",
+            cluster=parse_spec({"workers": 1, "volumes": [volume]}),
+            outputs=["/shared/result.txt"],
+        )
+    )
     first = argo.submit(draft)["name"]
     assert wait(first)["phase"] == "Succeeded"
     second = argo.submit(draft)["name"]
@@ -115,19 +137,31 @@ def test_deleting_the_workflow_leaves_nothing_behind(cluster, tmp_path):
     draft.add(promote.make_step("slow", "import time\ntime.sleep(300)\n", cluster=SHAPE))
     name = argo.submit(draft)["name"]
     job = workflow.job_name(name, "slow")
-    fk.wait_for(lambda: (fk.get("pods", f"{job}-runner") or {}).get("status", {}).get("phase") == "Running",
-                timeout=120, message=lambda: str(fk.objects("pods")))
-    answer = requests.delete(f"http://{server.address}/api/v1/workflows/default/{name}",
-                             headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
+    fk.wait_for(
+        lambda: (fk.get("pods", f"{job}-runner") or {}).get("status", {}).get("phase") == "Running",
+        timeout=120,
+        message=lambda: str(fk.objects("pods")),
+    )
+    answer = requests.delete(
+        f"http://{server.address}/api/v1/workflows/default/{name}",
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=10,
+    )
     assert answer.status_code == 200
     for plural in ("workflows", "daskjobs", "daskclusters", "pods", "services", "deployments"):
-        fk.wait_for(lambda plural=plural: fk.objects(plural, "default") == [], timeout=60,
-                    message=lambda plural=plural: f"{plural} left: {[o['metadata']['name'] for o in fk.objects(plural, 'default')]}")
+        fk.wait_for(
+            lambda plural=plural: fk.objects(plural, "default") == [],
+            timeout=60,
+            message=lambda plural=plural: (
+                f"{plural} left: {[o['metadata']['name'] for o in fk.objects(plural, 'default')]}"
+            ),
+        )
     # The operator creates a cluster's default DaskWorkerGroup without an owner and adopts
     # it in the group's own create handler, which retries a failed look-up only after a
     # minute; a group deleted before that stays, with nothing running for it.
-    assert [group for group in fk.objects("daskworkergroups", "default")
-            if group["metadata"].get("ownerReferences")] == []
+    assert [
+        group for group in fk.objects("daskworkergroups", "default") if group["metadata"].get("ownerReferences")
+    ] == []
 
 
 def test_submit_watch_fails_the_cell_and_the_cli_when_the_workflow_fails(cluster, shell, tmp_path, monkeypatch, capsys):

@@ -16,16 +16,32 @@ def test_a_pending_workflow_lists_the_expected_steps_instead_of_an_empty_table()
 
 
 def test_durations_and_messages_are_shown_and_colours_come_from_the_theme():
-    view = StatusView({
-        "name": "seismic-ab12c", "phase": "Failed", "message": "child 'envelope' failed",
-        "started_at": "2026-01-01T00:00:00Z", "finished_at": "2026-01-01T00:01:05Z", "progress": "1/2",
-        "steps": [
-            {"name": "stage", "phase": "Succeeded", "started_at": "2026-01-01T00:00:00Z",
-             "finished_at": "2026-01-01T00:00:12Z", "message": None},
-            {"name": "envelope", "phase": "Failed", "started_at": "2026-01-01T00:00:12Z",
-             "finished_at": "2026-01-01T00:01:05Z", "message": "DaskJob failed"},
-        ],
-    })
+    view = StatusView(
+        {
+            "name": "seismic-ab12c",
+            "phase": "Failed",
+            "message": "child 'envelope' failed",
+            "started_at": "2026-01-01T00:00:00Z",
+            "finished_at": "2026-01-01T00:01:05Z",
+            "progress": "1/2",
+            "steps": [
+                {
+                    "name": "stage",
+                    "phase": "Succeeded",
+                    "started_at": "2026-01-01T00:00:00Z",
+                    "finished_at": "2026-01-01T00:00:12Z",
+                    "message": None,
+                },
+                {
+                    "name": "envelope",
+                    "phase": "Failed",
+                    "started_at": "2026-01-01T00:00:12Z",
+                    "finished_at": "2026-01-01T00:01:05Z",
+                    "message": "DaskJob failed",
+                },
+            ],
+        }
+    )
     page = view.fallback_html()
     assert "1m 05s" in page and "12s" in page and "53s" in page
     assert "DaskJob failed" in page and "child &#x27;envelope&#x27; failed" in page

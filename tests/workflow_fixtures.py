@@ -28,8 +28,9 @@ def scheduler_address():
     """A small in-process Dask cluster that step scripts in subprocesses can reach over TCP."""
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1",
-                      dashboard_address=":0") as cluster:
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=":0"
+    ) as cluster:
         yield cluster.scheduler_address
 
 
@@ -49,6 +50,7 @@ def argo_run(engine, document: dict) -> dict:
     for task in dag["tasks"]:
         arguments = engine.substitute_object(task.get("arguments", {}), {**names, **resolved})
         inputs = {f"inputs.parameters.{item['name']}": item["value"] for item in arguments.get("parameters", [])}
-        results[task["name"]] = engine.substitute_object(templates[task["template"]],
-                                                         {**names, **inputs, "retries": "0"})
+        results[task["name"]] = engine.substitute_object(
+            templates[task["template"]], {**names, **inputs, "retries": "0"}
+        )
     return results

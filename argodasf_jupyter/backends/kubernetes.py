@@ -28,7 +28,9 @@ from . import kubernetes_available
 RESOURCE_TIMEOUT_KEY = "kubernetes.resource-timeout"
 POLL_INTERVAL = 0.1
 DELETE_SETTLE = 2.0  # seconds a deleted DaskCluster must stay absent
-OPERATOR_INSTALL = "helm install dask-kubernetes-operator dask/dask-kubernetes-operator -n dask-operator --create-namespace"
+OPERATOR_INSTALL = (
+    "helm install dask-kubernetes-operator dask/dask-kubernetes-operator -n dask-operator --create-namespace"
+)
 
 # KubeCluster's startup log lines -> the phases the widget shows
 PHASES = {
@@ -70,10 +72,10 @@ class _Phases:
             self.progress(phase)
 
 
-
 def startup_timeout() -> int:
     """Seconds a cluster may take to become ready (argodasf.kubernetes.startup-timeout)."""
     return settings().kubernetes.startup_timeout
+
 
 def _kube_cluster_class():
     from dask_kubernetes.operator import KubeCluster
@@ -142,8 +144,10 @@ def _resource_timeout() -> float:
     return float(dask.config.get(RESOURCE_TIMEOUT_KEY, default=60))
 
 
-NO_CREDENTIALS = ("no usable Kubernetes credentials (kubeconfig or in-cluster service account); "
-                  "check them with argodasf doctor, or use backend: local")
+NO_CREDENTIALS = (
+    "no usable Kubernetes credentials (kubeconfig or in-cluster service account); "
+    "check them with argodasf doctor, or use backend: local"
+)
 
 
 def check(spec: ClusterSpec) -> None:
@@ -202,7 +206,11 @@ def start(spec: ClusterSpec, progress: Callable[[str], None]) -> object:
                 raise
     except ArgodasfError as error:
         # a timeout while creating may have cancelled a create the server still stores
-        settle = kube_api.request_timeout() if isinstance(error, StartupTimeout) and phases.current == "creating" else DELETE_SETTLE
+        settle = (
+            kube_api.request_timeout()
+            if isinstance(error, StartupTimeout) and phases.current == "creating"
+            else DELETE_SETTLE
+        )
         if created and not _delete_cluster(spec.name, namespace, settle):
             raise ArgodasfError(f"{error}; {_left_behind(spec.name, namespace)}") from None
         raise
@@ -310,9 +318,11 @@ async def _unowned_parts(api, name: str, namespace: str) -> list:
     # before it owns them; a cluster deleted in between leaves them with no owner.
     parts = []
     for kind in ("daskworkergroups.kubernetes.dask.org", "daskautoscalers.kubernetes.dask.org"):
-        parts += [part async for part in api.get(kind, namespace=namespace,
-                                                 label_selector={"dask.org/cluster-name": name})
-                  if not part.raw["metadata"].get("ownerReferences")]
+        parts += [
+            part
+            async for part in api.get(kind, namespace=namespace, label_selector={"dask.org/cluster-name": name})
+            if not part.raw["metadata"].get("ownerReferences")
+        ]
     return parts
 
 
@@ -419,12 +429,16 @@ def _kubernetes_errors(name: str, namespace: str, phases: _Phases):
     except httpx.TimeoutException:
         raise ArgodasfError(kube_api.UNANSWERED.format(timeout=kube_api.request_timeout())) from None
     except (httpx.TransportError, kr8s.APITimeoutError) as error:
-        raise ArgodasfError(f"cannot reach the Kubernetes API server at {_host(error)}; check your network and kubeconfig") from None
+        raise ArgodasfError(
+            f"cannot reach the Kubernetes API server at {_host(error)}; check your network and kubeconfig"
+        ) from None
     except RuntimeError as error:
         # older dask-kubernetes reports a 404 on create this way
         if "Custom Resource Definitions" not in str(error):
             raise ArgodasfError(_unexpected(error, name)) from None
-        raise ArgodasfError(f"the Dask operator's custom resources are not installed; install the operator: {OPERATOR_INSTALL}") from None
+        raise ArgodasfError(
+            f"the Dask operator's custom resources are not installed; install the operator: {OPERATOR_INSTALL}"
+        ) from None
     except (TimeoutError, asyncio.TimeoutError):
         phase = phases.current or "creating"
         hint = HINTS.get(phase.split(" ")[0] if phase.startswith("workers") else phase, HINTS["creating"])
@@ -433,7 +447,8 @@ def _kubernetes_errors(name: str, namespace: str, phases: _Phases):
         else:
             waited = f"{startup_timeout()} s"
         raise StartupTimeout(
-            f"cluster '{name}' was not ready after {waited}, still '{phase}'; " + hint.format(name=name, namespace=namespace)
+            f"cluster '{name}' was not ready after {waited}, still '{phase}'; "
+            + hint.format(name=name, namespace=namespace)
         ) from None
     except Exception as error:  # a server that answers what no Kubernetes API would
         raise ArgodasfError(_unexpected(error, name)) from None
@@ -445,5 +460,7 @@ def _host(error) -> str:
 
 def _unexpected(error: Exception, name: str) -> str:
     # the type only: a message could quote the server's answer, which may echo credentials
-    return (f"cannot use the kubeconfig or the Kubernetes API server's answer for cluster '{name}' "
-            f"({type(error).__name__}); check them with argodasf doctor")
+    return (
+        f"cannot use the kubeconfig or the Kubernetes API server's answer for cluster '{name}' "
+        f"({type(error).__name__}); check them with argodasf doctor"
+    )

@@ -1,16 +1,16 @@
 """Thin authenticated tornado handlers under ``/argodasf/api/``, the routes the sidebar calls.
 
-    GET state                    the clusters and drafts the kernels of this server published,
-                                 and the workflows on the configured Argo Server: one refresh
-    GET changes?since=STAMP      answers once a kernel published after STAMP (or after
-                                 CHANGES_WAIT seconds): the sidebar's push channel
-    GET workflows/<name>/steps/<step>/logs
-                                 the last lines (?tail=200) of one step's pods: a DASF step's
-                                 DaskJob pods (?component=runner|scheduler|worker), a
-                                 container step's pod through Argo
-    GET workflows/<name>/steps/<step>/report
-                                 a DASF step's Dask performance report (reports.py)
-    POST workflows/<name>/<action>  stop | terminate | retry | resubmit; answers the new summary
+GET state                    the clusters and drafts the kernels of this server published,
+                             and the workflows on the configured Argo Server: one refresh
+GET changes?since=STAMP      answers once a kernel published after STAMP (or after
+                             CHANGES_WAIT seconds): the sidebar's push channel
+GET workflows/<name>/steps/<step>/logs
+                             the last lines (?tail=200) of one step's pods: a DASF step's
+                             DaskJob pods (?component=runner|scheduler|worker), a
+                             container step's pod through Argo
+GET workflows/<name>/steps/<step>/report
+                             a DASF step's Dask performance report (reports.py)
+POST workflows/<name>/<action>  stop | terminate | retry | resubmit; answers the new summary
 """
 
 from __future__ import annotations
@@ -110,8 +110,9 @@ class StepLogsHandler(_Handler):
             raise tornado.web.HTTPError(400, f"component must be one of: {', '.join(step_logs.COMPONENTS)}")
         steps = {found["name"]: found for found in (await self.from_argo(argo.status, name))["steps"]}
         if step not in steps:
-            raise tornado.web.HTTPError(404, f"workflow '{name}' has no step '{step}'; its steps: "
-                                             f"{', '.join(sorted(steps)) or 'none yet'}")
+            raise tornado.web.HTTPError(
+                404, f"workflow '{name}' has no step '{step}'; its steps: {', '.join(sorted(steps)) or 'none yet'}"
+            )
         if steps[step]["kind"] != "dasf":
             if component is not None:
                 raise tornado.web.HTTPError(400, f"step '{step}' is a container step; component is for DASF steps")
@@ -119,8 +120,16 @@ class StepLogsHandler(_Handler):
         else:
             component = component or "runner"
             logs = await self._dask_job_logs(name, step, component, tail)
-        self.answer({"name": name, "step": step, "kind": steps[step]["kind"], "component": component,
-                     "phase": steps[step]["phase"], "logs": logs})
+        self.answer(
+            {
+                "name": name,
+                "step": step,
+                "kind": steps[step]["kind"],
+                "component": component,
+                "phase": steps[step]["phase"],
+                "logs": logs,
+            }
+        )
 
     async def _dask_job_logs(self, name: str, step: str, component: str, tail: int) -> str:
         namespace = _target().namespace
@@ -164,7 +173,9 @@ class StateHandler(_Handler):
             # the clusters must not wait on a slow Argo Server: answer with the last list after a short wait
             cls = type(self)
             # a listing of another event loop (a server started again in this process) is not reused
-            stale = cls._listing is None or cls._listing.done() or cls._listing.get_loop() is not asyncio.get_running_loop()
+            stale = (
+                cls._listing is None or cls._listing.done() or cls._listing.get_loop() is not asyncio.get_running_loop()
+            )
             if stale:
                 cls._listing = asyncio.ensure_future(self.from_argo(_listing_with_details))
                 # a failure after the wait is read here, so asyncio does not log it as unretrieved
@@ -199,10 +210,14 @@ def route_table(base_url: str) -> list[tuple]:
 
     api = url_path_join(base_url, "argodasf", "api")
     return [
-        (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", "steps", f"({argo.WORKFLOW_NAME})", "logs"),
-         StepLogsHandler),
-        (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", "steps", f"({argo.WORKFLOW_NAME})", "report"),
-         StepReportHandler),
+        (
+            url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", "steps", f"({argo.WORKFLOW_NAME})", "logs"),
+            StepLogsHandler,
+        ),
+        (
+            url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", "steps", f"({argo.WORKFLOW_NAME})", "report"),
+            StepReportHandler,
+        ),
         (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", f"({'|'.join(ACTIONS)})"), WorkflowActionHandler),
         (url_path_join(api, "state"), StateHandler),
         (url_path_join(api, "changes"), ChangesHandler),

@@ -15,4 +15,3 @@ def clusters(records: list[dict]) -> list[dict]:
 def drafts(records: list[dict]) -> list[dict]:
     """The workflow draft of each live kernel that has one."""
     return [{**record["draft"], **_owner(record)} for record in records if record.get("draft")]
-

@@ -28,23 +28,30 @@ class StepReportHandler(_Handler):
     async def get(self, name: str, step: str):
         steps = {found["name"]: found for found in (await self.from_argo(argo.status, name))["steps"]}
         if step not in steps:
-            raise tornado.web.HTTPError(404, f"workflow '{name}' has no step '{step}'; its steps: "
-                                             f"{', '.join(sorted(steps)) or 'none yet'}")
+            raise tornado.web.HTTPError(
+                404, f"workflow '{name}' has no step '{step}'; its steps: {', '.join(sorted(steps)) or 'none yet'}"
+            )
         found = steps[step].get("report")
         if not found:
             raise tornado.web.HTTPError(404, f"step '{step}' writes no performance report; promote it with --report")
         try:
             data = await asyncio.to_thread(step_report.read, found, step)
         except FileNotFoundError:
-            raise tornado.web.HTTPError(404, f"no performance report of step '{step}' at {step_report.describe(found)} "
-                                             "yet; the step writes it when its cell ends") from None
+            raise tornado.web.HTTPError(
+                404,
+                f"no performance report of step '{step}' at {step_report.describe(found)} "
+                "yet; the step writes it when its cell ends",
+            ) from None
         except step_report.ReportTooLarge as error:
             raise tornado.web.HTTPError(413, str(error)) from None
         except ArgodasfError as error:  # a reference this server does not serve
             raise tornado.web.HTTPError(403, str(error)) from None
         except Exception as error:  # the volume or the object store failed
             first = (str(error).splitlines() or [""])[0]
-            raise tornado.web.HTTPError(502, f"the performance report of step '{step}' at "
-                                             f"{step_report.describe(found)} cannot be read: "
-                                             f"{type(error).__name__}: {first}") from None
+            raise tornado.web.HTTPError(
+                502,
+                f"the performance report of step '{step}' at "
+                f"{step_report.describe(found)} cannot be read: "
+                f"{type(error).__name__}: {first}",
+            ) from None
         self.finish(data, set_content_type="text/html; charset=utf-8")

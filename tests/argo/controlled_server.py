@@ -40,10 +40,10 @@ def node_selector(text: str):
         terms.append((key.strip(), operator != "!=", value.strip()))
     return lambda node: all((str(node.get(key, "")) == value) == equal for key, equal, value in terms)
 
+
 WATCH_SECONDS = 600  # a watch stream ends by itself after this
 # route -> (kind, the request body's field)
-PUBLISHED = {"cron-workflows": ("CronWorkflow", "cronWorkflow"),
-             "workflow-templates": ("WorkflowTemplate", "template")}
+PUBLISHED = {"cron-workflows": ("CronWorkflow", "cronWorkflow"), "workflow-templates": ("WorkflowTemplate", "template")}
 
 
 class ControlledFakeArgo(StrictFakeArgo):
@@ -83,9 +83,16 @@ class ControlledFakeArgo(StrictFakeArgo):
         from .schemas import validate_workflow
 
         validate_workflow(workflow)
-        placeholder = {"metadata": {"name": "placeholder", "namespace": namespace, "uid": "placeholder",
-                                    "creationTimestamp": "placeholder", **workflow.get("metadata", {})},
-                       "spec": workflow["spec"]}
+        placeholder = {
+            "metadata": {
+                "name": "placeholder",
+                "namespace": namespace,
+                "uid": "placeholder",
+                "creationTimestamp": "placeholder",
+                **workflow.get("metadata", {}),
+            },
+            "spec": workflow["spec"],
+        }
         from .controller.scope import global_values
 
         problems = unresolved_tags(workflow, global_values(placeholder))
@@ -101,8 +108,10 @@ class ControlledFakeArgo(StrictFakeArgo):
         wanted = query.get("podName", [None])[0]
         tail = int(query.get("logOptions.tailLines", ["0"])[0] or 0)
         name, namespace = workflow["metadata"]["name"], workflow["metadata"]["namespace"]
-        nodes = sorted((node for node in (workflow.get("status") or {}).get("nodes", {}).values()
-                        if node["type"] == "Pod"), key=lambda node: node.get("startedAt", ""))
+        nodes = sorted(
+            (node for node in (workflow.get("status") or {}).get("nodes", {}).values() if node["type"] == "Pod"),
+            key=lambda node: node.get("startedAt", ""),
+        )
         lines = []
         for node in nodes:
             pod = pod_name(name, node["name"], node.get("templateName", ""))
@@ -127,8 +136,9 @@ class ControlledFakeArgo(StrictFakeArgo):
         selected = node_selector(node_field_selector) if restart_successful and node_field_selector else None
 
         def reset(node):
-            return (node["type"] in ("Pod", "Retry") and node["phase"] in ("Failed", "Error")) or \
-                (selected is not None and selected(node))
+            return (node["type"] in ("Pod", "Retry") and node["phase"] in ("Failed", "Error")) or (
+                selected is not None and selected(node)
+            )
 
         failed_run = (current.get("status") or {}).get("phase") in ("Failed", "Error")
         for node in ((current.get("status") or {}).get("nodes") or {}).values() if failed_run else ():
@@ -163,8 +173,9 @@ class ControlledFakeArgo(StrictFakeArgo):
             raise errors.not_found(self.resource, name)
         metadata = {"generateName": f"{name}-", "labels": dict(old["metadata"].get("labels") or {})}
         spec = {key: value for key, value in old["spec"].items() if key != "shutdown"}
-        return self.add({"apiVersion": old["apiVersion"], "kind": "Workflow", "metadata": metadata, "spec": spec},
-                        namespace)
+        return self.add(
+            {"apiVersion": old["apiVersion"], "kind": "Workflow", "metadata": metadata, "spec": spec}, namespace
+        )
 
     def publish(self, kind: str, document: dict, namespace: str) -> dict:
         """Keep a CronWorkflow or WorkflowTemplate after validating it as Argo would."""
@@ -188,8 +199,14 @@ class ControlledFakeArgo(StrictFakeArgo):
                 if self.headers.get("Authorization") != f"Bearer {fake.token}" or fake.fault or fake.delay:
                     return super()._route(method)
                 if method == "GET" and parts[:3] == ["api", "v1", "workflow-events"] and len(parts) == 4:
-                    fake.requests.append({"method": method, "path": url.path, "query": query,
-                                          "authorization": self.headers.get("Authorization")})
+                    fake.requests.append(
+                        {
+                            "method": method,
+                            "path": url.path,
+                            "query": query,
+                            "authorization": self.headers.get("Authorization"),
+                        }
+                    )
                     return self._watch(parts[3], query)
                 if parts[:2] == ["api", "v1"] and len(parts) == 4 and parts[2] in PUBLISHED:
                     return self._published(method, parts[2], parts[3])
@@ -197,22 +214,40 @@ class ControlledFakeArgo(StrictFakeArgo):
                     return super()._route(method)
                 namespace, rest = parts[3], parts[4:]
                 if method == "GET" and not rest:
-                    fake.requests.append({"method": method, "path": url.path, "query": query,
-                                          "authorization": self.headers.get("Authorization")})
+                    fake.requests.append(
+                        {
+                            "method": method,
+                            "path": url.path,
+                            "query": query,
+                            "authorization": self.headers.get("Authorization"),
+                        }
+                    )
                     selector = query.get("listOptions.labelSelector", [None])[0]
                     items, _ = fake.kube.store.list(fake.resource, namespace, matcher(selector))
                     return self._send(200, {"metadata": {}, "items": items or None})
                 if method in ("DELETE", "PUT") and rest:
-                    fake.requests.append({"method": method, "path": url.path, "query": query,
-                                          "authorization": self.headers.get("Authorization")})
+                    fake.requests.append(
+                        {
+                            "method": method,
+                            "path": url.path,
+                            "query": query,
+                            "authorization": self.headers.get("Authorization"),
+                        }
+                    )
                     try:
                         return self._act(method, namespace, rest)
                     except errors.ApiError as error:
                         code = {404: 5, 400: 3, 409: 6}.get(error.code, 2)
                         return self._send(error.code, {"code": code, "message": error.status()["message"]})
                 if method == "GET" and rest[1:] == ["log"]:
-                    fake.requests.append({"method": method, "path": url.path, "query": query,
-                                          "authorization": self.headers.get("Authorization")})
+                    fake.requests.append(
+                        {
+                            "method": method,
+                            "path": url.path,
+                            "query": query,
+                            "authorization": self.headers.get("Authorization"),
+                        }
+                    )
                     workflow = fake.workflows.get((namespace, rest[0]))
                     if workflow is None:
                         return self._send(404, {"code": 5, "message": f'workflows.argoproj.io "{rest[0]}" not found'})
@@ -229,8 +264,15 @@ class ControlledFakeArgo(StrictFakeArgo):
                     return self._send(200, fake.shut_down(namespace, name, strategy))
                 if method == "PUT" and rest[1:] == ["retry"]:
                     request = self._json_body()
-                    return self._send(200, fake.retry(namespace, name, bool(request.get("restartSuccessful")),
-                                                      request.get("nodeFieldSelector") or ""))
+                    return self._send(
+                        200,
+                        fake.retry(
+                            namespace,
+                            name,
+                            bool(request.get("restartSuccessful")),
+                            request.get("nodeFieldSelector") or "",
+                        ),
+                    )
                 if method == "PUT" and rest[1:] == ["resubmit"]:
                     return self._send(200, fake.resubmit(namespace, name))
                 return self._send(404, {"code": 5, "message": "not found"})
@@ -251,11 +293,15 @@ class ControlledFakeArgo(StrictFakeArgo):
                     while time.monotonic() < end and not store.closed:
                         for event in store.events_after(since, 0.5):
                             since = event.resource_version
-                            if event.resource == fake.resource.qualified and event.namespace == namespace \
-                                    and match(event.object):
+                            if (
+                                event.resource == fake.resource.qualified
+                                and event.namespace == namespace
+                                and match(event.object)
+                            ):
                                 self._event(event.type, event.object)
-                                if event.type == "DELETED" or (fields and (event.object.get("status") or {})
-                                                               .get("phase") in FINAL):
+                                if event.type == "DELETED" or (
+                                    fields and (event.object.get("status") or {}).get("phase") in FINAL
+                                ):
                                     return
                 except (BrokenPipeError, ConnectionResetError, errors.Gone):
                     return
@@ -270,8 +316,14 @@ class ControlledFakeArgo(StrictFakeArgo):
 
             def _published(self, method, route, namespace):
                 kind, field = PUBLISHED[route]
-                fake.requests.append({"method": method, "path": self.path, "query": {},
-                                      "authorization": self.headers.get("Authorization")})
+                fake.requests.append(
+                    {
+                        "method": method,
+                        "path": self.path,
+                        "query": {},
+                        "authorization": self.headers.get("Authorization"),
+                    }
+                )
                 if method == "GET":
                     items = [item for (k, ns, _), item in fake.published.items() if k == kind and ns == namespace]
                     return self._send(200, {"metadata": {}, "items": items or None})

@@ -46,4 +46,3 @@ class StrictFakeArgo(FakeArgo):
                 return super()._route(method)
 
         return Handler
-

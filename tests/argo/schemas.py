@@ -24,7 +24,11 @@ def strict(node):
     node itself says unknown fields are kept)."""
     if isinstance(node, dict):
         node = {key: strict(value) for key, value in node.items()}
-        if "properties" in node and "additionalProperties" not in node and not node.get("x-kubernetes-preserve-unknown-fields"):
+        if (
+            "properties" in node
+            and "additionalProperties" not in node
+            and not node.get("x-kubernetes-preserve-unknown-fields")
+        ):
             node["additionalProperties"] = False
         return node
     if isinstance(node, list):

@@ -23,8 +23,9 @@ def argo_on_kubernetes(root, engine, namespace: str = "default", operator: bool 
     with FakeKubernetes(root, namespace=namespace, operator=operator) as fk:
         server = ControlledFakeArgo(token, fk, engine).start()
         try:
-            with mock.patch.dict(os.environ, ARGO_SERVER=server.address, ARGO_SECURE="false", ARGO_TOKEN=token,
-                                 ARGO_NAMESPACE=namespace):
+            with mock.patch.dict(
+                os.environ, ARGO_SERVER=server.address, ARGO_SECURE="false", ARGO_TOKEN=token, ARGO_NAMESPACE=namespace
+            ):
                 yield fk, server
         finally:
             server.stop()

@@ -60,19 +60,31 @@ def build() -> Path:
         package = gopath / "src" / "template_engine"
         package.mkdir(parents=True, exist_ok=True)
         shutil.copy(SOURCE, package / "main.go")
-        env = {**os.environ, "GO111MODULE": "off", "GOPATH": f"{gopath}{os.pathsep}{GO_SOURCES}",
-               "GOCACHE": str(BUILD_DIR / "cache"), "GOFLAGS": ""}
+        env = {
+            **os.environ,
+            "GO111MODULE": "off",
+            "GOPATH": f"{gopath}{os.pathsep}{GO_SOURCES}",
+            "GOCACHE": str(BUILD_DIR / "cache"),
+            "GOFLAGS": "",
+        }
         partial = binary.with_suffix(".partial")
-        subprocess.run(["go", "build", "-o", str(partial), "."], cwd=package, env=env, check=True,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        subprocess.run(
+            ["go", "build", "-o", str(partial), "."],
+            cwd=package,
+            env=env,
+            check=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         partial.rename(binary)
     return binary
 
 
 class TemplateEngine:
     def __init__(self, binary: Path):
-        self._process = subprocess.Popen([str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                         encoding="utf-8")
+        self._process = subprocess.Popen(
+            [str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8"
+        )
         self._lock = threading.Lock()
 
     @classmethod

@@ -21,8 +21,13 @@ CHROMIUM = "/usr/bin/chromium"
 CHECKOUT = Path(__file__).resolve().parents[2]
 BUILT_LABEXTENSION = CHECKOUT / "argodasf_jupyter" / "labextension"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--headless=new", "--disable-gpu", "--disable-dev-shm-usage",
-    "--disable-background-networking", "--disable-component-update", "--no-first-run",
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
 ]
 
 
@@ -65,14 +70,19 @@ class JupyterLab:
             folder.mkdir(parents=True, exist_ok=True)
         user_settings = config / "lab" / "user-settings"
         # no news or update toasts over the screenshots
-        _write_json(user_settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings",
-                    {"fetchNews": "false", "checkForUpdates": False})
+        _write_json(
+            user_settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings",
+            {"fetchNews": "false", "checkForUpdates": False},
+        )
         # every cell rendered, so the tests can read each prompt after Run All (JupyterLab
         # otherwise renders only the cells in view)
-        _write_json(user_settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings",
-                    {"windowingMode": "none"})
-        _write_json(user_settings / "argodasf-jupyter" / "plugin.jupyterlab-settings",
-                    {"refreshInterval": refresh_interval})
+        _write_json(
+            user_settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings",
+            {"windowingMode": "none"},
+        )
+        _write_json(
+            user_settings / "argodasf-jupyter" / "plugin.jupyterlab-settings", {"refreshInterval": refresh_interval}
+        )
         self.env = {
             "PATH": os.environ.get("PATH", ""),
             "LANG": "C.UTF-8",
@@ -91,9 +101,16 @@ class JupyterLab:
 
     def start(self, timeout: float = 60) -> "JupyterLab":
         command = [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-            "--ip=127.0.0.1", f"--port={self.port}", "--ServerApp.port_retries=0",
-            f"--ServerApp.root_dir={self.root}", f"--IdentityProvider.token={self.token}",
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--ServerApp.root_dir={self.root}",
+            f"--IdentityProvider.token={self.token}",
         ]
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
@@ -115,10 +132,20 @@ class JupyterLab:
 
     def write_notebook(self, name: str, cells: list[str]) -> None:
         notebook = {
-            "nbformat": 4, "nbformat_minor": 5,
+            "nbformat": 4,
+            "nbformat_minor": 5,
             "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-            "cells": [{"cell_type": "code", "id": f"cell-{index}", "source": source, "metadata": {},
-                       "outputs": [], "execution_count": None} for index, source in enumerate(cells)],
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "id": f"cell-{index}",
+                    "source": source,
+                    "metadata": {},
+                    "outputs": [],
+                    "execution_count": None,
+                }
+                for index, source in enumerate(cells)
+            ],
         }
         (self.root / name).write_text(json.dumps(notebook))
 

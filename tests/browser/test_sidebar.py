@@ -23,7 +23,9 @@ from ui_checks import MIN_CONTRAST, low_contrast, set_theme
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (apt-get install chromium)"
+    ),
 ]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -47,8 +49,7 @@ def fake_argo():
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, fake_argo):
-    env = {"ARGO_SERVER": fake_argo.address, "ARGO_TOKEN": TOKEN, "ARGO_SECURE": "false",
-           "ARGO_NAMESPACE": NAMESPACE}
+    env = {"ARGO_SERVER": fake_argo.address, "ARGO_TOKEN": TOKEN, "ARGO_SECURE": "false", "ARGO_NAMESPACE": NAMESPACE}
     server = JupyterLab(tmp_path_factory.mktemp("lab"), env=env).start()
     server.write_notebook("pipeline.ipynb", CELLS)
     yield server

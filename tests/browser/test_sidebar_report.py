@@ -15,7 +15,9 @@ from test_server_reports import ON_CLAIM, REPORT_HTML, report_workflow
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (apt-get install chromium)"
+    ),
 ]
 
 TOKEN = "browser-report-argo-token"
@@ -27,8 +29,13 @@ def test_a_reported_step_links_its_report_and_the_link_opens_it(tmp_path):
     (claim / "out" / "envelope-dask-report.html").write_text(REPORT_HTML)
     fake = FakeArgo(TOKEN, step_seconds=0.1).start()
     fake.add(report_workflow("seismic", ON_CLAIM), "team", created=time.time() - 60)
-    env = {"ARGO_SERVER": fake.address, "ARGO_TOKEN": TOKEN, "ARGO_SECURE": "false", "ARGO_NAMESPACE": "team",
-           "DASK_ARGODASF__WORKFLOW__CLAIM_DIRS": repr([{"claim": ON_CLAIM["claim"], "directory": str(claim)}])}
+    env = {
+        "ARGO_SERVER": fake.address,
+        "ARGO_TOKEN": TOKEN,
+        "ARGO_SECURE": "false",
+        "ARGO_NAMESPACE": "team",
+        "DASK_ARGODASF__WORKFLOW__CLAIM_DIRS": repr([{"claim": ON_CLAIM["claim"], "directory": str(claim)}]),
+    }
     lab = JupyterLab(tmp_path / "lab", env=env).start()
     try:
         with chromium_page(60_000) as page:

@@ -24,7 +24,9 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.kube,
     pytest.mark.timeout(600),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (apt-get install chromium)"
+    ),
 ]
 
 TOKEN = "browser-steer-argo-token"
@@ -76,7 +78,9 @@ def test_sidebar_shows_a_failed_steps_traceback_and_logs_and_steers_the_run(lab,
     page.wait_for_function(f"() => document.querySelector(\"[data-workflow='{name}']\")?.dataset.phase === 'Failed'")
     traceback = row.locator(".argodasf-failure[data-step='qc'] .argodasf-failure-traceback")
     traceback.filter(has_text="ValueError: trace header 7 is corrupt").wait_for()
-    assert row.get_by_role("button", name="Retry").is_visible() and row.get_by_role("button", name="Resubmit").is_visible()
+    assert (
+        row.get_by_role("button", name="Retry").is_visible() and row.get_by_role("button", name="Resubmit").is_visible()
+    )
     assert row.get_by_role("button", name="Stop").count() == 0
     shoot(page, "10-steer-failed-traceback")
 
@@ -96,7 +100,8 @@ def test_sidebar_shows_a_failed_steps_traceback_and_logs_and_steers_the_run(lab,
     row.get_by_role("button", name="Stop").wait_for()
     assert row.locator(".argodasf-failure").count() == 0
     page.wait_for_function(
-        f"() => document.querySelector(\"[data-workflow='{name}'] .argodasf-log\")?.dataset.following === 'true'")
+        f"() => document.querySelector(\"[data-workflow='{name}'] .argodasf-log\")?.dataset.following === 'true'"
+    )
     shoot(page, "12-steer-retried-running")
 
     # Terminate asks first; cancelling leaves the run alone
@@ -113,7 +118,8 @@ def test_sidebar_shows_a_failed_steps_traceback_and_logs_and_steers_the_run(lab,
     page.wait_for_function(f"() => document.querySelector(\"[data-workflow='{name}']\")?.dataset.phase === 'Failed'")
     row.locator(".argodasf-message").filter(has_text="Stopped with strategy 'Stop'").wait_for()
     page.wait_for_function(
-        f"() => document.querySelector(\"[data-workflow='{name}'] .argodasf-log\")?.dataset.following === 'false'")
+        f"() => document.querySelector(\"[data-workflow='{name}'] .argodasf-log\")?.dataset.following === 'false'"
+    )
     assert TOKEN not in page.content()
     shoot(page, "14-steer-stopped")
 

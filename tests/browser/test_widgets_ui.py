@@ -26,7 +26,9 @@ from ui_checks import MIN_CONTRAST, low_contrast, menu, set_theme
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (apt-get install chromium)"
+    ),
 ]
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
@@ -35,6 +37,8 @@ TOKEN = "widgets-test-argo-token"
 PUSH_SECONDS = 2.0
 NOTEBOOK_WIDTH = 500
 FIRST_CELL_SECONDS = 120  # a kernel restart that never comes back fails here, not after the whole wait
+
+
 @pytest.fixture(scope="module")
 def fake_argo():
     fake = FakeArgo(TOKEN, step_seconds=1).start()
@@ -67,8 +71,9 @@ def page(lab):
 def shut_down_kernels(lab: JupyterLab) -> None:
     """End every kernel (and so its clusters) before the next notebook runs."""
     for session in lab.get("api/sessions"):
-        request = urllib.request.Request(f"{lab.url}/api/sessions/{session['id']}", method="DELETE",
-                                         headers={"Authorization": f"token {lab.token}"})
+        request = urllib.request.Request(
+            f"{lab.url}/api/sessions/{session['id']}", method="DELETE", headers={"Authorization": f"token {lab.token}"}
+        )
         urllib.request.urlopen(request, timeout=30).close()
 
 
@@ -85,10 +90,15 @@ def kernel_idle(lab: JupyterLab, name: str) -> bool:
 
 def error_outputs(page) -> list[str]:
     """Texts of outputs that are Python errors (tracebacks or one-line magic errors)."""
-    texts = page.locator(".jp-NotebookPanel .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], "
-                         ".jp-NotebookPanel .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
-    return [text for text in texts.all_inner_texts()
-            if re.search(r"Traceback \(most recent call last\)|^\w*(Error|Exception)\b", text, re.M)]
+    texts = page.locator(
+        ".jp-NotebookPanel .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], "
+        ".jp-NotebookPanel .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
+    )
+    return [
+        text
+        for text in texts.all_inner_texts()
+        if re.search(r"Traceback \(most recent call last\)|^\w*(Error|Exception)\b", text, re.M)
+    ]
 
 
 @pytest.mark.timeout(900)
@@ -110,7 +120,9 @@ def test_run_all_reaches_the_end_without_an_error(lab, page, name):
         if error_outputs(page) or (texts and all(numbered(text) for text in texts)):
             break
         if not any(numbered(text) for text in texts) and time.monotonic() > first_cell_by:
-            status = page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator").first.get_attribute("data-status")
+            status = page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator").first.get_attribute(
+                "data-status"
+            )
             pytest.fail(f"{name}: no cell ran within {FIRST_CELL_SECONDS} s of the restart (kernel status {status})")
         # Run All stops at an error: nothing runs and the kernel stays idle. The server's
         # view of the kernel decides: JupyterLab (with ipykernel 7) can leave a finished
@@ -132,7 +144,9 @@ def test_run_all_reaches_the_end_without_an_error(lab, page, name):
         last = cells.nth(max(unfinished[0] - 1, 0))
         output = last.locator(".jp-OutputArea").inner_text()[-600:]
         pytest.fail(f"{name}: Run All stopped before code cell {unfinished[0]}; the cell before it shows: {output}")
-    stderr = " ".join(page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts())
+    stderr = " ".join(
+        page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
+    )
     assert "heartbeat from unregistered worker" not in stderr
     if name.startswith("01-"):  # the quickstart leaves a live cluster and its card
         page.locator(".argodasf-card[data-status='running']").last.wait_for()
@@ -153,7 +167,9 @@ FORM_CELLS = [
 
 def labelled(scope, label: str):
     """The ipywidgets text field with this description."""
-    return scope.locator(".widget-text").filter(has=scope.page.locator(".widget-label", has_text=re.compile(f"^{label}$")))
+    return scope.locator(".widget-text").filter(
+        has=scope.page.locator(".widget-label", has_text=re.compile(f"^{label}$"))
+    )
 
 
 def sidebar_row(page, name: str):

@@ -15,8 +15,16 @@ from hostile.figures import FIGURES
 class Outcome:
     """What one case produced; ``check`` counts and asserts the suite's promises."""
 
-    def __init__(self, message: str, output: str = "", seconds: float = 0.0, status: int | None = None,
-                 steps_before=(), steps_after=(), bound: float = 20.0):
+    def __init__(
+        self,
+        message: str,
+        output: str = "",
+        seconds: float = 0.0,
+        status: int | None = None,
+        steps_before=(),
+        steps_after=(),
+        bound: float = 20.0,
+    ):
         self.message, self.output, self.seconds, self.status = message, output, seconds, status
         self.steps_before, self.steps_after, self.bound = list(steps_before), list(steps_after), bound
 

@@ -55,18 +55,29 @@ class _Handler(BaseHTTPRequestHandler):
         echo = self.headers.get("Authorization") or ""
         if fault in ("401", "403", "409", "500"):
             code = int(fault)
-            status = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code,
-                      "message": f"denied for {echo}", "reason": "Unauthorized", "error": f"bad {echo}"}
+            status = {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "status": "Failure",
+                "code": code,
+                "message": f"denied for {echo}",
+                "reason": "Unauthorized",
+                "error": f"bad {echo}",
+            }
             self._answer(code, json.dumps(status).encode())
         elif fault == "nonjson":
             self._answer(200, f"<html>proxy login {echo}</html>".encode(), "text/html")
         elif fault == "list":
             self._answer(200, b"[1, 2]")
         elif fault == "wrongshape":
-            self._answer(200, json.dumps({"metadata": "oops", "items": 5, "gitVersion": 7, "status": "x",
-                                          "resources": 3, "version": [echo]}).encode())
+            self._answer(
+                200,
+                json.dumps(
+                    {"metadata": "oops", "items": 5, "gitVersion": 7, "status": "x", "resources": 3, "version": [echo]}
+                ).encode(),
+            )
         elif fault == "ndjson-bad":
-            self._answer(200, f"not json {echo}\n{{\"result\": 5}}\n[1]\n".encode())
+            self._answer(200, f'not json {echo}\n{{"result": 5}}\n[1]\n'.encode())
         elif fault == "slow":
             time.sleep(server.delay)
             self._answer(200, b"{}")
@@ -121,7 +132,9 @@ TOKEN = "s3cr3t-t0ken-ZXhhbXBsZQ"
 def kubeconfig(path, address: str, token: str = TOKEN, namespace: str = "default") -> str:
     """A kubeconfig for a plain-HTTP API server at ``address`` with a bearer token."""
     config = {
-        "apiVersion": "v1", "kind": "Config", "current-context": "faulty",
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "faulty",
         "clusters": [{"name": "faulty", "cluster": {"server": f"http://{address}"}}],
         "users": [{"name": "faulty", "user": {"token": token}}],
         "contexts": [{"name": "faulty", "context": {"cluster": "faulty", "user": "faulty", "namespace": namespace}}],

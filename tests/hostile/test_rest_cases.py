@@ -40,12 +40,24 @@ BAD_RECORDS = {
     "submitted-map": json.dumps({"pid": PID, "submitted": {"a": 1}}).encode(),
 }
 GOOD_CLUSTER = {"name": "dasf", "backend": "local", "status": "running", "workers": 1}
-EXPECTED_STATE = {"clusters": [{**GOOD_CLUSTER, "kernel_id": None, "pid": PID}], "drafts": [],
-                  "argo": {"configured": False}, "workflows": []}
+EXPECTED_STATE = {
+    "clusters": [{**GOOD_CLUSTER, "kernel_id": None, "pid": PID}],
+    "drafts": [],
+    "argo": {"configured": False},
+    "workflows": [],
+}
 
 TAIL = "tail must be a number of lines from 1 to 100000"
-QUERY_CASES = [("tail-superscript", "²"), ("tail-devanagari", "५"), ("tail-text", "abc"), ("tail-negative", "-1"),
-               ("tail-zero", "0"), ("tail-huge", "99999999"), ("tail-float", "1e3"), ("tail-two-numbers", "5 5")]
+QUERY_CASES = [
+    ("tail-superscript", "²"),
+    ("tail-devanagari", "५"),
+    ("tail-text", "abc"),
+    ("tail-negative", "-1"),
+    ("tail-zero", "0"),
+    ("tail-huge", "99999999"),
+    ("tail-float", "1e3"),
+    ("tail-two-numbers", "5 5"),
+]
 NAME_CASES = ["Bad_Name", "..", "%2E%2E", "-etl", "etl%2F..%2Fversion", "etl%00", "a" * 300]
 
 STEP_LOGS = "workflows/wf-abc/steps/s/logs"

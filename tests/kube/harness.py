@@ -38,8 +38,11 @@ DASK_GROUP = "kubernetes.dask.org"
 OPERATOR_NAME = "dask-kubernetes-operator"
 OPERATOR_LABELS = {"app.kubernetes.io/name": OPERATOR_NAME, "app.kubernetes.io/instance": OPERATOR_NAME}
 # The resources the operator's handlers watch; it is ready once it watches them all.
-OPERATOR_WATCHES = ("pods", "services", *(f"{plural}.{DASK_GROUP}" for plural in
-                                           ("daskclusters", "daskworkergroups", "daskjobs", "daskautoscalers")))
+OPERATOR_WATCHES = (
+    "pods",
+    "services",
+    *(f"{plural}.{DASK_GROUP}" for plural in ("daskclusters", "daskworkergroups", "daskjobs", "daskautoscalers")),
+)
 
 
 def dask_crd_paths():
@@ -65,8 +68,16 @@ class FakeKubernetes:
     operator_verbose: run kopf with --verbose (see operator_log()).
     """
 
-    def __init__(self, root, namespace="default", operator=True, operator_scope="all",
-                 crds=True, operator_namespace="dask-operator", operator_verbose=False):
+    def __init__(
+        self,
+        root,
+        namespace="default",
+        operator=True,
+        operator_scope="all",
+        crds=True,
+        operator_namespace="dask-operator",
+        operator_verbose=False,
+    ):
         self.root = Path(root)
         self.namespace = namespace
         self.operator_namespace = operator_namespace
@@ -121,8 +132,12 @@ class FakeKubernetes:
         proxy = ServiceProxy(self.network.node_netns)
         proxy.start()
         self._stack.callback(proxy.stop)
-        for controller in (self.kubelet, DeploymentController(self.store), NamespaceController(self.store),
-                           ServiceController(self.store, proxy, self.network, hosts)):
+        for controller in (
+            self.kubelet,
+            DeploymentController(self.store),
+            NamespaceController(self.store),
+            ServiceController(self.store, proxy, self.network, hosts),
+        ):
             controller.start()
             self._stack.callback(controller.stop)
 
@@ -136,46 +151,92 @@ class FakeKubernetes:
 
     def _add_node(self):
         self.store.create(NODES, None, {"metadata": {"name": NODE_NAME}})
-        self.store.update(NODES, None, NODE_NAME, lambda node: {**node, "status": {
-            "addresses": [{"type": "InternalIP", "address": self.network.node_ip},
-                          {"type": "Hostname", "address": NODE_NAME}],
-            "conditions": [{"type": "Ready", "status": "True"}],
-        }}, "status")
+        self.store.update(
+            NODES,
+            None,
+            NODE_NAME,
+            lambda node: {
+                **node,
+                "status": {
+                    "addresses": [
+                        {"type": "InternalIP", "address": self.network.node_ip},
+                        {"type": "Hostname", "address": NODE_NAME},
+                    ],
+                    "conditions": [{"type": "Ready", "status": "True"}],
+                },
+            },
+            "status",
+        )
 
     def _install_dask_crds(self):
         for path in dask_crd_paths():
             crd = self.store.create(CRDS, None, yaml.safe_load(path.read_text()))
-            status = {"acceptedNames": crd["spec"]["names"], "conditions": [
-                {"type": "NamesAccepted", "status": "True"}, {"type": "Established", "status": "True"}]}
-            self.store.update(CRDS, None, crd["metadata"]["name"], lambda c, status=status: {**c, "status": status}, "status")
+            status = {
+                "acceptedNames": crd["spec"]["names"],
+                "conditions": [{"type": "NamesAccepted", "status": "True"}, {"type": "Established", "status": "True"}],
+            }
+            self.store.update(
+                CRDS, None, crd["metadata"]["name"], lambda c, status=status: {**c, "status": status}, "status"
+            )
 
     def _start_operator(self):
         scope = ["--all-namespaces"] if self._options["scope"] == "all" else [f"--namespace={self.namespace}"]
         verbose = ["--verbose"] if self._options["verbose"] else []
         # its credentials come from a Secret volume, as a service account token would
-        self.store.create(SECRETS, self.operator_namespace, {
-            "metadata": {"name": f"{OPERATOR_NAME}-kubeconfig"},
-            "stringData": {"kubeconfig": _kubeconfig(self.api.url, self.operator_user, self._operator_token,
-                                                     self.operator_namespace)}})
+        self.store.create(
+            SECRETS,
+            self.operator_namespace,
+            {
+                "metadata": {"name": f"{OPERATOR_NAME}-kubeconfig"},
+                "stringData": {
+                    "kubeconfig": _kubeconfig(
+                        self.api.url, self.operator_user, self._operator_token, self.operator_namespace
+                    )
+                },
+            },
+        )
         container = {
             "name": OPERATOR_NAME,
             "image": "ghcr.io/dask/dask-kubernetes-operator",
-            "command": ["python", "-m", "kopf", "run", "--standalone", *verbose, *scope,
-                        "-m", "dask_kubernetes.operator.controller", "-m", "kopf_settings"],
+            "command": [
+                "python",
+                "-m",
+                "kopf",
+                "run",
+                "--standalone",
+                *verbose,
+                *scope,
+                "-m",
+                "dask_kubernetes.operator.controller",
+                "-m",
+                "kopf_settings",
+            ],
             "env": [{"name": "KUBECONFIG", "value": "/etc/fakekube/kubeconfig"}],
             "volumeMounts": [{"name": "kubeconfig", "mountPath": "/etc/fakekube", "readOnly": True}],
         }
         volume = {"name": "kubeconfig", "secret": {"secretName": f"{OPERATOR_NAME}-kubeconfig"}}
-        self.store.create(DEPLOYMENTS, self.operator_namespace, {
-            "metadata": {"name": OPERATOR_NAME, "labels": OPERATOR_LABELS},
-            "spec": {"replicas": 1, "selector": {"matchLabels": OPERATOR_LABELS},
-                     "template": {"metadata": {"labels": OPERATOR_LABELS},
-                                  "spec": {"containers": [container], "volumes": [volume]}}},
-        })
+        self.store.create(
+            DEPLOYMENTS,
+            self.operator_namespace,
+            {
+                "metadata": {"name": OPERATOR_NAME, "labels": OPERATOR_LABELS},
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": OPERATOR_LABELS},
+                    "template": {
+                        "metadata": {"labels": OPERATOR_LABELS},
+                        "spec": {"containers": [container], "volumes": [volume]},
+                    },
+                },
+            },
+        )
         present = {rt.qualified for rt in self.store.resource_types()}
         needed = [resource for resource in OPERATOR_WATCHES if resource in present]
-        self.wait_for(lambda: all(self.api.watching[resource] for resource in needed), timeout=60,
-                      message=lambda: "the operator did not start watching:\n" + self.operator_log()[-3000:])
+        self.wait_for(
+            lambda: all(self.api.watching[resource] for resource in needed),
+            timeout=60,
+            message=lambda: "the operator did not start watching:\n" + self.operator_log()[-3000:],
+        )
 
     # -- reading the cluster ----------------------------------------------------------------
 
@@ -214,8 +275,9 @@ class FakeKubernetes:
         group, _, version = manifest["apiVersion"].rpartition("/")
         for rt in self.store.resource_types():
             if (rt.group, rt.version, rt.kind) == (group, version, manifest["kind"]):
-                return self.store.create(rt, namespace or manifest["metadata"].get("namespace") or self.namespace,
-                                         manifest)
+                return self.store.create(
+                    rt, namespace or manifest["metadata"].get("namespace") or self.namespace, manifest
+                )
         raise KeyError(manifest["kind"])
 
     @property
@@ -233,13 +295,17 @@ class FakeKubernetes:
 
     def pod_log(self, name, namespace=None, container=None):
         pod = self.store.get(self.resource_type("pods"), namespace or self.namespace, name)
-        path = self.kubelet.log_path(pod["metadata"]["namespace"], name,
-                                     container or pod["spec"]["containers"][0]["name"])
+        path = self.kubelet.log_path(
+            pod["metadata"]["namespace"], name, container or pod["spec"]["containers"][0]["name"]
+        )
         return path.read_text() if path.exists() else ""
 
     def operator_log(self):
-        pods = [pod for pod in self.objects("pods", self.operator_namespace)
-                if pod["metadata"]["name"].startswith(OPERATOR_NAME)]
+        pods = [
+            pod
+            for pod in self.objects("pods", self.operator_namespace)
+            if pod["metadata"]["name"].startswith(OPERATOR_NAME)
+        ]
         return self.pod_log(pods[0]["metadata"]["name"], self.operator_namespace) if pods else ""
 
     def wait_for(self, condition, timeout=30, message="condition not met"):
@@ -296,14 +362,16 @@ def _write_kubeconfig(path, server, user, token, namespace):
 
 
 def _kubeconfig(server, user, token, namespace):
-    return yaml.safe_dump({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "fake", "cluster": {"server": server}}],
-        "users": [{"name": user, "user": {"token": token}}],
-        "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": user, "namespace": namespace}}],
-        "current-context": "fake",
-    })
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "fake", "cluster": {"server": server}}],
+            "users": [{"name": user, "user": {"token": token}}],
+            "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": user, "namespace": namespace}}],
+            "current-context": "fake",
+        }
+    )
 
 
 def _forget_kr8s_clients():

@@ -19,8 +19,12 @@ def pod(name, image, env=None, **delivery):
     container = {"name": "main", "image": image, **delivery}
     if env:
         container["env"] = [{"name": key, "value": value} for key, value in env.items()]
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
-            "spec": {"restartPolicy": "Never", "containers": [container]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {"restartPolicy": "Never", "containers": [container]},
+    }
 
 
 def state(fk, name):
@@ -35,14 +39,25 @@ def exit_code(fk, name):
 def test_the_dask_image_holds_its_recipe_and_nothing_else(tmp_path):
     python = dask_environment(dask.__version__) / "bin" / "python"
     recipe = yaml.safe_load(DASK_CONTENTS.read_text())["recipe"]
-    probe = ("import importlib.util as u, sys; print(' '.join(name for name in sys.argv[1:] "
-             "if u.find_spec(name) is None))")
+    probe = (
+        "import importlib.util as u, sys; print(' '.join(name for name in sys.argv[1:] if u.find_spec(name) is None))"
+    )
     modules = [name.replace("-", "_") for name in recipe] + ["scipy", "zarr", "dasf", "argodasf_jupyter", "kr8s"]
-    missing = subprocess.run([str(python), "-c", probe, *modules], capture_output=True, text=True, check=True,
-                             cwd=tmp_path, env={"PATH": "/usr/bin:/bin"})  # nothing of the test's own
+    missing = subprocess.run(
+        [str(python), "-c", probe, *modules],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin"},
+    )  # nothing of the test's own
     assert missing.stdout.split() == ["scipy", "zarr", "dasf", "argodasf_jupyter", "kr8s"]
-    version = subprocess.run([str(python), "-c", "import distributed; print(distributed.__version__)"],
-                             capture_output=True, text=True, check=True)
+    version = subprocess.run(
+        [str(python), "-c", "import distributed; print(distributed.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert version.stdout.strip() == dask.__version__
 
 
@@ -64,8 +79,11 @@ def test_entrypoint_command_args_and_extra_pip_packages(tmp_path, isolated_home)
         fk.create(pod("with-args", DASK_IMAGE, pins, args=["python", "-c", IMPORT_SCIPY]))
         # command replaces the entrypoint: nothing is installed
         fk.create(pod("with-command", DASK_IMAGE, pins, command=["python", "-c", IMPORT_SCIPY]))
-        fk.wait_for(lambda: exit_code(fk, "with-args") is not None and exit_code(fk, "with-command") is not None,
-                    timeout=240, message=lambda: fk.pod_log("with-args")[-2000:])
+        fk.wait_for(
+            lambda: exit_code(fk, "with-args") is not None and exit_code(fk, "with-command") is not None,
+            timeout=240,
+            message=lambda: fk.pod_log("with-args")[-2000:],
+        )
         assert exit_code(fk, "with-args") == 0, fk.pod_log("with-args")[-2000:]
         assert "EXTRA_PIP_PACKAGES environment variable found" in fk.pod_log("with-args")
         assert exit_code(fk, "with-command") == 1

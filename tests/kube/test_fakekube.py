@@ -11,10 +11,12 @@ from .harness import FakeKubernetes
 pytestmark = [pytest.mark.kube, pytest.mark.timeout(180)]
 
 
-
 def worker_deployments(fk, cluster):
-    return [d for d in fk.objects("deployments", fk.namespace)
-            if d["metadata"]["labels"].get("dask.org/workergroup-name") == f"{cluster}-default"]
+    return [
+        d
+        for d in fk.objects("deployments", fk.namespace)
+        if d["metadata"]["labels"].get("dask.org/workergroup-name") == f"{cluster}-default"
+    ]
 
 
 def test_kubecluster_lifecycle_with_the_real_operator(tmp_path, isolated_home):
@@ -23,8 +25,9 @@ def test_kubecluster_lifecycle_with_the_real_operator(tmp_path, isolated_home):
     from distributed import Client
 
     with FakeKubernetes(tmp_path / "kube") as fk:
-        [operator] = kr8s.get("deployments", namespace=kr8s.ALL,
-                              label_selector={"app.kubernetes.io/name": "dask-kubernetes-operator"})
+        [operator] = kr8s.get(
+            "deployments", namespace=kr8s.ALL, label_selector={"app.kubernetes.io/name": "dask-kubernetes-operator"}
+        )
         assert operator.raw["status"]["readyReplicas"] == 1
         started = time.monotonic()
         spec = make_cluster_spec(name="lifecycle", n_workers=1)
@@ -38,13 +41,19 @@ def test_kubecluster_lifecycle_with_the_real_operator(tmp_path, isolated_home):
             assert client.submit(sum, [1, 2, 3]).result() == 6
 
             cluster.adapt(minimum=1, maximum=2)
-            fk.wait_for(lambda: (fk.get("daskautoscalers", "lifecycle") or {}).get("metadata", {})
-                        .get("ownerReferences"), message="the operator did not adopt the autoscaler")
-        fk.wait_for(lambda: not fk.cluster_objects("lifecycle"),
-                    message=lambda: f"left behind: {fk.cluster_objects('lifecycle')}\n{fk.operator_log()[-4000:]}")
-        print(f"create/compute/scale/adapt/close: {time.monotonic() - started:.1f}s, "
-              f"{sum(fk.request_counts().values())} requests from KubeCluster, "
-              f"{sum(fk.request_counts('operator').values())} from the operator")
+            fk.wait_for(
+                lambda: (fk.get("daskautoscalers", "lifecycle") or {}).get("metadata", {}).get("ownerReferences"),
+                message="the operator did not adopt the autoscaler",
+            )
+        fk.wait_for(
+            lambda: not fk.cluster_objects("lifecycle"),
+            message=lambda: f"left behind: {fk.cluster_objects('lifecycle')}\n{fk.operator_log()[-4000:]}",
+        )
+        print(
+            f"create/compute/scale/adapt/close: {time.monotonic() - started:.1f}s, "
+            f"{sum(fk.request_counts().values())} requests from KubeCluster, "
+            f"{sum(fk.request_counts('operator').values())} from the operator"
+        )
     assert fk.live_process_groups() == []
 
 
@@ -80,10 +89,14 @@ def test_two_clusters_side_by_side_through_load_balancer_and_node_port(tmp_path,
     from distributed import Client
 
     with FakeKubernetes(tmp_path / "kube") as fk:
-        specs = [make_cluster_spec(name=name, n_workers=1, scheduler_service_type=kind)
-                 for name, kind in (("balanced", "LoadBalancer"), ("noded", "NodePort"))]
-        with KubeCluster(custom_cluster_spec=specs[0], quiet=True) as balanced, \
-                KubeCluster(custom_cluster_spec=specs[1], quiet=True) as noded:
+        specs = [
+            make_cluster_spec(name=name, n_workers=1, scheduler_service_type=kind)
+            for name, kind in (("balanced", "LoadBalancer"), ("noded", "NodePort"))
+        ]
+        with (
+            KubeCluster(custom_cluster_spec=specs[0], quiet=True) as balanced,
+            KubeCluster(custom_cluster_spec=specs[1], quiet=True) as noded,
+        ):
             ingress = fk.get("services", "balanced-scheduler")["status"]["loadBalancer"]["ingress"][0]["ip"]
             node_port = fk.get("services", "noded-scheduler")["spec"]["ports"][0]["nodePort"]
             assert balanced.scheduler_address == f"tcp://{ingress}:8786"
@@ -102,9 +115,18 @@ def test_what_a_doctor_asks_access_reviews_crds_deployments_and_tokens(tmp_path)
         api = httpx.Client(base_url=fk.api.url, headers={"Authorization": f"Bearer {fk.token}"})
 
         def allowed(verb, resource):
-            review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-                      "spec": {"resourceAttributes": {"namespace": "default", "verb": verb,
-                                                      "group": "kubernetes.dask.org", "resource": resource}}}
+            review = {
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SelfSubjectAccessReview",
+                "spec": {
+                    "resourceAttributes": {
+                        "namespace": "default",
+                        "verb": verb,
+                        "group": "kubernetes.dask.org",
+                        "resource": resource,
+                    }
+                },
+            }
             answer = api.post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", json=review)
             assert answer.status_code == 201
             return answer.json()["status"]["allowed"]
@@ -119,7 +141,8 @@ def test_what_a_doctor_asks_access_reviews_crds_deployments_and_tokens(tmp_path)
         crds = api.get(crds_url).json()["items"]
         assert sorted(crd["metadata"]["name"] for crd in crds) == [
             f"{plural}.kubernetes.dask.org"
-            for plural in ("daskautoscalers", "daskclusters", "daskjobs", "daskworkergroups")]
+            for plural in ("daskautoscalers", "daskclusters", "daskjobs", "daskworkergroups")
+        ]
         assert api.get("/apis/apps/v1/deployments").json()["items"] == []  # no operator installed
 
         fk.remove_dask_crds()
@@ -146,8 +169,14 @@ def daskjob(name, script):
         "kind": "DaskJob",
         "metadata": {"name": name},
         "spec": {
-            "job": {"spec": {"restartPolicy": "Never", "containers": [
-                {"name": "job", "image": "ghcr.io/dask/dask:latest", "args": ["python", "-c", script]}]}},
+            "job": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [
+                        {"name": "job", "image": "ghcr.io/dask/dask:latest", "args": ["python", "-c", script]}
+                    ],
+                }
+            },
             "cluster": {"spec": make_cluster_spec(name=name, n_workers=1)["spec"]},
         },
     }
@@ -164,9 +193,14 @@ def test_daskjobs_succeed_and_fail_side_by_side(tmp_path, isolated_home):
     with FakeKubernetes(tmp_path / "kube") as fk:
         DaskJob(daskjob("job-ok", JOB_SCRIPT)).create()
         DaskJob(daskjob("job-bad", "raise SystemExit(3)")).create()
-        fk.wait_for(lambda: job_status("job-ok") == "Successful" and job_status("job-bad") == "Failed", timeout=90,
-                    message=lambda: f"job statuses: {job_status('job-ok')}, {job_status('job-bad')}; "
-                                    f"runner log: {fk.pod_log('job-ok-runner')[-2000:]}")
+        fk.wait_for(
+            lambda: job_status("job-ok") == "Successful" and job_status("job-bad") == "Failed",
+            timeout=90,
+            message=lambda: (
+                f"job statuses: {job_status('job-ok')}, {job_status('job-bad')}; "
+                f"runner log: {fk.pod_log('job-ok-runner')[-2000:]}"
+            ),
+        )
         assert "the answer is 42" in fk.pod_log("job-ok-runner")
         bad_runner = fk.get("pods", "job-bad-runner")
         assert bad_runner["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 3
@@ -178,13 +212,37 @@ def test_daskjobs_succeed_and_fail_side_by_side(tmp_path, isolated_home):
 def test_services_lead_to_their_pod_by_name_cluster_ip_node_port_and_load_balancer(tmp_path):
     with FakeKubernetes(tmp_path / "kube", operator=False) as fk:
         labels = {"app": "web"}
-        fk.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "labels": labels}, "spec": {
-            "containers": [{"name": "web", "image": "python", "command": ["python", "-m", "http.server", "8080"],
+        fk.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "web", "labels": labels},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "web",
+                            "image": "python",
+                            "command": ["python", "-m", "http.server", "8080"],
                             "ports": [{"name": "http", "containerPort": 8080}],
-                            "readinessProbe": {"httpGet": {"port": "http", "path": "/"}}}]}})
+                            "readinessProbe": {"httpGet": {"port": "http", "path": "/"}},
+                        }
+                    ]
+                },
+            }
+        )
         for kind in ("ClusterIP", "NodePort", "LoadBalancer"):
-            fk.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": kind.lower()}, "spec": {
-                "type": kind, "selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}})
+            fk.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": {"name": kind.lower()},
+                    "spec": {
+                        "type": kind,
+                        "selector": labels,
+                        "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
+                    },
+                }
+            )
         # The load balancer gets its ingress once the pod is ready.
         fk.wait_for(lambda: fk.get("services", "loadbalancer").get("status", {}).get("loadBalancer", {}).get("ingress"))
         pod_ip = fk.get("pods", "web")["status"]["podIP"]
@@ -192,9 +250,13 @@ def test_services_lead_to_their_pod_by_name_cluster_ip_node_port_and_load_balanc
 
         node_port = fk.get("services", "nodeport")["spec"]["ports"][0]["nodePort"]
         ingress = fk.get("services", "loadbalancer")["status"]["loadBalancer"]["ingress"][0]["ip"]
-        targets = [("clusterip.default", 80), ("clusterip.default.svc.cluster.local", 80),
-                   (fk.get("services", "clusterip")["spec"]["clusterIP"], 80), (fk.node_ip, node_port),
-                   (ingress, 80)]
+        targets = [
+            ("clusterip.default", 80),
+            ("clusterip.default.svc.cluster.local", 80),
+            (fk.get("services", "clusterip")["spec"]["clusterIP"], 80),
+            (fk.node_ip, node_port),
+            (ingress, 80),
+        ]
         for host, port in targets:
             connection = http.client.HTTPConnection(host, port, timeout=5)
             connection.request("GET", "/")

@@ -7,17 +7,25 @@ import sys
 import pytest
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CHECK = ("from kube.fakekube.host_support import HostUnsupported, require_container_support\n"
-         "try:\n    require_container_support()\nexcept HostUnsupported as error:\n    print(error)\n"
-         "else:\n    print('supported')\n")
+CHECK = (
+    "from kube.fakekube.host_support import HostUnsupported, require_container_support\n"
+    "try:\n    require_container_support()\nexcept HostUnsupported as error:\n    print(error)\n"
+    "else:\n    print('supported')\n"
+)
 
 
 def in_user_namespace(*unshare_flags):
     """The check, run in a new user namespace: no real root, so the kernel refuses."""
     if subprocess.run(["unshare", "-U", "true"], capture_output=True).returncode != 0:
         pytest.skip("this kernel does not allow user namespaces")
-    done = subprocess.run(["unshare", "-U", *unshare_flags, sys.executable, "-c", CHECK], capture_output=True,
-                          text=True, cwd=TESTS, env={**os.environ, "PYTHONPATH": TESTS}, timeout=60)
+    done = subprocess.run(
+        ["unshare", "-U", *unshare_flags, sys.executable, "-c", CHECK],
+        capture_output=True,
+        text=True,
+        cwd=TESTS,
+        env={**os.environ, "PYTHONPATH": TESTS},
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -32,4 +40,3 @@ def test_a_refused_namespace_or_overlay_is_one_line_that_says_what_to_change():
     message = in_user_namespace("-r")  # uid 0 inside, but no overlay of the real root
     assert message.startswith("the kernel refused a pod's namespaces or overlay (")
     assert message.endswith("(in a container: --privileged)") and "\n" not in message
-

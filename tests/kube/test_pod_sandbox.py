@@ -12,16 +12,32 @@ pytestmark = [pytest.mark.kube, pytest.mark.timeout(120)]
 
 
 def pod(name, script, volumes=(), mounts=(), **container):
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {
-        "restartPolicy": "Never", "volumes": list(volumes),
-        "containers": [{"name": "main", "image": "python:3.11", "command": ["python", "-c", script],
-                        "volumeMounts": list(mounts), **container}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {
+            "restartPolicy": "Never",
+            "volumes": list(volumes),
+            "containers": [
+                {
+                    "name": "main",
+                    "image": "python:3.11",
+                    "command": ["python", "-c", script],
+                    "volumeMounts": list(mounts),
+                    **container,
+                }
+            ],
+        },
+    }
 
 
 def finished(fk, *names):
     def done():
-        return all((fk.get("pods", name) or {}).get("status", {}).get("phase") in ("Succeeded", "Failed")
-                   for name in names)
+        return all(
+            (fk.get("pods", name) or {}).get("status", {}).get("phase") in ("Succeeded", "Failed") for name in names
+        )
+
     fk.wait_for(done, timeout=60, message=lambda: {name: fk.pod_log(name) for name in names})
     return {name: fk.pod_log(name).strip() for name in names}
 
@@ -37,19 +53,25 @@ def test_a_file_written_outside_volumes_is_private_to_its_pod(tmp_path):
         fk.create(pod("reader", READ))
         assert finished(fk, "reader")["reader"] == "missing"
     import os
+
     assert not os.path.exists("/data/x")  # nor does the machine see it
 
 
 def test_a_shared_claim_carries_files_between_pods_and_to_the_test(tmp_path):
     with FakeKubernetes(tmp_path / "kube", operator=False) as fk:
-        fk.create({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "work"},
-                   "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}}})
+        fk.create(
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {"name": "work"},
+                "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}},
+            }
+        )
         assert fk.get("persistentvolumeclaims", "work")["status"]["phase"] == "Bound"
         (fk.volume_path("work") / "input.txt").write_text("from the test")
         claim = [{"name": "shared", "persistentVolumeClaim": {"claimName": "work"}}]
         at_data = [{"name": "shared", "mountPath": "/data"}]
-        script = ("print(open('/data/input.txt').read()); "
-                  "open('/data/x', 'w').write('from writer'); print('wrote')")
+        script = "print(open('/data/input.txt').read()); open('/data/x', 'w').write('from writer'); print('wrote')"
         fk.create(pod("writer", script, claim, at_data))
         assert finished(fk, "writer")["writer"] == "from the test\nwrote"
         fk.create(pod("reader", READ, claim, at_data))
@@ -59,26 +81,44 @@ def test_a_shared_claim_carries_files_between_pods_and_to_the_test(tmp_path):
 
 def test_a_pod_waits_for_its_claim_as_on_a_real_cluster(tmp_path):
     with FakeKubernetes(tmp_path / "kube", operator=False) as fk:
-        fk.create(pod("waiting", READ, [{"name": "v", "persistentVolumeClaim": {"claimName": "later"}}],
-                      [{"name": "v", "mountPath": "/data"}]))
+        fk.create(
+            pod(
+                "waiting",
+                READ,
+                [{"name": "v", "persistentVolumeClaim": {"claimName": "later"}}],
+                [{"name": "v", "mountPath": "/data"}],
+            )
+        )
         fk.wait_for(lambda: fk.get("pods", "waiting")["status"].get("containerStatuses"))
         state = fk.get("pods", "waiting")["status"]["containerStatuses"][0]["state"]
-        assert state == {"waiting": {"reason": "ContainerCreating",
-                                     "message": 'persistentvolumeclaim "later" not found'}}
+        assert state == {
+            "waiting": {"reason": "ContainerCreating", "message": 'persistentvolumeclaim "later" not found'}
+        }
         fk.create({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "later"}, "spec": {}})
         assert finished(fk, "waiting")["waiting"] == "missing"
 
 
 def test_containers_of_a_pod_share_an_empty_dir_but_not_their_root(tmp_path):
     with FakeKubernetes(tmp_path / "kube", operator=False) as fk:
-        manifest = pod("pair", "open('/shared/a', 'w').write('a'); open('/root/private', 'w').write('a')",
-                       [{"name": "scratch", "emptyDir": {}}], [{"name": "scratch", "mountPath": "/shared"}])
-        check = ("import os, time, socket\n"
-                 "while not os.path.exists('/shared/a'): time.sleep(0.1)\n"
-                 "print(open('/shared/a').read(), os.path.exists('/root/private'), socket.gethostname())")
-        manifest["spec"]["containers"].append({
-            "name": "second", "image": "python:3.11", "command": ["python", "-c", check],
-            "volumeMounts": [{"name": "scratch", "mountPath": "/shared"}]})
+        manifest = pod(
+            "pair",
+            "open('/shared/a', 'w').write('a'); open('/root/private', 'w').write('a')",
+            [{"name": "scratch", "emptyDir": {}}],
+            [{"name": "scratch", "mountPath": "/shared"}],
+        )
+        check = (
+            "import os, time, socket\n"
+            "while not os.path.exists('/shared/a'): time.sleep(0.1)\n"
+            "print(open('/shared/a').read(), os.path.exists('/root/private'), socket.gethostname())"
+        )
+        manifest["spec"]["containers"].append(
+            {
+                "name": "second",
+                "image": "python:3.11",
+                "command": ["python", "-c", check],
+                "volumeMounts": [{"name": "scratch", "mountPath": "/shared"}],
+            }
+        )
         fk.create(manifest)
         finished(fk, "pair")
         assert fk.pod_log("pair", container="second").strip() == "a False pair"
@@ -86,24 +126,50 @@ def test_containers_of_a_pod_share_an_empty_dir_but_not_their_root(tmp_path):
 
 def test_secrets_reach_a_pod_as_env_from_key_refs_and_files(tmp_path):
     with FakeKubernetes(tmp_path / "kube", operator=False) as fk:
-        fk.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s3"},
-                   "stringData": {"AWS_ACCESS_KEY_ID": "key-id"},
-                   "data": {"AWS_SECRET_ACCESS_KEY": base64.b64encode(b"very-secret").decode()}})
+        fk.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "s3"},
+                "stringData": {"AWS_ACCESS_KEY_ID": "key-id"},
+                "data": {"AWS_SECRET_ACCESS_KEY": base64.b64encode(b"very-secret").decode()},
+            }
+        )
         stored = fk.get("secrets", "s3")
         assert "stringData" not in stored and base64.b64decode(stored["data"]["AWS_ACCESS_KEY_ID"]) == b"key-id"
-        fk.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"},
-                   "data": {"ENDPOINT": "http://s3.local"}})
-        script = ("import os; print(os.environ['S3_AWS_ACCESS_KEY_ID'], os.environ['ENDPOINT'], "
-                  "os.environ['PASSWORD'], open('/creds/AWS_SECRET_ACCESS_KEY').read())")
-        fk.create(pod("consumer", script, [{"name": "creds", "secret": {"secretName": "s3"}}],
-                      [{"name": "creds", "mountPath": "/creds"}],
-                      envFrom=[{"secretRef": {"name": "s3"}, "prefix": "S3_"}, {"configMapRef": {"name": "settings"}}],
-                      env=[{"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "s3",
-                                                                               "key": "AWS_SECRET_ACCESS_KEY"}}}]))
+        fk.create(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "settings"},
+                "data": {"ENDPOINT": "http://s3.local"},
+            }
+        )
+        script = (
+            "import os; print(os.environ['S3_AWS_ACCESS_KEY_ID'], os.environ['ENDPOINT'], "
+            "os.environ['PASSWORD'], open('/creds/AWS_SECRET_ACCESS_KEY').read())"
+        )
+        fk.create(
+            pod(
+                "consumer",
+                script,
+                [{"name": "creds", "secret": {"secretName": "s3"}}],
+                [{"name": "creds", "mountPath": "/creds"}],
+                envFrom=[{"secretRef": {"name": "s3"}, "prefix": "S3_"}, {"configMapRef": {"name": "settings"}}],
+                env=[
+                    {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "s3", "key": "AWS_SECRET_ACCESS_KEY"}}}
+                ],
+            )
+        )
         assert finished(fk, "consumer")["consumer"] == "key-id http://s3.local very-secret very-secret"
 
-        fk.create(pod("no-secret", "print(1)", env=[{"name": "X", "valueFrom": {"secretKeyRef": {
-            "name": "absent", "key": "k"}}}]))
+        fk.create(
+            pod(
+                "no-secret",
+                "print(1)",
+                env=[{"name": "X", "valueFrom": {"secretKeyRef": {"name": "absent", "key": "k"}}}],
+            )
+        )
         fk.wait_for(lambda: fk.get("pods", "no-secret")["status"].get("containerStatuses"))
         waiting = fk.get("pods", "no-secret")["status"]["containerStatuses"][0]["state"]["waiting"]
         assert waiting == {"reason": "CreateContainerConfigError", "message": 'secret "absent" not found'}

@@ -39,7 +39,9 @@ class ClusterAccess:
     @staticmethod
     def collection_path(resource, namespace: str) -> str:
         base = f"/apis/{resource.group}/{resource.version}" if resource.group else f"/api/{resource.version}"
-        return f"{base}/namespaces/{namespace}/{resource.plural}" if resource.namespaced else f"{base}/{resource.plural}"
+        return (
+            f"{base}/namespaces/{namespace}/{resource.plural}" if resource.namespaced else f"{base}/{resource.plural}"
+        )
 
     def create_pod(self, manifest: dict) -> None:
         with suppress(errors.ApiError):  # already there: an earlier pass created it

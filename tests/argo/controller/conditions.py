@@ -61,14 +61,18 @@ def _check_key(key: str) -> None:
     if prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
         raise SelectorError(f"invalid label key {key!r}: prefix part must be a DNS-1123 subdomain")
     if len(name) > 63 or not _QUALIFIED_NAME.match(name):
-        raise SelectorError(f"invalid label key {key!r}: name part must consist of alphanumeric characters, "
-                            "'-', '_' or '.', and must start and end with an alphanumeric character")
+        raise SelectorError(
+            f"invalid label key {key!r}: name part must consist of alphanumeric characters, "
+            "'-', '_' or '.', and must start and end with an alphanumeric character"
+        )
 
 
 def _check_value(value: str) -> None:
     if len(value) > 63 or not _LABEL_VALUE.match(value):
-        raise SelectorError(f"invalid label value: {value!r}: a valid label must be an empty string or consist "
-                            "of alphanumeric characters, '-', '_' or '.'")
+        raise SelectorError(
+            f"invalid label value: {value!r}: a valid label must be an empty string or consist "
+            "of alphanumeric characters, '-', '_' or '.'"
+        )
 
 
 def parse(text: str) -> list[Requirement]:

@@ -27,23 +27,33 @@ def deadline(template: dict) -> Optional[float]:
 
 def pod_manifest(workflow: dict, template: dict, node: dict, name: str) -> dict:
     spec = workflow["spec"]
-    container = {"name": "main", **{key: template["container"][key] for key in _CONTAINER_FIELDS
-                                    if key in template["container"]}}
+    container = {
+        "name": "main",
+        **{key: template["container"][key] for key in _CONTAINER_FIELDS if key in template["container"]},
+    }
     mounted = {mount["name"] for mount in container.get("volumeMounts", [])}
-    pod_spec = {"restartPolicy": "Never", "containers": [container],
-                "serviceAccountName": spec.get("serviceAccountName") or "default"}
-    volumes = [volume for volume in [*spec.get("volumes", []), *template.get("volumes", [])]
-               if volume["name"] in mounted]
+    pod_spec = {
+        "restartPolicy": "Never",
+        "containers": [container],
+        "serviceAccountName": spec.get("serviceAccountName") or "default",
+    }
+    volumes = [
+        volume for volume in [*spec.get("volumes", []), *template.get("volumes", [])] if volume["name"] in mounted
+    ]
     if volumes:
         pod_spec["volumes"] = volumes
     if deadline(template) is not None:
         pod_spec["activeDeadlineSeconds"] = int(deadline(template))
     return {
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": workflow["metadata"]["namespace"],
-                     "labels": {LABEL_WORKFLOW: workflow["metadata"]["name"], LABEL_COMPLETED: "false"},
-                     "annotations": {ANNOTATION_NODE_NAME: node["name"], ANNOTATION_NODE_ID: node["id"]},
-                     "ownerReferences": [owner_reference(workflow)]},
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": workflow["metadata"]["namespace"],
+            "labels": {LABEL_WORKFLOW: workflow["metadata"]["name"], LABEL_COMPLETED: "false"},
+            "annotations": {ANNOTATION_NODE_NAME: node["name"], ANNOTATION_NODE_ID: node["id"]},
+            "ownerReferences": [owner_reference(workflow)],
+        },
         "spec": pod_spec,
     }
 
@@ -60,8 +70,14 @@ def pod_state(pod: Optional[dict], template: dict, started: float) -> tuple[str,
     if phase == "Succeeded":
         return "Succeeded", ""
     if phase == "Failed":
-        terminated = next((state["state"]["terminated"] for state in status.get("containerStatuses", [])
-                           if "terminated" in state.get("state", {})), {})
+        terminated = next(
+            (
+                state["state"]["terminated"]
+                for state in status.get("containerStatuses", [])
+                if "terminated" in state.get("state", {})
+            ),
+            {},
+        )
         if terminated.get("reason") == "StartError":
             return "Error", terminated.get("message", "the container could not start")
         return "Failed", f"Error (exit code {terminated.get('exitCode', 1)})"

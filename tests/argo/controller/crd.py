@@ -12,15 +12,34 @@ WORKFLOW_CRD = {
     "metadata": {"name": "workflows.argoproj.io"},
     "spec": {
         "group": "argoproj.io",
-        "names": {"kind": "Workflow", "listKind": "WorkflowList", "plural": "workflows", "singular": "workflow",
-                  "shortNames": ["wf"]},
+        "names": {
+            "kind": "Workflow",
+            "listKind": "WorkflowList",
+            "plural": "workflows",
+            "singular": "workflow",
+            "shortNames": ["wf"],
+        },
         "scope": "Namespaced",
-        "versions": [{
-            "name": "v1alpha1", "served": True, "storage": True,
-            "schema": {"openAPIV3Schema": {"type": "object", "properties": {
-                "apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"},
-                "spec": _OPEN, "status": _OPEN}, "required": ["metadata", "spec"]}},
-        }],
+        "versions": [
+            {
+                "name": "v1alpha1",
+                "served": True,
+                "storage": True,
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "apiVersion": {"type": "string"},
+                            "kind": {"type": "string"},
+                            "metadata": {"type": "object"},
+                            "spec": _OPEN,
+                            "status": _OPEN,
+                        },
+                        "required": ["metadata", "spec"],
+                    }
+                },
+            }
+        ],
     },
 }
 
@@ -30,6 +49,8 @@ def install(store) -> None:
     from kube.fakekube.resources import CRDS
 
     crd = store.create(CRDS, None, WORKFLOW_CRD)
-    status = {"acceptedNames": crd["spec"]["names"],
-              "conditions": [{"type": "NamesAccepted", "status": "True"}, {"type": "Established", "status": "True"}]}
+    status = {
+        "acceptedNames": crd["spec"]["names"],
+        "conditions": [{"type": "NamesAccepted", "status": "True"}, {"type": "Established", "status": "True"}],
+    }
     store.update(CRDS, None, crd["metadata"]["name"], lambda current: {**current, "status": status}, "status")

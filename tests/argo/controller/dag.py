@@ -10,11 +10,20 @@ import re
 
 from .nodes import FULFILLED
 
-_OPERAND = re.compile(r"(?<![\w.-])([A-Za-z0-9][\w-]*)(\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned|"
-                      r"AnySucceeded|AllFailed))?(?![\w.-])")
-_RESULT_PHASES = {"Succeeded": ("Succeeded",), "Failed": ("Failed",), "Errored": ("Error",), "Skipped": ("Skipped",),
-                  "Omitted": ("Omitted",), "Daemoned": (), "AnySucceeded": ("Succeeded",),
-                  "AllFailed": ("Failed",)}
+_OPERAND = re.compile(
+    r"(?<![\w.-])([A-Za-z0-9][\w-]*)(\.(Succeeded|Failed|Errored|Skipped|Omitted|Daemoned|"
+    r"AnySucceeded|AllFailed))?(?![\w.-])"
+)
+_RESULT_PHASES = {
+    "Succeeded": ("Succeeded",),
+    "Failed": ("Failed",),
+    "Errored": ("Error",),
+    "Skipped": ("Skipped",),
+    "Omitted": ("Omitted",),
+    "Daemoned": (),
+    "AnySucceeded": ("Succeeded",),
+    "AllFailed": ("Failed",),
+}
 
 
 def upstream(task: dict) -> list[str]:

@@ -27,11 +27,26 @@ class Nodes:
     def get(self, name: str) -> Optional[dict]:
         return self.nodes.get(node_id(self.workflow_name, name))
 
-    def add(self, name: str, display_name: str, kind: str, template: Optional[str], boundary: Optional[str],
-            parent: Optional[str] = None, inputs: Optional[dict] = None) -> dict:
+    def add(
+        self,
+        name: str,
+        display_name: str,
+        kind: str,
+        template: Optional[str],
+        boundary: Optional[str],
+        parent: Optional[str] = None,
+        inputs: Optional[dict] = None,
+    ) -> dict:
         identifier = node_id(self.workflow_name, name)
-        node = {"id": identifier, "name": name, "displayName": display_name, "type": kind,
-                "templateScope": f"local/{self.workflow_name}", "phase": "Pending", "startedAt": now()}
+        node = {
+            "id": identifier,
+            "name": name,
+            "displayName": display_name,
+            "type": kind,
+            "templateScope": f"local/{self.workflow_name}",
+            "phase": "Pending",
+            "startedAt": now(),
+        }
         if template:
             node["templateName"] = template
         if boundary:

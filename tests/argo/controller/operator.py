@@ -16,8 +16,12 @@ from .names import pod_name
 from .nodes import FULFILLED, Nodes, now
 
 FINAL = ("Succeeded", "Failed", "Error")
-RETRY_POLICIES = {"Always": ("Failed", "Error"), "OnFailure": ("Failed",), "OnError": ("Error",),
-                  "OnTransientError": ()}
+RETRY_POLICIES = {
+    "Always": ("Failed", "Error"),
+    "OnFailure": ("Failed",),
+    "OnError": ("Error",),
+    "OnTransientError": (),
+}
 
 
 @dataclass
@@ -55,12 +59,26 @@ class Operation:
             return self._finish()
         if not self.status.get("phase") and not self._start():
             return self._finish()
-        root = self.execute(self.name, self.workflow["spec"]["entrypoint"], self.name,
-                            (self.spec.get("arguments") or {}).get("parameters") or [], None, None, {})
+        root = self.execute(
+            self.name,
+            self.workflow["spec"]["entrypoint"],
+            self.name,
+            (self.spec.get("arguments") or {}).get("parameters") or [],
+            None,
+            None,
+            {},
+        )
         phase = root["phase"] if root else "Error"
         if phase in FULFILLED and self.spec.get("onExit") and self.shutdown != "Terminate":
-            handler = self.execute(f"{self.name}.onExit", self.spec["onExit"], f"{self.name}.onExit", [], None, None,
-                                   {"workflow.status": phase, "workflow.failures": self._failures()})
+            handler = self.execute(
+                f"{self.name}.onExit",
+                self.spec["onExit"],
+                f"{self.name}.onExit",
+                [],
+                None,
+                None,
+                {"workflow.status": phase, "workflow.failures": self._failures()},
+            )
             if handler["phase"] not in FULFILLED:
                 phase = "Running"
             elif handler["phase"] != "Succeeded" and phase == "Succeeded":
@@ -99,11 +117,18 @@ class Operation:
         return self.status
 
     def _failures(self) -> str:
-        failed = [{"displayName": node["displayName"], "message": node.get("message", ""),
-                   "templateName": node.get("templateName", ""), "phase": node["phase"],
-                   "podName": pod_name(self.name, node["name"], node.get("templateName", "")),
-                   "finishedAt": node.get("finishedAt", "")}
-                  for node in self.nodes.nodes.values() if node["type"] == "Pod" and node["phase"] in ("Failed", "Error")]
+        failed = [
+            {
+                "displayName": node["displayName"],
+                "message": node.get("message", ""),
+                "templateName": node.get("templateName", ""),
+                "phase": node["phase"],
+                "podName": pod_name(self.name, node["name"], node.get("templateName", "")),
+                "finishedAt": node.get("finishedAt", ""),
+            }
+            for node in self.nodes.nodes.values()
+            if node["type"] == "Pod" and node["phase"] in ("Failed", "Error")
+        ]
         return json.dumps(failed, separators=(",", ":"))
 
     def _first_failure(self) -> str:
@@ -148,8 +173,15 @@ class Operation:
                     continue
                 current = self._start_task(task, task_name, node, upstream, phases)
             else:
-                current = self.execute(task_name, task["template"], task["name"], self.executions.arguments.get(current["id"], []),
-                                       node["id"], name, {})
+                current = self.execute(
+                    task_name,
+                    task["template"],
+                    task["name"],
+                    self.executions.arguments.get(current["id"], []),
+                    node["id"],
+                    name,
+                    {},
+                )
             phases[task["name"]] = current["phase"]
         started = [phase for phase in phases.values()]
         if dag.all_fulfilled(started) and not self._startable(tasks, phases, fail_fast):
@@ -159,13 +191,17 @@ class Operation:
     def _startable(self, tasks, phases, fail_fast) -> bool:
         if self.shutdown or (fail_fast and any(phase in ("Failed", "Error") for phase in phases.values())):
             return False
-        return any(task["name"] not in phases and all(phases.get(up) in FULFILLED for up in dag.upstream(task))
-                   for task in tasks)
+        return any(
+            task["name"] not in phases and all(phases.get(up) in FULFILLED for up in dag.upstream(task))
+            for task in tasks
+        )
 
     def _start_task(self, task, task_name, dag_node, upstream, phases) -> dict:
         satisfied = self.engine.evaluate(dag.depends_expression(task), dag.depends_values(upstream, phases))
         if not satisfied:
-            node = self.nodes.add(task_name, task["name"], "Skipped", task["template"], dag_node["id"], dag_node["name"])
+            node = self.nodes.add(
+                task_name, task["name"], "Skipped", task["template"], dag_node["id"], dag_node["name"]
+            )
             self.nodes.mark(node, "Omitted", "omitted: depends condition not met")
             return node
         values = {**self.values, **{f"tasks.{done}.status": phase for done, phase in phases.items()}}
@@ -174,13 +210,15 @@ class Operation:
                 condition = self.engine.substitute(task["when"], values)
                 run = self.engine.evaluate(condition, {})
             except TemplateError as error:
-                node = self.nodes.add(task_name, task["name"], "Skipped", task["template"], dag_node["id"],
-                                      dag_node["name"])
+                node = self.nodes.add(
+                    task_name, task["name"], "Skipped", task["template"], dag_node["id"], dag_node["name"]
+                )
                 self.nodes.mark(node, "Error", f"failed to evaluate when '{task['when']}': {error}")
                 return node
             if run is not True:
-                node = self.nodes.add(task_name, task["name"], "Skipped", task["template"], dag_node["id"],
-                                      dag_node["name"])
+                node = self.nodes.add(
+                    task_name, task["name"], "Skipped", task["template"], dag_node["id"], dag_node["name"]
+                )
                 self.nodes.mark(node, "Skipped", f"when '{condition}' evaluated false")
                 return node
         arguments = scope.task_arguments(self.engine, task, values)
@@ -197,8 +235,15 @@ class Operation:
         attempts = [self.nodes.nodes[child] for child in node.get("children", [])]
         last = attempts[-1] if attempts else None
         if last is not None and last["phase"] not in FULFILLED:
-            last = self._leaf(last["name"], template, last["displayName"], arguments, boundary, name,
-                              {**local, "retries": str(len(attempts) - 1)})
+            last = self._leaf(
+                last["name"],
+                template,
+                last["displayName"],
+                arguments,
+                boundary,
+                name,
+                {**local, "retries": str(len(attempts) - 1)},
+            )
             if last["phase"] not in FULFILLED:
                 return node
         if last is not None:
@@ -217,8 +262,15 @@ class Operation:
                 self.nodes.mark(node, last["phase"], "No more retries left")
                 return node
         attempt = f"{name}({len(attempts)})"
-        self._leaf(attempt, template, attempt.rpartition(".")[2], arguments, boundary, name,
-                   {**local, "retries": str(len(attempts))})
+        self._leaf(
+            attempt,
+            template,
+            attempt.rpartition(".")[2],
+            arguments,
+            boundary,
+            name,
+            {**local, "retries": str(len(attempts))},
+        )
         return node
 
     def _leaf(self, name, template, display, arguments, boundary, parent, local) -> dict:
@@ -233,14 +285,16 @@ class Operation:
     def _launch(self, node, template, arguments, local) -> None:
         pod = pod_name(self.name, node["name"], template["name"])
         try:
-            processed = scope.process(self.engine, template, arguments, self.values, {"pod.name": pod,
-                                                                                     "node.name": node["name"], **local})
+            processed = scope.process(
+                self.engine, template, arguments, self.values, {"pod.name": pod, "node.name": node["name"], **local}
+            )
         except TemplateError as error:
             self.nodes.mark(node, "Error", str(error))
             return
         if (processed.get("inputs") or {}).get("parameters"):
-            node["inputs"] = {"parameters": [{"name": p["name"], "value": p["value"]}
-                                             for p in processed["inputs"]["parameters"]]}
+            node["inputs"] = {
+                "parameters": [{"name": p["name"], "value": p["value"]} for p in processed["inputs"]["parameters"]]
+            }
         self.executions.templates[node["id"]] = processed
         if self._stopping(node):
             self.nodes.mark(node, "Failed", f"Stopped with strategy '{self.shutdown}'")
@@ -274,8 +328,9 @@ class Operation:
             phase, message = resource.check(self.api, self.executions.resources[node["id"]], template)
         else:
             pod, started = self.executions.pods[node["id"]]
-            phase, message = container.pod_state(self.api.get_pod(self.workflow["metadata"]["namespace"], pod),
-                                                 template, started)
+            phase, message = container.pod_state(
+                self.api.get_pod(self.workflow["metadata"]["namespace"], pod), template, started
+            )
             if message == resource.DEADLINE_MESSAGE:
                 self.api.delete_pod(self.workflow["metadata"]["namespace"], pod)
         if phase != node["phase"]:

@@ -30,8 +30,14 @@ class ResourceRun:
 
 def owner_reference(workflow: dict) -> dict:
     meta = workflow["metadata"]
-    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "name": meta["name"], "uid": meta["uid"],
-            "controller": True, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 def start(api, workflow: dict, template: dict) -> tuple[ResourceRun, str]:
@@ -51,26 +57,40 @@ def start(api, workflow: dict, template: dict) -> tuple[ResourceRun, str]:
         references = manifest["metadata"].setdefault("ownerReferences", [])
         references.append(owner_reference(workflow))
     group, _, version = manifest["apiVersion"].rpartition("/")
-    resource = next((rt for rt in api.store.resource_types()
-                     if (rt.group, rt.version, rt.kind) == (group, version, manifest["kind"])), None)
+    resource = next(
+        (
+            rt
+            for rt in api.store.resource_types()
+            if (rt.group, rt.version, rt.kind) == (group, version, manifest["kind"])
+        ),
+        None,
+    )
     if resource is None:
-        return run, (f'error: resource mapping not found for name: "{manifest["metadata"]["name"]}" '
-                     f'namespace: "" from "manifest": no matches for kind "{manifest["kind"]}" in version '
-                     f'"{manifest["apiVersion"]}"')
+        return run, (
+            f'error: resource mapping not found for name: "{manifest["metadata"]["name"]}" '
+            f'namespace: "" from "manifest": no matches for kind "{manifest["kind"]}" in version '
+            f'"{manifest["apiVersion"]}"'
+        )
     namespace = manifest["metadata"].get("namespace") or workflow["metadata"]["namespace"]
     if action == "delete":
         return _delete(api, workflow, resource, namespace, manifest, spec.get("flags") or [])
-    answer = api.as_service_account(workflow).post(api.url + api.collection_path(resource, namespace), json=manifest,
-                                                   timeout=30)
+    answer = api.as_service_account(workflow).post(
+        api.url + api.collection_path(resource, namespace), json=manifest, timeout=30
+    )
     if answer.status_code >= 300:
-        reason = answer.json().get("reason", "Error") if answer.headers.get("Content-Type") == "application/json" \
+        reason = (
+            answer.json().get("reason", "Error")
+            if answer.headers.get("Content-Type") == "application/json"
             else "Error"
+        )
         message = answer.json().get("message", answer.text) if reason != "Error" else answer.text
         return run, f"Error from server ({reason}): {message}"
     created = answer.json()
     run.resource, run.namespace, run.name = resource, namespace, created["metadata"]["name"]
     qualified = f"{manifest['kind'].lower()}.{group}/{run.name}"
-    run.log.append(f"Resource: {namespace}/{qualified}. SelfLink: {api.collection_path(resource, namespace)}/{run.name}")
+    run.log.append(
+        f"Resource: {namespace}/{qualified}. SelfLink: {api.collection_path(resource, namespace)}/{run.name}"
+    )
     return run, ""
 
 
@@ -83,8 +103,9 @@ def check(api, run: ResourceRun, template: dict) -> tuple[str, str]:
     try:
         document = api.store.get(run.resource, run.namespace, run.name)
     except Exception as error:  # gone: the executor stops waiting
-        return "Failed", ("The resource has been deleted while its status was still being checked. "
-                          f"Will not be retried: {error}")
+        return "Failed", (
+            f"The resource has been deleted while its status was still being checked. Will not be retried: {error}"
+        )
     try:
         phase, message = conditions.state(document, spec.get("successCondition", ""), spec.get("failureCondition", ""))
     except conditions.SelectorError as error:
@@ -110,12 +131,17 @@ def _delete(api, workflow, resource, namespace, manifest, flags) -> tuple[Resour
     run = ResourceRun(done=True)
     name = manifest["metadata"]["name"]
     answer = api.as_service_account(workflow).delete(
-        f"{api.url}{api.collection_path(resource, namespace)}/{name}", timeout=30)
+        f"{api.url}{api.collection_path(resource, namespace)}/{name}", timeout=30
+    )
     qualified = f"{manifest['kind'].lower()}.{resource.group}"
     if answer.status_code == 404 and "--ignore-not-found" in flags:
         return run, ""
     if answer.status_code >= 300:
-        return run, f'Error from server (NotFound): {qualified} "{name}" not found' if answer.status_code == 404 \
-            else f"Error from server: {answer.text}"
+        return (
+            run,
+            f'Error from server (NotFound): {qualified} "{name}" not found'
+            if answer.status_code == 404
+            else f"Error from server: {answer.text}",
+        )
     run.log.append(f'{qualified} "{name}" deleted')
     return run, ""

@@ -17,8 +17,19 @@ from argo.template_engine import TemplateError
 
 _SIMPLE_TAG = re.compile(r"\{\{([^=][^}]*)\}\}")
 # tags a template may hold that only exist once its node runs
-_RUNTIME_PREFIXES = ("retries", "pod.name", "node.name", "tasks.", "steps.", "outputs.", "workflow.status",
-                     "workflow.failures", "workflow.duration", "workflow.creationTimestamp", "item")
+_RUNTIME_PREFIXES = (
+    "retries",
+    "pod.name",
+    "node.name",
+    "tasks.",
+    "steps.",
+    "outputs.",
+    "workflow.status",
+    "workflow.failures",
+    "workflow.duration",
+    "workflow.creationTimestamp",
+    "item",
+)
 
 
 def parameter_text(value: Any) -> str:
@@ -41,8 +52,9 @@ def global_values(workflow: dict) -> dict[str, str]:
     }
     for parameter in parameters:
         if "value" not in parameter:
-            raise TemplateError(f"either value or valueFrom must be specified in order to set global parameter "
-                                f"{parameter['name']}")
+            raise TemplateError(
+                f"either value or valueFrom must be specified in order to set global parameter {parameter['name']}"
+            )
         values[f"workflow.parameters.{parameter['name']}"] = parameter_text(parameter["value"])
     for kind in ("labels", "annotations"):
         for key, value in (meta.get(kind) or {}).items():
@@ -90,15 +102,12 @@ def bind_inputs(template: dict, arguments: list[dict]) -> dict:
     return template
 
 
-def process(engine, template: dict, arguments: list[dict], values: Mapping[str, str],
-            local: Mapping[str, str]) -> dict:
+def process(engine, template: dict, arguments: list[dict], values: Mapping[str, str], local: Mapping[str, str]) -> dict:
     """The template as the node runs it."""
     bound = bind_inputs(template, arguments)
     first = engine.substitute_object(bound, {**values, **local}, allow_unresolved=True)
-    inputs = {f"inputs.parameters.{p['name']}": p["value"]
-              for p in (first.get("inputs") or {}).get("parameters") or []}
-    inputs["inputs.parameters"] = json.dumps((first.get("inputs") or {}).get("parameters") or [],
-                                             separators=(",", ":"))
+    inputs = {f"inputs.parameters.{p['name']}": p["value"] for p in (first.get("inputs") or {}).get("parameters") or []}
+    inputs["inputs.parameters"] = json.dumps((first.get("inputs") or {}).get("parameters") or [], separators=(",", ":"))
     # the input values are data: a '{{' inside one is kept, as Argo keeps it
     body = {key: value for key, value in first.items() if key != "inputs"}
     processed = engine.substitute_object(body, {**values, **local, **inputs})

@@ -35,8 +35,9 @@ class ApiServer:
         self.watching = Counter()  # ResourceType.qualified -> open watch streams
         self._httpd = _HTTPServer((host, 0), _Handler)
         self._httpd.api = self
-        self._thread = threading.Thread(target=functools.partial(self._httpd.serve_forever, poll_interval=0.1),
-                                        name="fake-apiserver", daemon=True)
+        self._thread = threading.Thread(
+            target=functools.partial(self._httpd.serve_forever, poll_interval=0.1), name="fake-apiserver", daemon=True
+        )
 
     @property
     def url(self):
@@ -98,10 +99,15 @@ class ApiServer:
             items, version = self.store.list(rt, namespace, _selection(query), copy_=False)
             if as_table:
                 return http.send_json(200, table(rt, items, version, as_table, include))
-            return http.send_json(200, {
-                "kind": f"{rt.kind}List", "apiVersion": rt.api_version,
-                "metadata": {"resourceVersion": version}, "items": items,
-            })
+            return http.send_json(
+                200,
+                {
+                    "kind": f"{rt.kind}List",
+                    "apiVersion": rt.api_version,
+                    "metadata": {"resourceVersion": version},
+                    "items": items,
+                },
+            )
         if verb == "get":
             obj = self.store.get(rt, namespace, name, copy_=False)
             if as_table:
@@ -121,8 +127,9 @@ class ApiServer:
             items, _ = self.store.list(rt, namespace, _selection(query))
             for item in items:
                 self.store.delete(rt, item["metadata"].get("namespace"), item["metadata"]["name"])
-            return http.send_json(200, {"kind": f"{rt.kind}List", "apiVersion": rt.api_version,
-                                        "metadata": {}, "items": items})
+            return http.send_json(
+                200, {"kind": f"{rt.kind}List", "apiVersion": rt.api_version, "metadata": {}, "items": items}
+            )
         raise errors.ApiError(405, "MethodNotAllowed", f"the server does not allow this method on {resource}")
 
     def _scale(self, http, rt, namespace, name, verb, body):
@@ -136,7 +143,9 @@ class ApiServer:
         elif verb == "patch":
             change = _patcher(http.headers.get("Content-Type", ""), body)
         else:
-            raise errors.ApiError(405, "MethodNotAllowed", f"the server does not allow this method on {rt.plural}/scale")
+            raise errors.ApiError(
+                405, "MethodNotAllowed", f"the server does not allow this method on {rt.plural}/scale"
+            )
         return http.send_json(200, scale_of(rt, self.store.update(rt, namespace, name, scaled(rt, change))))
 
     def _count(self, user, verb, resource):
@@ -151,18 +160,28 @@ class ApiServer:
             for rt in self.store.resource_types():
                 if rt.group:
                     groups.setdefault(rt.group, {}).setdefault(rt.version, None)
-            return {"kind": "APIGroupList", "apiVersion": "v1",
-                    "groups": [_group_doc(name, list(versions)) for name, versions in groups.items()]}
+            return {
+                "kind": "APIGroupList",
+                "apiVersion": "v1",
+                "groups": [_group_doc(name, list(versions)) for name, versions in groups.items()],
+            }
         if not types:
             raise errors.page_not_found()
         if version is None:
-            return {"kind": "APIGroup", "apiVersion": "v1",
-                    **_group_doc(group, list(dict.fromkeys(rt.version for rt in types)))}
+            return {
+                "kind": "APIGroup",
+                "apiVersion": "v1",
+                **_group_doc(group, list(dict.fromkeys(rt.version for rt in types))),
+            }
         resources = [entry for rt in types if rt.version == version for entry in rt.discovery()]
         if not resources:
             raise errors.page_not_found()
-        return {"kind": "APIResourceList", "apiVersion": "v1",
-                "groupVersion": f"{group}/{version}" if group else version, "resources": resources}
+        return {
+            "kind": "APIResourceList",
+            "apiVersion": "v1",
+            "groupVersion": f"{group}/{version}" if group else version,
+            "resources": resources,
+        }
 
     def _review(self, user, body):
         review = _object(body)
@@ -173,8 +192,12 @@ class ApiServer:
             if attributes.get("subresource"):
                 resource += "/" + attributes["subresource"]
             allowed = not self.is_forbidden(user, attributes.get("verb", ""), resource)
-        return {**review, "apiVersion": ACCESS_REVIEWS.api_version, "kind": ACCESS_REVIEWS.kind,
-                "status": {"allowed": allowed}}
+        return {
+            **review,
+            "apiVersion": ACCESS_REVIEWS.api_version,
+            "kind": ACCESS_REVIEWS.kind,
+            "status": {"allowed": allowed},
+        }
 
     def _watch(self, http, rt, namespace, query, as_table=None):
         """Newline-delimited events; with as_table each object is a one-row Table, with
@@ -185,8 +208,14 @@ class ApiServer:
         def line(kind, obj):
             nonlocal headers
             if as_table:
-                obj = table(rt, [obj], obj["metadata"]["resourceVersion"], as_table,
-                            query.get("includeObject", "Metadata"), headers=headers)
+                obj = table(
+                    rt,
+                    [obj],
+                    obj["metadata"]["resourceVersion"],
+                    as_table,
+                    query.get("includeObject", "Metadata"),
+                    headers=headers,
+                )
                 headers = False
             return _line({"type": kind, "object": obj})
 
@@ -208,8 +237,7 @@ class ApiServer:
                     break
                 for event in events:
                     since = event.resource_version
-                    if (event.resource == rt.qualified
-                            and namespace in (None, event.namespace) and match(event.object)):
+                    if event.resource == rt.qualified and namespace in (None, event.namespace) and match(event.object):
                         http.write_chunk(line(event.type, event.object))
             http.end_stream()
         except OSError:
@@ -226,7 +254,7 @@ class ApiServer:
             raise errors.bad_request(f'container "{container}" in pod "{name}" is waiting to start')
         text = path.read_bytes()
         if "tailLines" in query:
-            text = b"".join(text.splitlines(keepends=True)[-int(query["tailLines"]):])
+            text = b"".join(text.splitlines(keepends=True)[-int(query["tailLines"]) :])
         if query.get("follow") not in ("true", "1"):
             return http.send_bytes(200, text[: int(query.get("limitBytes", len(text)))], "text/plain")
         http.start_stream("text/plain")
@@ -279,8 +307,9 @@ def _patcher(content_type, body):
         return lambda old: merge_patch(old, _object(body))
     if content_type == "application/json-patch+json":
         return lambda old: json_patch(old, body)
-    raise errors.ApiError(415, "UnsupportedMediaType",
-                          f"the body of the request was in an unknown format: {content_type}")
+    raise errors.ApiError(
+        415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {content_type}"
+    )
 
 
 def _group_doc(name, versions):

@@ -30,8 +30,12 @@ def check(result, what):
 
 
 def mount(source, target, fstype=None, flags=0, data=None):
-    check(libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(), flags,
-                     data and data.encode()), f"mount {target}")
+    check(
+        libc.mount(
+            source and source.encode(), target.encode(), fstype and fstype.encode(), flags, data and data.encode()
+        ),
+        f"mount {target}",
+    )
 
 
 def inside(merged, path, depth=0):
@@ -46,8 +50,8 @@ def inside(merged, path, depth=0):
         candidate = os.path.join(resolved, part)
         if os.path.islink(candidate) and depth < 40:
             target = os.readlink(candidate)
-            base = "" if target.startswith("/") else resolved[len(merged):]
-            rest = "/".join(parts[index + 1:])
+            base = "" if target.startswith("/") else resolved[len(merged) :]
+            rest = "/".join(parts[index + 1 :])
             return inside(merged, f"{base}/{target}/{rest}", depth + 1)
         resolved = candidate
     return resolved
@@ -73,8 +77,7 @@ def prepare(spec):
     check(libc.sethostname(hostname, len(hostname)), "sethostname")
     mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing leaks back to the machine
     merged = spec["merged"]
-    mount("overlay", merged, "overlay", 0,
-          f"lowerdir=/,upperdir={spec['upper']},workdir={spec['work']}")
+    mount("overlay", merged, "overlay", 0, f"lowerdir=/,upperdir={spec['upper']},workdir={spec['work']}")
     for path in ("/proc", "/sys", "/dev"):
         mount(path, inside(merged, path), None, MS_BIND | MS_REC)
     for path in ("/tmp", "/dev/shm", *spec["hide"]):

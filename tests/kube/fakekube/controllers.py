@@ -94,8 +94,12 @@ class DeploymentController(Controller):
     def _report(self, deployment, pods):
         ready = sum(pod_is_ready(pod) for pod in pods)
         wanted = deployment["spec"].get("replicas", 1)
-        counts = {"replicas": len(pods), "updatedReplicas": len(pods),
-                  "readyReplicas": ready, "availableReplicas": ready}
+        counts = {
+            "replicas": len(pods),
+            "updatedReplicas": len(pods),
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+        }
         status = {
             "observedGeneration": deployment["metadata"]["generation"],
             **{key: value for key, value in counts.items() if value},  # the server omits zeros
@@ -103,8 +107,9 @@ class DeploymentController(Controller):
         }
         if deployment.get("status") != status:
             meta = deployment["metadata"]
-            self.store.update(DEPLOYMENTS, meta["namespace"], meta["name"],
-                              lambda current: {**current, "status": status}, "status")
+            self.store.update(
+                DEPLOYMENTS, meta["namespace"], meta["name"], lambda current: {**current, "status": status}, "status"
+            )
 
 
 def _pod_from(deployment):
@@ -116,10 +121,16 @@ def _pod_from(deployment):
             "name": f"{meta['name']}-{template_hash}-{secrets.token_hex(3)[:5]}",
             "labels": {**template.get("metadata", {}).get("labels", {}), "pod-template-hash": template_hash},
             "annotations": template.get("metadata", {}).get("annotations", {}),
-            "ownerReferences": [{
-                "apiVersion": DEPLOYMENTS.api_version, "kind": DEPLOYMENTS.kind, "name": meta["name"],
-                "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True,
-            }],
+            "ownerReferences": [
+                {
+                    "apiVersion": DEPLOYMENTS.api_version,
+                    "kind": DEPLOYMENTS.kind,
+                    "name": meta["name"],
+                    "uid": meta["uid"],
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
         },
         "spec": template["spec"],
     }
@@ -179,8 +190,11 @@ class ServiceController(Controller):
         address = self._network.allocate_service_ip()
         spec["clusterIP"], spec["clusterIPs"] = address, [address]
         if spec["type"] in ("NodePort", "LoadBalancer"):
-            taken = {port.get("nodePort") for other in self.store.list(SERVICES, copy_=False)[0]
-                     for port in other["spec"].get("ports", [])}
+            taken = {
+                port.get("nodePort")
+                for other in self.store.list(SERVICES, copy_=False)[0]
+                for port in other["spec"].get("ports", [])
+            }
             for port in spec.get("ports", []):
                 port.setdefault("nodePort", free_node_port(taken))
         return self.store.update(SERVICES, meta["namespace"], meta["name"], lambda current: {**current, "spec": spec})
@@ -188,8 +202,13 @@ class ServiceController(Controller):
     def _report(self, service):
         meta, spec = service["metadata"], service["spec"]
         ingress = {"ingress": [{"ip": spec["clusterIP"], "ipMode": "VIP"}]} if spec["type"] == "LoadBalancer" else {}
-        self.store.update(SERVICES, meta["namespace"], meta["name"],
-                          lambda current: {**current, "status": {"loadBalancer": ingress}}, "status")
+        self.store.update(
+            SERVICES,
+            meta["namespace"],
+            meta["name"],
+            lambda current: {**current, "status": {"loadBalancer": ingress}},
+            "status",
+        )
 
     def _listen(self, key, service):
         spec = service["spec"]
@@ -210,8 +229,12 @@ class ServiceController(Controller):
     def _ready_pods(self, namespace, selector):
         if not selector:
             return []
-        pods, _ = self.store.list(PODS, namespace, copy_=False, match=lambda pod: all(
-            pod["metadata"].get("labels", {}).get(k) == v for k, v in selector.items()))
+        pods, _ = self.store.list(
+            PODS,
+            namespace,
+            copy_=False,
+            match=lambda pod: all(pod["metadata"].get("labels", {}).get(k) == v for k, v in selector.items()),
+        )
         return [pod for pod in pods if pod_is_ready(pod) and pod["status"].get("podIP")]
 
     def _picker(self, namespace, selector, target_port):
@@ -233,7 +256,7 @@ class ServiceController(Controller):
             write_hosts(self._hosts_path, names)
             self._names = names
             namespaces = {namespace for namespace, _ in self._allocated}
-            for namespace in namespaces | {p.name[:-len(".hosts")] for p in self._hosts_path.parent.glob("*.hosts")}:
+            for namespace in namespaces | {p.name[: -len(".hosts")] for p in self._hosts_path.parent.glob("*.hosts")}:
                 write_etc_hosts(self._hosts_path.parent, namespace, self._allocated)
 
 
@@ -280,9 +303,19 @@ class NamespaceController(Controller):
                     finalized.update(obj["metadata"]["finalizers"])
         self._report(namespace, remaining, finalized)
         if not remaining and "kubernetes" in namespace["spec"].get("finalizers", []):
-            self.store.update(NAMESPACES, None, name, lambda current: {**current, "spec": {
-                **current["spec"], "finalizers": [f for f in current["spec"]["finalizers"] if f != "kubernetes"]}},
-                "finalize")
+            self.store.update(
+                NAMESPACES,
+                None,
+                name,
+                lambda current: {
+                    **current,
+                    "spec": {
+                        **current["spec"],
+                        "finalizers": [f for f in current["spec"]["finalizers"] if f != "kubernetes"],
+                    },
+                },
+                "finalize",
+            )
 
     def _still_there(self, rt, namespace, obj):
         try:
@@ -292,18 +325,43 @@ class NamespaceController(Controller):
             return False
 
     def _report(self, namespace, remaining, finalized):
-        content = ", ".join(f"{resource} has {count} resource instances" for resource, count in sorted(remaining.items()))
+        content = ", ".join(
+            f"{resource} has {count} resource instances" for resource, count in sorted(remaining.items())
+        )
         held = ", ".join(f"{finalizer} in {count} resource instances" for finalizer, count in sorted(finalized.items()))
         conditions = [
-            {"type": "NamespaceContentRemaining", "status": "True", "reason": "SomeResourcesRemain",
-             "message": f"Some resources are remaining: {content}"} if remaining else
-            {"type": "NamespaceContentRemaining", "status": "False", "reason": "ContentRemoved",
-             "message": "All content successfully removed"},
-            {"type": "NamespaceFinalizersRemaining", "status": "True", "reason": "SomeFinalizersRemain",
-             "message": f"Some content in the namespace has finalizers remaining: {held}"} if finalized else
-            {"type": "NamespaceFinalizersRemaining", "status": "False", "reason": "ContentHasNoFinalizers",
-             "message": "All content-preserving finalizers finished"},
+            {
+                "type": "NamespaceContentRemaining",
+                "status": "True",
+                "reason": "SomeResourcesRemain",
+                "message": f"Some resources are remaining: {content}",
+            }
+            if remaining
+            else {
+                "type": "NamespaceContentRemaining",
+                "status": "False",
+                "reason": "ContentRemoved",
+                "message": "All content successfully removed",
+            },
+            {
+                "type": "NamespaceFinalizersRemaining",
+                "status": "True",
+                "reason": "SomeFinalizersRemain",
+                "message": f"Some content in the namespace has finalizers remaining: {held}",
+            }
+            if finalized
+            else {
+                "type": "NamespaceFinalizersRemaining",
+                "status": "False",
+                "reason": "ContentHasNoFinalizers",
+                "message": "All content-preserving finalizers finished",
+            },
         ]
         if namespace["status"].get("conditions") != conditions:
-            self.store.update(NAMESPACES, None, namespace["metadata"]["name"], lambda current: {
-                **current, "status": {**current["status"], "conditions": conditions}}, "status")
+            self.store.update(
+                NAMESPACES,
+                None,
+                namespace["metadata"]["name"],
+                lambda current: {**current, "status": {**current["status"], "conditions": conditions}},
+                "status",
+            )

@@ -24,13 +24,15 @@ class EgressProxy:
     def start(self):
         self._thread.start()
         self._server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._serve, self._host, 0), self._loop).result()
+            asyncio.start_server(self._serve, self._host, 0), self._loop
+        ).result()
         port = self._server.sockets[0].getsockname()[1]
         self.url = f"http://{self._host}:{port}"
 
     def stop(self):
         async def close():
             self._server.close()
+
         asyncio.run_coroutine_threadsafe(close(), self._loop).result()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
@@ -49,7 +51,8 @@ class EgressProxy:
             return
         try:
             upstream_reader, upstream_writer = await asyncio.wait_for(
-                asyncio.open_connection(host.strip("[]"), int(port)), 30)
+                asyncio.open_connection(host.strip("[]"), int(port)), 30
+            )
         except (OSError, asyncio.TimeoutError):
             await self._answer(writer, "502 Bad Gateway")
             return

@@ -31,9 +31,7 @@ def not_found(rt, name):
 
 
 def already_exists(rt, name):
-    return ApiError(
-        409, "AlreadyExists", f'{rt.qualified} "{name}" already exists', _details(rt, name)
-    )
+    return ApiError(409, "AlreadyExists", f'{rt.qualified} "{name}" already exists', _details(rt, name))
 
 
 def conflict(rt, name):
@@ -52,25 +50,34 @@ def forbidden(user, verb, rt, resource, namespace, name=None):
     return ApiError(
         403,
         "Forbidden",
-        f'{target} is forbidden: User "{user}" cannot {verb} resource "{resource}" '
-        f'in API group "{rt.group}"{where}',
+        f'{target} is forbidden: User "{user}" cannot {verb} resource "{resource}" in API group "{rt.group}"{where}',
         _details(rt, name or ""),
     )
 
 
 def namespace_terminating(rt, name, namespace):
     return ApiError(
-        403, "Forbidden",
+        403,
+        "Forbidden",
         f'{rt.qualified} "{name}" is forbidden: unable to create new content in namespace {namespace} '
         "because it is being terminated",
-        {**_details(rt, name), "causes": [{"reason": "NamespaceTerminating", "field": "metadata.namespace",
-                                           "message": f"namespace {namespace} is being terminated"}]},
+        {
+            **_details(rt, name),
+            "causes": [
+                {
+                    "reason": "NamespaceTerminating",
+                    "field": "metadata.namespace",
+                    "message": f"namespace {namespace} is being terminated",
+                }
+            ],
+        },
     )
 
 
 def namespace_being_emptied(name):
     return ApiError(
-        409, "Conflict",
+        409,
+        "Conflict",
         f'Operation cannot be fulfilled on namespaces "{name}": The system is ensuring all content is removed '
         "from this namespace.  Upon completion, this namespace will automatically be purged by the system.",
         {"name": name, "kind": "namespaces"},
@@ -97,6 +104,4 @@ class Gone(ApiError):
     """The watch asked to resume from a resourceVersion older than the kept history."""
 
     def __init__(self, resource_version):
-        super().__init__(
-            410, "Expired", f"too old resource version: {resource_version}"
-        )
+        super().__init__(410, "Expired", f"too old resource version: {resource_version}")

@@ -11,8 +11,7 @@ import sys
 import tempfile
 
 CONTAINER_INIT = os.path.join(os.path.dirname(__file__), "container_init.py")
-HOW = ("run the kube tests as root on Linux with namespaces and overlayfs allowed "
-       "(in a container: --privileged)")
+HOW = "run the kube tests as root on Linux with namespaces and overlayfs allowed (in a container: --privileged)"
 
 
 class HostUnsupported(RuntimeError):
@@ -26,8 +25,9 @@ def require_container_support():
     if shutil.which("ip") is None:
         raise HostUnsupported("the fake Kubernetes needs the `ip` command for pod networks: apt-get install iproute2")
     with tempfile.TemporaryDirectory(prefix="fakekube-check-") as directory:
-        probe = subprocess.run([sys.executable, "-S", CONTAINER_INIT, "--check", directory],
-                               capture_output=True, text=True)
+        probe = subprocess.run(
+            [sys.executable, "-S", CONTAINER_INIT, "--check", directory], capture_output=True, text=True
+        )
     if probe.returncode != 0:
         reason = (probe.stderr.strip().splitlines() or ["no reason given"])[-1]
         raise HostUnsupported(f"the kernel refused a pod's namespaces or overlay ({reason}): {HOW}")

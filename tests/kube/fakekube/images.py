@@ -85,12 +85,16 @@ def _built(target, build):
 
 def dask_environment(release):
     """The venv standing in for ghcr.io/dask/dask:<release>-py<this python>."""
+
     def install(target):
         print(f"fakekube: building image ghcr.io/dask/dask:{release}-py{PYTHON} in {target}", file=sys.stderr)
         pinned = set(_dask_recipe()["release"])
         packages = [f"{name}=={release}" if name in pinned else name for name in _dask_recipe()["recipe"]]
-        subprocess.run([str(target / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                        *packages], check=True, env={**os.environ, "PIP_CACHE_DIR": str(PIP_CACHE)})
+        subprocess.run(
+            [str(target / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", *packages],
+            check=True,
+            env={**os.environ, "PIP_CACHE_DIR": str(PIP_CACHE)},
+        )
 
     return _built(BUILD_DIR / f"dask-{release}-py{PYTHON}", install)
 
@@ -111,7 +115,9 @@ class Images:
 
     def resolve(self, reference):
         if reference.startswith(TEST_IMAGE_PREFIXES):
-            return Image(reference, sys.executable, env={"PATH": os.path.dirname(sys.executable) + os.pathsep + SYSTEM_PATH})
+            return Image(
+                reference, sys.executable, env={"PATH": os.path.dirname(sys.executable) + os.pathsep + SYSTEM_PATH}
+            )
         name = reference.split("@", 1)[0]
         repository, _, tag = name.rpartition(":")
         if not repository or "/" in tag:
@@ -122,8 +128,12 @@ class Images:
             repository = repository.removeprefix(prefix)
         if repository == "python" and (tag == "latest" or tag.startswith(PYTHON)):
             python = str(bare_python() / "bin" / "python3")
-            return Image(reference, python, cmd=("python3",),
-                         env={"PATH": os.pathsep.join([os.path.dirname(python), SYSTEM_PATH])})
+            return Image(
+                reference,
+                python,
+                cmd=("python3",),
+                env={"PATH": os.pathsep.join([os.path.dirname(python), SYSTEM_PATH])},
+            )
         if repository in SHELL_IMAGES:
             return Image(reference, cmd=("sh",), env={"PATH": SYSTEM_PATH})
         raise ImagePullError(f'Failed to pull image "{reference}": not found in this fake\'s registry')
@@ -142,9 +152,17 @@ class Images:
             python_path = str(dask_environment(release) / "bin" / "python")
         except subprocess.CalledProcessError:
             raise ImagePullError(f'Failed to pull image "{reference}": dask {release} did not install') from None
-        return Image(reference, python_path, entrypoint=(sys.executable, str(PREPARE), python_path),
-                     env={"PATH": os.pathsep.join([os.path.dirname(python_path), SYSTEM_PATH]),
-                          "PIP_CACHE_DIR": str(PIP_CACHE), "PIP_DISABLE_PIP_VERSION_CHECK": "1", **self._pip_proxy})
+        return Image(
+            reference,
+            python_path,
+            entrypoint=(sys.executable, str(PREPARE), python_path),
+            env={
+                "PATH": os.pathsep.join([os.path.dirname(python_path), SYSTEM_PATH]),
+                "PIP_CACHE_DIR": str(PIP_CACHE),
+                "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+                **self._pip_proxy,
+            },
+        )
 
 
 if __name__ == "__main__":  # build the default dask image ahead of the tests (CI)

@@ -38,6 +38,7 @@ _PR_SET_PDEATHSIG = 1
 
 def expand(text, env):
     """Kubernetes $(VAR) expansion: unknown variables stay as written, $$ escapes."""
+
     def replace(match):
         if match.group(0) == "$$":
             return "$"
@@ -110,8 +111,9 @@ class Container:
 
     def _launch_spec(self):
         env = self.pod.kubelet.container_env(self.pod, self.spec, self.image.env)
-        argv = self.image.argv(*([expand(str(word), env) for word in self.spec.get(key) or []]
-                                 for key in ("command", "args")))
+        argv = self.image.argv(
+            *([expand(str(word), env) for word in self.spec.get(key) or []] for key in ("command", "args"))
+        )
         if not argv:
             raise NotReady("CreateContainerError", "no command specified")
         layer = self.pod.dir / "containers" / self.spec["name"] / str(self.restarts)
@@ -121,11 +123,18 @@ class Container:
         hosts = etc_hosts_path(self.pod.kubelet.dns_dir, self.pod.namespace)
         if not hosts.exists():
             write_etc_hosts(self.pod.kubelet.dns_dir, self.pod.namespace, {})
-        launch = {"netns": self.pod.netns, "hostname": pod_hostname(self.pod.name), "upper": str(layer / "upper"),
-                  "hosts": str(hosts),
-                  "work": str(layer / "work"), "merged": str(layer / "merged"),
-                  "hide": [str(self.pod.kubelet.root)], "mounts": mounts,
-                  "workingDir": self.spec.get("workingDir", "/"), "argv": argv}
+        launch = {
+            "netns": self.pod.netns,
+            "hostname": pod_hostname(self.pod.name),
+            "upper": str(layer / "upper"),
+            "hosts": str(hosts),
+            "work": str(layer / "work"),
+            "merged": str(layer / "merged"),
+            "hide": [str(self.pod.kubelet.root)],
+            "mounts": mounts,
+            "workingDir": self.spec.get("workingDir", "/"),
+            "argv": argv,
+        }
         return [sys.executable, "-S", CONTAINER_INIT, json.dumps(launch)], env
 
     def _start(self, spawned, restart_policy):
@@ -139,8 +148,13 @@ class Container:
         try:
             with self.log_path.open("ab") as log:
                 self.process = subprocess.Popen(
-                    argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    start_new_session=True, preexec_fn=_die_with_parent,
+                    argv,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,
                 )
         except OSError as error:
             self.state = {"terminated": {"exitCode": 128, "reason": "StartError", "message": str(error)}}
@@ -159,8 +173,12 @@ class Container:
         if reason is None and code == 128 and not self._ran_command():
             reason = "StartError"  # container_init could not set up or exec
         started = self.state.get("running", {}).get("startedAt")
-        terminated = {"exitCode": code, "reason": reason or ("Completed" if code == 0 else "Error"),
-                      "startedAt": started, "finishedAt": now()}
+        terminated = {
+            "exitCode": code,
+            "reason": reason or ("Completed" if code == 0 else "Error"),
+            "startedAt": started,
+            "finishedAt": now(),
+        }
         if reason == "StartError":
             terminated["message"] = self._last_log_line()
         self.process = None
@@ -170,9 +188,15 @@ class Container:
             self.restarts += 1
             self.last_state = {"terminated": terminated}
             delay = min(0.5 * 2 ** (self.restarts - 1), 5)
-            self.state = {"waiting": {"reason": "CrashLoopBackOff", "message": (
-                f"back-off {delay:g}s restarting failed container={self.spec['name']} "
-                f"pod={self.pod.name}_{self.pod.namespace}({self.pod.uid})")}}
+            self.state = {
+                "waiting": {
+                    "reason": "CrashLoopBackOff",
+                    "message": (
+                        f"back-off {delay:g}s restarting failed container={self.spec['name']} "
+                        f"pod={self.pod.name}_{self.pod.namespace}({self.pod.uid})"
+                    ),
+                }
+            }
             self.start_at = time.monotonic() + delay
         else:
             self.state = {"terminated": terminated}
@@ -324,8 +348,12 @@ class Kubelet(Controller):
     def _admit(self, pod):
         meta = pod["metadata"]
         if not pod["spec"].get("nodeName"):
-            pod = self.store.update(PODS, meta["namespace"], meta["name"], lambda current: {
-                **current, "spec": {**current["spec"], "nodeName": NODE_NAME}})
+            pod = self.store.update(
+                PODS,
+                meta["namespace"],
+                meta["name"],
+                lambda current: {**current, "spec": {**current["spec"], "nodeName": NODE_NAME}},
+            )
         netns, ip = self.network.add_pod()
         return PodRuntime(self, pod, netns, ip)
 
@@ -337,10 +365,21 @@ class Kubelet(Controller):
             return error
 
     def container_env(self, pod, container, image_env):
-        env = {**self._base_env, **image_env, "HOSTNAME": pod_hostname(pod.name), "FAKEKUBE_POD_NAMESPACE": pod.namespace}
+        env = {
+            **self._base_env,
+            **image_env,
+            "HOSTNAME": pod_hostname(pod.name),
+            "FAKEKUBE_POD_NAMESPACE": pod.namespace,
+        }
         env.update(env_from_sources(self.store, pod.namespace, container))
-        fields = {"metadata.name": pod.name, "metadata.namespace": pod.namespace, "metadata.uid": pod.uid,
-                  "status.podIP": pod.ip, "status.hostIP": self.network.node_ip, "spec.nodeName": NODE_NAME}
+        fields = {
+            "metadata.name": pod.name,
+            "metadata.namespace": pod.namespace,
+            "metadata.uid": pod.uid,
+            "status.podIP": pod.ip,
+            "status.hostIP": self.network.node_ip,
+            "spec.nodeName": NODE_NAME,
+        }
         for item in container.get("env", []):
             value_from = item.get("valueFrom", {})
             if "value" in item:

@@ -111,16 +111,18 @@ class ClusterNetwork:
             self.node_ip = self._address(2)
             _REGISTRY.mkdir(parents=True, exist_ok=True)
             (_REGISTRY / self.tag).write_text(str(os.getpid()))
-            ip(batch=[
-                f"link add {self.bridge} type bridge",
-                # A bridge without an address of its own takes the lowest of its ports' and
-                # changes it when that port goes: every pod's ARP entry for the control
-                # plane would then be stale, and its API requests stall for many seconds
-                # after another pod is deleted. A set address stays.
-                f"link set {self.bridge} address {_local_mac()}",
-                f"addr add {self.control_plane_ip}/17 dev {self.bridge}",
-                f"link set {self.bridge} up",
-            ])
+            ip(
+                batch=[
+                    f"link add {self.bridge} type bridge",
+                    # A bridge without an address of its own takes the lowest of its ports' and
+                    # changes it when that port goes: every pod's ARP entry for the control
+                    # plane would then be stale, and its API requests stall for many seconds
+                    # after another pod is deleted. A set address stays.
+                    f"link set {self.bridge} address {_local_mac()}",
+                    f"addr add {self.control_plane_ip}/17 dev {self.bridge}",
+                    f"link set {self.bridge} up",
+                ]
+            )
         services = f"10.{self.subnet}.128.0/17"
         self._add_namespace(self.node_netns, self.node_ip)
         ip(namespace=self.node_netns, batch=[f"route add local {services} dev lo"])
@@ -136,19 +138,24 @@ class ClusterNetwork:
     def _add_namespace(self, name, address):
         veth = f"fkv{self.tag}{address.split('.', 2)[2].replace('.', 'x')}"[:15]
         ip("netns", "add", name)
-        ip(batch=[
-            f"link add {veth} type veth peer name eth0 netns {name}",
-            f"link set {veth} master {self.bridge} up",
-        ])
-        ip(namespace=name, batch=[
-            "link set lo up",
-            f"addr add {address}/17 dev eth0",
-            "link set eth0 up",
-            f"route add 10.{self.subnet}.128.0/17 via {self.node_ip}",
-            # a default route, as pods have (Dask finds its own address with it); the
-            # machine forwards nothing, so the world outside stays unreachable
-            f"route add default via {self.control_plane_ip}",
-        ])
+        ip(
+            batch=[
+                f"link add {veth} type veth peer name eth0 netns {name}",
+                f"link set {veth} master {self.bridge} up",
+            ]
+        )
+        ip(
+            namespace=name,
+            batch=[
+                "link set lo up",
+                f"addr add {address}/17 dev eth0",
+                "link set eth0 up",
+                f"route add 10.{self.subnet}.128.0/17 via {self.node_ip}",
+                # a default route, as pods have (Dask finds its own address with it); the
+                # machine forwards nothing, so the world outside stays unreachable
+                f"route add default via {self.control_plane_ip}",
+            ],
+        )
 
     def add_pod(self):
         """A new pod network namespace; returns (its name, the pod IP)."""
@@ -255,8 +262,9 @@ class ServiceProxy:
         servers = []
         try:
             for address, port, pick in listeners:
-                servers.append(await asyncio.start_server(
-                    lambda r, w, pick=pick: self._forward(r, w, pick), address, port))
+                servers.append(
+                    await asyncio.start_server(lambda r, w, pick=pick: self._forward(r, w, pick), address, port)
+                )
         except OSError:
             await self._close(servers)  # nothing half-open is left behind
             raise

@@ -13,8 +13,13 @@ import http.client
 import socket
 import subprocess
 
-DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "timeoutSeconds": 1,
-            "successThreshold": 1, "failureThreshold": 3}
+DEFAULTS = {
+    "initialDelaySeconds": 0,
+    "periodSeconds": 10,
+    "timeoutSeconds": 1,
+    "successThreshold": 1,
+    "failureThreshold": 3,
+}
 INITIAL = {"startupProbe": None, "readinessProbe": False, "livenessProbe": True}
 MAX_TIMEOUT = 1
 
@@ -54,8 +59,9 @@ class Probes:
 
     def __init__(self, container_spec, started_at):
         self.container = container_spec
-        self.workers = {kind: ProbeWorker(kind, container_spec[kind], started_at)
-                        for kind in INITIAL if container_spec.get(kind)}
+        self.workers = {
+            kind: ProbeWorker(kind, container_spec[kind], started_at) for kind in INITIAL if container_spec.get(kind)
+        }
 
     @property
     def started(self):
@@ -83,8 +89,17 @@ def probe_succeeds(probe, pod_ip, pid, container, env):
     if "exec" in probe:
         command = ["nsenter", "-t", str(pid), "-m", "-u", "-n", "-r", "-w", "--", *probe["exec"]["command"]]
         try:
-            return subprocess.run(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL, timeout=timeout).returncode == 0
+            return (
+                subprocess.run(
+                    command,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    timeout=timeout,
+                ).returncode
+                == 0
+            )
         except (OSError, subprocess.TimeoutExpired):
             return False
     check = probe.get("httpGet") or probe.get("tcpSocket")

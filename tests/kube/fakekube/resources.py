@@ -55,9 +55,17 @@ class ResourceType:
         if self.short_names:
             entry["shortNames"] = list(self.short_names)
         subresources = [
-            {"name": f"{self.plural}/{sub}", "singularName": "", "namespaced": self.namespaced,
-             **({"group": "autoscaling", "version": "v1", "kind": "Scale"} if sub == "scale" else {"kind": self.kind}),
-             "verbs": _SUBRESOURCE_VERBS.get(sub, ["get", "patch", "update"])}
+            {
+                "name": f"{self.plural}/{sub}",
+                "singularName": "",
+                "namespaced": self.namespaced,
+                **(
+                    {"group": "autoscaling", "version": "v1", "kind": "Scale"}
+                    if sub == "scale"
+                    else {"kind": self.kind}
+                ),
+                "verbs": _SUBRESOURCE_VERBS.get(sub, ["get", "patch", "update"]),
+            }
             for sub in self.subresources
         ]
         return [entry, *subresources]
@@ -68,23 +76,55 @@ NODES = ResourceType("", "v1", "nodes", "Node", False, ("no",), ("status",))
 PODS = ResourceType("", "v1", "pods", "Pod", True, ("po",), ("status", "log"))
 SERVICES = ResourceType("", "v1", "services", "Service", True, ("svc",), ("status",))
 EVENTS = ResourceType("", "v1", "events", "Event", True, ("ev",))
-DEPLOYMENTS = ResourceType("apps", "v1", "deployments", "Deployment", True, ("deploy",), ("status", "scale"),
-                           scale={"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas",
-                                  "matchLabelsPath": ".spec.selector.matchLabels"})
+DEPLOYMENTS = ResourceType(
+    "apps",
+    "v1",
+    "deployments",
+    "Deployment",
+    True,
+    ("deploy",),
+    ("status", "scale"),
+    scale={
+        "specReplicasPath": ".spec.replicas",
+        "statusReplicasPath": ".status.replicas",
+        "matchLabelsPath": ".spec.selector.matchLabels",
+    },
+)
 NEW_EVENTS = ResourceType("events.k8s.io", "v1", "events", "Event", True, ("ev",))
 CRDS = ResourceType(
-    "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
-    False, ("crd", "crds"), ("status",),
+    "apiextensions.k8s.io",
+    "v1",
+    "customresourcedefinitions",
+    "CustomResourceDefinition",
+    False,
+    ("crd", "crds"),
+    ("status",),
 )
 SECRETS = ResourceType("", "v1", "secrets", "Secret", True)
 CONFIGMAPS = ResourceType("", "v1", "configmaps", "ConfigMap", True, ("cm",))
 PVCS = ResourceType("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True, ("pvc",), ("status",))
 ACCESS_REVIEWS = ResourceType(
-    "authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview",
-    False, verbs=("create",),
+    "authorization.k8s.io",
+    "v1",
+    "selfsubjectaccessreviews",
+    "SelfSubjectAccessReview",
+    False,
+    verbs=("create",),
 )
-BUILTINS = (NAMESPACES, NODES, PODS, SERVICES, SECRETS, CONFIGMAPS, PVCS, EVENTS, DEPLOYMENTS, NEW_EVENTS, CRDS,
-            ACCESS_REVIEWS)
+BUILTINS = (
+    NAMESPACES,
+    NODES,
+    PODS,
+    SERVICES,
+    SECRETS,
+    CONFIGMAPS,
+    PVCS,
+    EVENTS,
+    DEPLOYMENTS,
+    NEW_EVENTS,
+    CRDS,
+    ACCESS_REVIEWS,
+)
 
 
 def _fold_string_data(secret):
@@ -146,5 +186,8 @@ def prepare_for_create(rt, obj):
         spec = obj.setdefault("spec", {})
         spec.setdefault("accessModes", ["ReadWriteOnce"])
         spec.setdefault("volumeMode", "Filesystem")
-        obj["status"] = {"phase": "Bound", "accessModes": spec["accessModes"],
-                         "capacity": spec.get("resources", {}).get("requests", {"storage": "1Gi"})}
+        obj["status"] = {
+            "phase": "Bound",
+            "accessModes": spec["accessModes"],
+            "capacity": spec.get("resources", {}).get("requests", {"storage": "1Gi"}),
+        }

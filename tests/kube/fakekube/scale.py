@@ -46,9 +46,13 @@ def scale_of(rt, obj):
     if selector:
         status["selector"] = selector
     return {
-        "kind": "Scale", "apiVersion": SCALE_API_VERSION,
-        "metadata": {key: meta[key] for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-                     if key in meta},
+        "kind": "Scale",
+        "apiVersion": SCALE_API_VERSION,
+        "metadata": {
+            key: meta[key]
+            for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if key in meta
+        },
         "spec": {"replicas": _read(obj, paths["specReplicasPath"]) or 0},
         "status": status,
     }
@@ -56,17 +60,24 @@ def scale_of(rt, obj):
 
 def scaled(rt, change):
     """A change of the object made from `change`, a change of its Scale."""
+
     def apply(obj):
         scale = change(scale_of(rt, obj))
         replicas = (scale.get("spec") or {}).get("replicas", 0)
         name = obj["metadata"]["name"]
         if not isinstance(replicas, int) or isinstance(replicas, bool):
-            raise errors.bad_request(f"Scale in version \"v1\" cannot be handled as a Scale: spec.replicas "
-                                     f"must be an integer, not {replicas!r}")
+            raise errors.bad_request(
+                f'Scale in version "v1" cannot be handled as a Scale: spec.replicas '
+                f"must be an integer, not {replicas!r}"
+            )
         if replicas < 0:
-            raise errors.ApiError(422, "Invalid", f'Scale.autoscaling "{name}" is invalid: spec.replicas: '
-                                                  f"Invalid value: {replicas}: must be greater than or equal to 0",
-                                  {"name": name, "group": "autoscaling", "kind": "Scale"})
+            raise errors.ApiError(
+                422,
+                "Invalid",
+                f'Scale.autoscaling "{name}" is invalid: spec.replicas: '
+                f"Invalid value: {replicas}: must be greater than or equal to 0",
+                {"name": name, "group": "autoscaling", "kind": "Scale"},
+            )
         _write(obj, rt.scale["specReplicasPath"], replicas)
         expected = (scale.get("metadata") or {}).get("resourceVersion")
         if expected:

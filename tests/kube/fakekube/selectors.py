@@ -63,9 +63,7 @@ def parse_fields(text):
     for term in _split_terms(text or ""):
         negate = "!=" in term
         path, value = (part.strip() for part in re.split(r"!=|==|=", term, maxsplit=1))
-        checks.append(
-            lambda obj, p=path, v=value, n=negate: (_field_value(obj, p) == v) != n
-        )
+        checks.append(lambda obj, p=path, v=value, n=negate: (_field_value(obj, p) == v) != n)
     return lambda obj: all(check(obj) for check in checks)
 
 

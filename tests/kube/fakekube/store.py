@@ -89,9 +89,7 @@ class Store:
             items = [
                 obj
                 for (resource, ns, _), obj in self._objects.items()
-                if resource == rt.qualified
-                and (namespace is None or ns == namespace)
-                and (match is None or match(obj))
+                if resource == rt.qualified and (namespace is None or ns == namespace) and (match is None or match(obj))
             ]
             version = str(self._version)
         return (copy.deepcopy(items) if copy_ else items), version
@@ -124,9 +122,7 @@ class Store:
     def create(self, rt, namespace, obj):
         obj = copy.deepcopy(obj)
         meta = obj.setdefault("metadata", {})
-        name = meta.get("name") or (
-            meta["generateName"] + secrets.token_hex(3)[:5] if meta.get("generateName") else ""
-        )
+        name = meta.get("name") or (meta["generateName"] + secrets.token_hex(3)[:5] if meta.get("generateName") else "")
         if not name:
             raise errors.invalid(rt, "", "metadata.name: Required value: name or generateName is required")
         namespace = (namespace or meta.get("namespace") or "") if rt.namespaced else ""
@@ -173,8 +169,10 @@ class Store:
             if subresource == "status":
                 new = {**copy.deepcopy(old), "status": new.get("status")}
             elif subresource == "finalize":
-                new = {**copy.deepcopy(old), "spec": {**old.get("spec", {}),
-                                                      "finalizers": (new.get("spec") or {}).get("finalizers") or []}}
+                new = {
+                    **copy.deepcopy(old),
+                    "spec": {**old.get("spec", {}), "finalizers": (new.get("spec") or {}).get("finalizers") or []},
+                }
             elif "status" in rt.subresources:
                 new["status"] = copy.deepcopy(old.get("status"))
             if rt is NAMESPACES and subresource != "finalize":  # only /finalize changes them
@@ -211,8 +209,16 @@ class Store:
     def _keep_server_fields(self, rt, old, new):
         new["apiVersion"], new["kind"] = rt.api_version, rt.kind
         meta = new.setdefault("metadata", {})
-        for field in ("name", "namespace", "uid", "creationTimestamp", "generation",
-                      "deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion"):
+        for field in (
+            "name",
+            "namespace",
+            "uid",
+            "creationTimestamp",
+            "generation",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "resourceVersion",
+        ):
             if field in old["metadata"]:
                 meta[field] = old["metadata"][field]
             else:

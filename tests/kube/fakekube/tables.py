@@ -26,8 +26,10 @@ POD_COLUMNS = [NAME] + [
         ("Readiness Gates", "Readiness gates that are true, of all.", 1),
     )
 ]
-DEFAULT_COLUMNS = [NAME, {"name": "Created At", "type": "date", "format": "",
-                          "description": "When the object was created.", "priority": 0}]
+DEFAULT_COLUMNS = [
+    NAME,
+    {"name": "Created At", "type": "date", "format": "", "description": "When the object was created.", "priority": 0},
+]
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -36,8 +38,12 @@ def wanted_table_version(accept):
     for media_type in accept.split(","):
         kind, *parameters = [part.strip() for part in media_type.split(";")]
         options = dict(part.partition("=")[::2] for part in parameters)
-        if kind in ("application/json", "*/*") and options.get("as") == "Table" \
-                and options.get("g") == "meta.k8s.io" and options.get("v") in ("v1", "v1beta1"):
+        if (
+            kind in ("application/json", "*/*")
+            and options.get("as") == "Table"
+            and options.get("g") == "meta.k8s.io"
+            and options.get("v") in ("v1", "v1beta1")
+        ):
             return options["v"]
         if kind in ("application/json", "*/*") and "as" not in options:
             return None
@@ -46,15 +52,23 @@ def wanted_table_version(accept):
 
 def table(rt, objects, resource_version, version="v1", include_object="Metadata", headers=True):
     columns, row = _printer(rt)
-    result = {"kind": "Table", "apiVersion": f"meta.k8s.io/{version}", "metadata": {"resourceVersion": resource_version},
-              "columnDefinitions": columns if headers else None, "rows": []}
+    result = {
+        "kind": "Table",
+        "apiVersion": f"meta.k8s.io/{version}",
+        "metadata": {"resourceVersion": resource_version},
+        "columnDefinitions": columns if headers else None,
+        "rows": [],
+    }
     for obj in objects:
         entry = {"cells": row(obj)}
         if include_object == "Object":
             entry["object"] = obj
         elif include_object != "None":
-            entry["object"] = {"kind": "PartialObjectMetadata", "apiVersion": f"meta.k8s.io/{version}",
-                               "metadata": obj["metadata"]}
+            entry["object"] = {
+                "kind": "PartialObjectMetadata",
+                "apiVersion": f"meta.k8s.io/{version}",
+                "metadata": obj["metadata"],
+            }
         result["rows"].append(entry)
     return result
 
@@ -65,12 +79,21 @@ def _printer(rt):
     if rt.printer_columns is None:
         return DEFAULT_COLUMNS, lambda obj: [obj["metadata"]["name"], obj["metadata"].get("creationTimestamp")]
     declared = rt.printer_columns or [{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]
-    columns = [NAME] + [{"name": c["name"], "type": c["type"], "format": c.get("format", ""),
-                         "description": c.get("description")
-                         or f"Custom resource definition column (in JSONPath format): {c['jsonPath']}",
-                         "priority": c.get("priority", 0)} for c in declared]
-    return columns, lambda obj: [obj["metadata"]["name"]] + [_cell(c["type"], _find(obj, c["jsonPath"]))
-                                                             for c in declared]
+    columns = [NAME] + [
+        {
+            "name": c["name"],
+            "type": c["type"],
+            "format": c.get("format", ""),
+            "description": c.get("description")
+            or f"Custom resource definition column (in JSONPath format): {c['jsonPath']}",
+            "priority": c.get("priority", 0),
+        }
+        for c in declared
+    ]
+    return (
+        columns,
+        lambda obj: [obj["metadata"]["name"]] + [_cell(c["type"], _find(obj, c["jsonPath"])) for c in declared],
+    )
 
 
 def _find(obj, path):
@@ -104,17 +127,29 @@ def _pod_row(pod):
     status, spec = pod.get("status", {}), pod.get("spec", {})
     containers = status.get("containerStatuses", [])
     restarts = sum(c.get("restartCount", 0) for c in containers)
-    ended = [c["lastState"]["terminated"]["finishedAt"] for c in containers
-             if c.get("lastState", {}).get("terminated", {}).get("finishedAt")]
+    ended = [
+        c["lastState"]["terminated"]["finishedAt"]
+        for c in containers
+        if c.get("lastState", {}).get("terminated", {}).get("finishedAt")
+    ]
     restarts_cell = f"{restarts} ({age(max(ended))} ago)" if restarts and ended else str(restarts)
     ready = sum(1 for c in containers if c.get("ready") and "running" in c.get("state", {}))
     gates = spec.get("readinessGates", [])
     conditions = {c["type"]: c["status"] for c in status.get("conditions", [])}
-    gates_cell = f"{sum(conditions.get(g['conditionType']) == 'True' for g in gates)}/{len(gates)}" if gates \
-        else "<none>"
-    return [pod["metadata"]["name"], f"{ready}/{len(spec.get('containers', []))}", pod_reason(pod), restarts_cell,
-            age(pod["metadata"].get("creationTimestamp")), status.get("podIP") or "<none>",
-            spec.get("nodeName") or "<none>", status.get("nominatedNodeName") or "<none>", gates_cell]
+    gates_cell = (
+        f"{sum(conditions.get(g['conditionType']) == 'True' for g in gates)}/{len(gates)}" if gates else "<none>"
+    )
+    return [
+        pod["metadata"]["name"],
+        f"{ready}/{len(spec.get('containers', []))}",
+        pod_reason(pod),
+        restarts_cell,
+        age(pod["metadata"].get("creationTimestamp")),
+        status.get("podIP") or "<none>",
+        spec.get("nodeName") or "<none>",
+        status.get("nominatedNodeName") or "<none>",
+        gates_cell,
+    ]
 
 
 def pod_reason(pod):
@@ -130,8 +165,11 @@ def pod_reason(pod):
         elif terminated and terminated.get("reason"):
             reason = terminated["reason"]
         elif terminated:
-            reason = (f"Signal:{terminated['signal']}" if terminated.get("signal")
-                      else f"ExitCode:{terminated.get('exitCode', 0)}")
+            reason = (
+                f"Signal:{terminated['signal']}"
+                if terminated.get("signal")
+                else f"ExitCode:{terminated.get('exitCode', 0)}"
+            )
         elif container.get("ready") and "running" in state:
             running_and_ready = True
     if reason == "Completed" and running_and_ready:

@@ -92,7 +92,7 @@ def _write_files(store, namespace, volume, path):
     items = source.get("items") or [{"key": key, "path": key} for key in contents]
     for item in items:
         if item["key"] not in contents:
-            raise NotReady("ContainerCreating", f'couldn\'t find key {item["key"]} in {rt.kind} {namespace}/{name}')
+            raise NotReady("ContainerCreating", f"couldn't find key {item['key']} in {rt.kind} {namespace}/{name}")
         target = path / item["path"]
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(contents[item["key"]])
@@ -131,8 +131,11 @@ def env_from_sources(store, namespace, container):
 
 def key_ref_value(store, namespace, value_from):
     """The value of a secretKeyRef / configMapKeyRef, or None when optional and missing."""
-    ref, rt = ((value_from["secretKeyRef"], SECRETS) if "secretKeyRef" in value_from
-               else (value_from["configMapKeyRef"], CONFIGMAPS))
+    ref, rt = (
+        (value_from["secretKeyRef"], SECRETS)
+        if "secretKeyRef" in value_from
+        else (value_from["configMapKeyRef"], CONFIGMAPS)
+    )
     obj = _lookup(store, rt, namespace, ref["name"])
     contents = _contents(obj) if obj else {}
     if ref["key"] in contents:
@@ -141,4 +144,6 @@ def key_ref_value(store, namespace, value_from):
         return None
     if obj is None:
         raise NotReady("CreateContainerConfigError", f'{rt.singular} "{ref["name"]}" not found')
-    raise NotReady("CreateContainerConfigError", f'couldn\'t find key {ref["key"]} in {rt.kind} {namespace}/{ref["name"]}')
+    raise NotReady(
+        "CreateContainerConfigError", f"couldn't find key {ref['key']} in {rt.kind} {namespace}/{ref['name']}"
+    )
