@@ -184,7 +184,7 @@ def test_status_and_the_local_run_view_say_where_the_report_is():
     view = StatusView(summary)
     expected = "Dask performance report: /data/out/envelope-dask-report.html (claim seismic-rwx)"
     assert view.fallback_text().count(expected) == 1 and view.fallback_html().count(expected) == 1
-    run = local_run.StepRun("envelope", "dasf", phase="Succeeded", report="/work/out/envelope-dask-report.html")
+    run = local_run.StepRun("envelope", "dasf", phase="Succeeded", report="/data/out/envelope-dask-report.html")
     local = RunView("local run")
     local.update([run])
-    assert "Dask performance report: /work/out/envelope-dask-report.html" in local.fallback_text()
+    assert "Dask performance report: /data/out/envelope-dask-report.html" in local.fallback_text()

@@ -141,3 +141,19 @@ def kubeconfig(path, address: str, token: str = TOKEN, namespace: str = "default
     }
     path.write_text(json.dumps(config))
     return str(path)
+
+
+# the reason the doctor gives, in its check's line, for each fault of the API server
+DOCTOR_REASONS = {
+    "hang": "no answer within 1 s",
+    "slow": "no answer within 1 s",
+    "close": "RemoteProtocolError",
+    "401": "HTTP 401",
+    "403": "HTTP 403",
+    "409": "HTTP 409",
+    "500": "HTTP 500",
+    "nonjson": "JSONDecodeError",
+    "ndjson-bad": "JSONDecodeError",
+    "list": "TypeError",
+    "wrongshape": "AttributeError",
+}

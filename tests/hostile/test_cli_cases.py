@@ -13,7 +13,7 @@ import time
 import pytest
 
 from hostile.conftest import Outcome, files_holding, temporary_files
-from hostile.faulty import FAULTS, TOKEN, FaultyServer, kubeconfig
+from hostile.faulty import DOCTOR_REASONS, FAULTS, TOKEN, FaultyServer, kubeconfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DRAFT_ERROR = "argodasf: error: the workflow draft {name} cannot be read ({problem}); fix or delete it"
@@ -359,19 +359,6 @@ ARGO_MESSAGES = {
     "ndjson-bad": "gave an answer that is not Argo's (JSONDecodeError); check ARGO_SERVER and ARGO_BASE_HREF",
     "list": "gave an answer that is not Argo's (TypeError); check ARGO_SERVER and ARGO_BASE_HREF",
     "wrongshape": "gave an answer that is not Argo's (ValidationError); check ARGO_SERVER and ARGO_BASE_HREF",
-}
-DOCTOR_REASONS = {
-    "hang": "no answer within 1 s",
-    "slow": "no answer within 1 s",
-    "close": "RemoteProtocolError",
-    "401": "HTTP 401",
-    "403": "HTTP 403",
-    "409": "HTTP 409",
-    "500": "HTTP 500",
-    "nonjson": "JSONDecodeError",
-    "ndjson-bad": "JSONDecodeError",
-    "list": "TypeError",
-    "wrongshape": "AttributeError",
 }
 
 

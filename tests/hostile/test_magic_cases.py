@@ -16,7 +16,7 @@ from IPython.utils.capture import capture_output
 from argodasf_jupyter import promote
 from argodasf_jupyter.draft import Draft
 from hostile.conftest import Outcome, files_holding, temporary_files
-from hostile.faulty import FAULTS, TOKEN, FaultyServer, kubeconfig
+from hostile.faulty import DOCTOR_REASONS, FAULTS, TOKEN, FaultyServer, kubeconfig
 
 NAME_RULE = (
     "is not a valid Kubernetes name; use lowercase letters, digits and '-', starting and ending with a letter or digit"
@@ -297,19 +297,6 @@ KUBE_MESSAGES = {
     "list": f"cannot use the kubeconfig or the Kubernetes API server's answer for cluster 'dasf' (TypeError); {K8S_HINT}",
     "wrongshape": f"cannot use the kubeconfig or the Kubernetes API server's answer for cluster 'dasf' (AttributeError); {K8S_HINT}",
 }
-DOCTOR_MESSAGES = {
-    "hang": "no answer within 1 s",
-    "slow": "no answer within 1 s",
-    "close": "RemoteProtocolError",
-    "401": "HTTP 401",
-    "403": "HTTP 403",
-    "409": "HTTP 409",
-    "500": "HTTP 500",
-    "nonjson": "JSONDecodeError",
-    "ndjson-bad": "JSONDecodeError",
-    "list": "TypeError",
-    "wrongshape": "AttributeError",
-}
 
 
 @pytest.fixture(scope="module")
@@ -422,7 +409,7 @@ def test_faulty_kubernetes_doctor(world, monkeypatch, tmp_path, fault, caplog):
         first = [line for line in outcome.output.splitlines() if "Kubernetes credentials" in line][0]
         outcome.message = first.strip()
         outcome.check(
-            f"[FAIL] Kubernetes credentials  credentials found but the API server did not answer ({DOCTOR_MESSAGES[fault]})"
+            f"[FAIL] Kubernetes credentials  credentials found but the API server did not answer ({DOCTOR_REASONS[fault]})"
         )
 
 
