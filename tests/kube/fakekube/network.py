@@ -114,6 +114,10 @@ class ClusterNetwork:
             ip(
                 batch=[
                     f"link add {self.bridge} type bridge",
+                    # No IPv6 link-local address on the machine's side of the cluster: a
+                    # browser on the machine reads each address change as a network change
+                    # and fails the requests it has in flight (net::ERR_NETWORK_CHANGED).
+                    f"link set {self.bridge} addrgenmode none",
                     # A bridge without an address of its own takes the lowest of its ports' and
                     # changes it when that port goes: every pod's ARP entry for the control
                     # plane would then be stale, and its API requests stall for many seconds
@@ -141,6 +145,7 @@ class ClusterNetwork:
         ip(
             batch=[
                 f"link add {veth} type veth peer name eth0 netns {name}",
+                f"link set {veth} addrgenmode none",  # see the bridge's
                 f"link set {veth} master {self.bridge} up",
             ]
         )
