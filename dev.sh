@@ -50,15 +50,13 @@ case "${1:-}" in
         (cd labextension && export PATH="$PWD/../.venv/bin:$PATH" && jlpm install --immutable && jlpm lint && jlpm test)
         # the fake kubelet's stand-in for the dask image of this dask release (built once, cached under build/)
         PYTHONPATH=tests .venv/bin/python -m kube.fakekube.images
-        .venv/bin/python -m pytest "${PARALLEL[@]}" -m "not browser" --durations=15
-        # the browser tests alone, one at a time: JupyterLab in chromium on a machine busy with
-        # other workers' pods missed its kernel's first idle and its theme's stylesheet
-        .venv/bin/python -m pytest -m browser --durations=5
+        .venv/bin/python -m pytest "${PARALLEL[@]}" --durations=15
         # DASF's environment: the same package on dask/distributed 2025.7.0
         # (its performance report template needs a bokeh before 3.9, which renamed bokeh's templates)
         venv .venv-dask-$DASF_DASK "dask[array]==$DASF_DASK" "distributed==$DASF_DASK" "bokeh<3.9"
         PYTHONPATH=tests .venv-dask-$DASF_DASK/bin/python -m kube.fakekube.images
-        .venv-dask-$DASF_DASK/bin/python -m pytest "${PARALLEL[@]}" -m "not browser" --durations=15
+        # (the labextension in the browser and the checks no dask reaches ran above)
+        .venv-dask-$DASF_DASK/bin/python -m pytest "${PARALLEL[@]}" -m "not browser and not one_environment" --durations=15
         ;;
     *)
         echo "usage: ./dev.sh demo | ./dev.sh test" >&2

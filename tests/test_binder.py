@@ -28,6 +28,7 @@ def test_requirements_name_every_runtime_dependency():
     assert needed - listed == set(), f"binder/requirements.txt misses {sorted(needed - listed)}"
 
 
+@pytest.mark.one_environment
 def test_postbuild_installs_the_extensions_in_a_fresh_venv(tmp_path):
     if not (ROOT / "argodasf_jupyter" / "labextension" / "package.json").exists():
         pytest.skip("the labextension is not built in this checkout (pip install -e . builds it)")

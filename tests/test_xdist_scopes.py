@@ -4,12 +4,15 @@
 import re
 from pathlib import Path
 
+import pytest
+
 pytest_plugins = ["pytester"]
 
 TESTS = Path(__file__).resolve().parent
 TWO_TESTS = "def test_one():\n    pass\n\ndef test_two():\n    pass\n"
 
 
+@pytest.mark.one_environment
 def test_browser_files_share_one_worker_and_other_files_spread(pytester, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(TESTS))
     for path in ("tests/browser/test_a.py", "tests/browser/test_b.py", "tests/test_c.py", "tests/test_d.py"):

@@ -4,6 +4,8 @@ over worker processes (each worker counts its own; the controller prints the sum
 import re
 from pathlib import Path
 
+import pytest
+
 pytest_plugins = ["pytester"]
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -26,6 +28,7 @@ def figures_line(pytester, *arguments):
     return re.search(r"^hostile input: .*$", result.stdout.str(), re.M).group(0)
 
 
+@pytest.mark.one_environment
 def test_xdist_workers_figures_add_up_to_the_serial_totals(pytester, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(TESTS))
     serial = figures_line(pytester)
