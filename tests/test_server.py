@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -145,3 +146,27 @@ async def test_a_rejected_token_is_reported_without_showing_it(jp_fetch, fake_ar
     assert code == 502 and "Argo Server" in body
     state = await get(jp_fetch, "state")
     assert "error" in state["argo"] and TOKEN + "-wrong" not in json.dumps(state)
+
+
+async def test_the_state_fills_with_workflows_from_an_argo_server_slower_than_its_wait(
+    jp_fetch, fake_argo, monkeypatch
+):
+    """Each listing takes longer than /state waits for it: the listing that ended after
+    one request stopped waiting is what the next request shows."""
+    from argodasf_jupyter.server import handlers
+
+    fake_argo.add(dag_workflow("slow-etl", {"load": []}), "team")
+    listing = handlers._listing_with_details
+
+    def slow_listing(where):
+        time.sleep(handlers.STATE_ARGO_WAIT + 1)
+        return listing(where)
+
+    monkeypatch.setattr(handlers, "_listing_with_details", slow_listing)
+    shown = []
+    for _ in range(4):
+        state = await get(jp_fetch, "state")
+        shown.append([workflow["name"] for workflow in state["workflows"]])
+        await asyncio.sleep(1.5)  # the sidebar's next refresh; the listing in flight ends meanwhile
+    assert ["slow-etl"] in shown, shown
+    assert state["argo"]["error"] == "the Argo Server has not answered yet; showing the last list"

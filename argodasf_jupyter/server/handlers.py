@@ -178,16 +178,23 @@ class StateHandler(_Handler):
             )
             if stale:
                 cls._listing = asyncio.ensure_future(self.from_argo(_listing_with_details))
-                # a failure after the wait is read here, so asyncio does not log it as unretrieved
-                cls._listing.add_done_callback(lambda task: task.cancelled() or task.exception())
+                cls._listing.add_done_callback(cls._keep_listing)
             try:
-                cls._last = await asyncio.wait_for(asyncio.shield(cls._listing), STATE_ARGO_WAIT)
+                await asyncio.wait_for(asyncio.shield(cls._listing), STATE_ARGO_WAIT)
             except asyncio.TimeoutError:
                 body["argo"]["error"] = "the Argo Server has not answered yet; showing the last list"
             except tornado.web.HTTPError as error:  # the sidebar still shows the clusters
                 body["argo"]["error"] = error.log_message
             body["workflows"] = cls._last
         self.answer(body)
+
+    @classmethod
+    def _keep_listing(cls, task: asyncio.Task) -> None:
+        """A listing that ends after its request stopped waiting is the next request's
+        list: on an Argo Server slower than the wait, the sidebar still fills. Its
+        failure is read here, so asyncio does not log it as unretrieved."""
+        if not task.cancelled() and task.exception() is None:
+            cls._last = task.result()
 
 
 class ChangesHandler(_Handler):
