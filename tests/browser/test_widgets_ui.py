@@ -36,6 +36,15 @@ SHIPPED = sorted(path.name for path in NOTEBOOKS.glob("*.ipynb"))
 TOKEN = "widgets-test-argo-token"
 PUSH_SECONDS = 2.0
 NOTEBOOK_WIDTH = 500
+INDICATOR = ".jp-NotebookPanel .jp-Notebook-ExecutionIndicator"
+# every status the indicator shows from now on, so a restart short enough to fall
+# between two polls is still seen
+RECORD_KERNEL_STATUSES = """(indicator) => {
+  window.kernelStatuses = [];
+  const node = document.querySelector(indicator);
+  new MutationObserver(() => window.kernelStatuses.push(node.dataset.status))
+    .observe(node, {attributes: true, attributeFilter: ['data-status']});
+}"""
 FIRST_CELL_SECONDS = 120  # a kernel restart that never comes back fails here, not after the whole wait
 
 
@@ -82,6 +91,21 @@ def open_notebook(page, lab: JupyterLab, name: str) -> None:
     page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
 
 
+def restart_kernel(page) -> None:
+    """Restart the notebook's kernel and wait until JupyterLab shows it idle again, as a
+    user does before Run All. JupyterLab's one-step "Restart Kernel and Run All" can
+    send the cells while its connection still takes the restart in: under load the
+    first cells then ran with their prompts cleared, as if they never had."""
+    page.evaluate(RECORD_KERNEL_STATUSES, INDICATOR)
+    menu(page, "Kernel", "Restart Kernel…")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    page.wait_for_function(
+        "(indicator) => window.kernelStatuses.some(status => status !== 'idle')"
+        " && document.querySelector(indicator).dataset.status === 'idle'",
+        arg=INDICATOR,
+    )
+
+
 def kernel_idle(lab: JupyterLab, name: str) -> bool:
     """The Jupyter server's view: the notebook's kernel reported idle last."""
     states = [session["kernel"]["execution_state"] for session in lab.get("api/sessions") if session["path"] == name]
@@ -106,11 +130,9 @@ def error_outputs(page) -> list[str]:
 def test_run_all_reaches_the_end_without_an_error(lab, page, name):
     open_notebook(page, lab, name)
     # Shipped outputs carry execution counts: clear them, so every [n] seen is this run's.
-    # A restart waits for the kernel to take requests (a Run All sent just after a
-    # notebook opens can be dropped).
     menu(page, "Edit", "Clear Outputs of All Cells")
-    menu(page, "Kernel", "Restart Kernel and Run All Cells…")
-    page.locator(".jp-Dialog .jp-mod-accept").click()
+    restart_kernel(page)
+    menu(page, "Run", "Run All Cells")
     prompts = page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputArea-prompt")
     numbered = lambda text: re.fullmatch(r"\[\d+\]:", text.strip())  # noqa: E731
     deadline, quiet = time.monotonic() + 600, 0
