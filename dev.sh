@@ -50,7 +50,10 @@ case "${1:-}" in
         (cd labextension && export PATH="$PWD/../.venv/bin:$PATH" && jlpm install --immutable && jlpm lint && jlpm test)
         # the fake kubelet's stand-in for the dask image of this dask release (built once, cached under build/)
         PYTHONPATH=tests .venv/bin/python -m kube.fakekube.images
-        .venv/bin/python -m pytest "${PARALLEL[@]}" --durations=15
+        .venv/bin/python -m pytest "${PARALLEL[@]}" -m "not browser" --durations=15
+        # the browser tests alone, one at a time: next to three workers' pods and kernels, a
+        # JupyterLab kernel took over 120 s to start and a notebook's cluster as long
+        .venv/bin/python -m pytest -m browser --durations=5
         # DASF's environment: the same package on dask/distributed 2025.7.0
         # (its performance report template needs a bokeh before 3.9, which renamed bokeh's templates)
         venv .venv-dask-$DASF_DASK "dask[array]==$DASF_DASK" "distributed==$DASF_DASK" "bokeh<3.9"

@@ -29,6 +29,7 @@ def test_requirements_name_every_runtime_dependency():
 
 
 @pytest.mark.one_environment
+@pytest.mark.timeout(900)  # pip builds a fresh venv: over 300 s on a busy machine
 def test_postbuild_installs_the_extensions_in_a_fresh_venv(tmp_path):
     if not (ROOT / "argodasf_jupyter" / "labextension" / "package.json").exists():
         pytest.skip("the labextension is not built in this checkout (pip install -e . builds it)")
