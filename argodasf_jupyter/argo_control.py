@@ -106,26 +106,20 @@ def publish_draft(
     document = workflow.to_dict(draft, namespace=where.namespace)
     if template:
         body = publish.workflow_template(document)
-        created = argo._call(
-            f"publishing workflow template '{draft.name}'",
+        what, method, kind, route = (
+            "workflow template",
             "create_workflow_template",
-            where,
-            session,
-            namespace=where.namespace,
-            req=models.WorkflowTemplateCreateRequest(template=models.WorkflowTemplate.model_validate(body)),
+            "WorkflowTemplate",
+            "workflow-templates",
         )
-        kind, route = "WorkflowTemplate", "workflow-templates"
+        request = models.WorkflowTemplateCreateRequest(template=models.WorkflowTemplate.model_validate(body))
     else:
         body = publish.cron_workflow(document, schedule, timezone=timezone)
-        created = argo._call(
-            f"publishing cron workflow '{draft.name}'",
-            "create_cron_workflow",
-            where,
-            session,
-            namespace=where.namespace,
-            req=models.CreateCronWorkflowRequest(cron_workflow=models.CronWorkflow.model_validate(body)),
-        )
-        kind, route = "CronWorkflow", "cron-workflows"
+        what, method, kind, route = "cron workflow", "create_cron_workflow", "CronWorkflow", "cron-workflows"
+        request = models.CreateCronWorkflowRequest(cron_workflow=models.CronWorkflow.model_validate(body))
+    created = argo._call(
+        f"publishing {what} '{draft.name}'", method, where, session, namespace=where.namespace, req=request
+    )
     name = created.metadata.name
     return {
         "kind": kind,
