@@ -43,6 +43,13 @@ case "${1:-}" in
     test)
         system_packages
         venv .venv
+        # DASF's environment (dask/distributed 2025.7.0) and its dask image are built while
+        # the lint and the labextension's tests run; their performance report template needs
+        # a bokeh before 3.9, which renamed bokeh's templates
+        mkdir -p build
+        (venv .venv-dask-$DASF_DASK "dask[array]==$DASF_DASK" "distributed==$DASF_DASK" "bokeh<3.9" &&
+            PYTHONPATH=tests .venv-dask-$DASF_DASK/bin/python -m kube.fakekube.images) > build/dasf-environment.log 2>&1 &
+        dasf_environment=$!
         # lint (pyflakes and bugbear rules) and format, as pyproject.toml's [tool.ruff] says
         .venv/bin/ruff check .
         .venv/bin/ruff format --check .
@@ -50,16 +57,15 @@ case "${1:-}" in
         (cd labextension && export PATH="$PWD/../.venv/bin:$PATH" && jlpm install --immutable && jlpm lint && jlpm test)
         # the fake kubelet's stand-in for the dask image of this dask release (built once, cached under build/)
         PYTHONPATH=tests .venv/bin/python -m kube.fakekube.images
-        .venv/bin/python -m pytest "${PARALLEL[@]}" -m "not browser" --durations=15
+        wait "$dasf_environment" || { cat build/dasf-environment.log; echo "setting up dask $DASF_DASK failed" >&2; exit 1; }
+        # a test that passed on its rerun shows why its first try failed
+        .venv/bin/python -m pytest "${PARALLEL[@]}" -m "not browser" --rerun-show-tracebacks --durations=15
         # the browser tests alone, one at a time: next to three workers' pods and kernels, a
         # JupyterLab kernel took over 120 s to start and a notebook's cluster as long
-        .venv/bin/python -m pytest -m browser --durations=5
-        # DASF's environment: the same package on dask/distributed 2025.7.0
-        # (its performance report template needs a bokeh before 3.9, which renamed bokeh's templates)
-        venv .venv-dask-$DASF_DASK "dask[array]==$DASF_DASK" "distributed==$DASF_DASK" "bokeh<3.9"
-        PYTHONPATH=tests .venv-dask-$DASF_DASK/bin/python -m kube.fakekube.images
-        # (the labextension in the browser and the checks no dask reaches ran above)
-        .venv-dask-$DASF_DASK/bin/python -m pytest "${PARALLEL[@]}" -m "not browser and not one_environment" --durations=15
+        .venv/bin/python -m pytest -m browser --rerun-show-tracebacks --durations=5
+        # the same package on dask 2025.7.0 (the labextension in the browser, the test
+        # harness's own checks and the checks no dask reaches ran above)
+        .venv-dask-$DASF_DASK/bin/python -m pytest "${PARALLEL[@]}" -m "not browser and not one_environment" --rerun-show-tracebacks --durations=15
         ;;
     *)
         echo "usage: ./dev.sh demo | ./dev.sh test" >&2

@@ -9,6 +9,8 @@ import pytest
 from argo.controller import conditions
 from argo.controller.durations import seconds
 
+pytestmark = pytest.mark.one_environment
+
 JOB = {
     "status": {"jobStatus": "Successful", "replicas": 3, "ready": True, "items": [{"n": "a"}]},
     "metadata": {"labels": {"a.b/c": "x"}},

@@ -11,7 +11,7 @@ import requests
 
 from argo.stack import argo_on_kubernetes
 
-pytestmark = [pytest.mark.kube, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.kube, pytest.mark.one_environment, pytest.mark.timeout(120)]
 FINAL = ("Succeeded", "Failed", "Error")
 
 

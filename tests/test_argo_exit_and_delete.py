@@ -8,7 +8,7 @@ import yaml
 
 from test_argo_controller import argo, dag, sh  # noqa: F401 (argo is a fixture)
 
-pytestmark = [pytest.mark.kube, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.kube, pytest.mark.one_environment, pytest.mark.timeout(120)]
 
 
 def autoscaler(action, name, **resource):

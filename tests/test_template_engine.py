@@ -9,6 +9,8 @@ import pytest
 
 from argo.template_engine import TemplateError
 
+pytestmark = pytest.mark.one_environment
+
 VALUES = {"inputs.parameters.path": 'it\'s "here"\n{{x}} é', "workflow.name": "wf-abcde", "retries": "2"}
 
 

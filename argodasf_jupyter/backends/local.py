@@ -8,6 +8,7 @@ import logging
 import traceback
 import warnings
 
+import dask
 from dask.utils import format_bytes, parse_bytes
 
 from ..config import settings
@@ -74,6 +75,7 @@ def start(spec: ClusterSpec, progress) -> object:
         memory_limit=spec.memory_limit,
         dashboard_address=settings().local.dashboard_address,
         env=dict(spec.env),
+        preload=[*dask.config.get("distributed.worker.preload"), "argodasf_jupyter.backends.local_worker"],
     )
     with warnings.catch_warnings():
         # "port 8787 is in use, using another one" is expected with several clusters

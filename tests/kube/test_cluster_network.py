@@ -7,6 +7,8 @@ import pytest
 from .fakekube.host_support import HostUnsupported, require_container_support
 from .fakekube.network import ClusterNetwork, ip
 
+pytestmark = pytest.mark.one_environment
+
 
 @pytest.fixture
 def network():

@@ -4,7 +4,11 @@ import socket
 import socketserver
 import threading
 
+import pytest
+
 from .fakekube.egress import EgressProxy
+
+pytestmark = pytest.mark.one_environment
 
 
 class Echo(socketserver.BaseRequestHandler):

@@ -11,7 +11,7 @@ import pytest
 
 from .harness import FakeKubernetes
 
-pytestmark = [pytest.mark.kube, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.kube, pytest.mark.one_environment, pytest.mark.timeout(120)]
 
 DASK = "/apis/kubernetes.dask.org/v1/namespaces/default"
 

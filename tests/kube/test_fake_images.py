@@ -9,7 +9,7 @@ import yaml
 from .fakekube.images import DASK_CONTENTS, Images, dask_environment
 from .harness import FakeKubernetes
 
-pytestmark = [pytest.mark.kube, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.kube, pytest.mark.one_environment, pytest.mark.timeout(300)]
 
 DASK_IMAGE = "ghcr.io/dask/dask:latest"
 IMPORT_SCIPY = "import scipy; print('scipy', scipy.__version__)"

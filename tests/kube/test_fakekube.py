@@ -8,7 +8,7 @@ import pytest
 
 from .harness import FakeKubernetes
 
-pytestmark = [pytest.mark.kube, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.kube, pytest.mark.one_environment, pytest.mark.timeout(180)]
 
 
 def worker_deployments(fk, cluster):

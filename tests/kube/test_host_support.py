@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.one_environment
+
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHECK = (
     "from kube.fakekube.host_support import HostUnsupported, require_container_support\n"
