@@ -59,6 +59,9 @@ def read(
     async def collect(api):
         parts = []
         for pod in await _pods(api, workflow, step, component, namespace):
+            if waiting := _waiting_reason(pod):
+                parts.append(f"==> {pod.name} <==\n(waiting to start: {waiting})")
+                continue
             lines = [line async for line in pod.logs(tail_lines=tail)]
             parts.append(f"==> {pod.name} <==\n" + "\n".join(lines))
         return parts
@@ -83,21 +86,41 @@ def follow(
 ) -> None:
     """Stream the newest attempt's log to ``on_line`` until its pod ends (the API
     server ends a followed log with the container); wait up to ``wait`` seconds
-    for the pod to appear, and stream for ``longest`` seconds at most."""
+    for the pod to appear and its container to start, and stream for ``longest``
+    seconds at most."""
 
     async def stream(api):
         deadline = time.monotonic() + wait
-        while not (pods := await _pods(api, workflow, step, component, namespace)):
+        while True:
+            pods = await _pods(api, workflow, step, component, namespace)
+            waiting = _waiting_reason(pods[-1]) if pods else None
+            if pods and not waiting:
+                break
             if time.monotonic() > deadline:
-                return False
+                if waiting:
+                    return f"the {component} pod {pods[-1].name} is still waiting to start ({waiting})"
+                return f"no {component} pod"
             await asyncio.sleep(poll)
         async for line in pods[-1].logs(follow=True, timeout=longest):
             on_line(line)
-        return True
+        return None
 
     _component(component)
-    if not _kubernetes(stream, bound=wait + longest):
-        raise ArgodasfError(f"no {component} pod for step '{step}' of workflow '{workflow}' after {wait:g} s")
+    if not_followed := _kubernetes(stream, bound=wait + longest):
+        raise ArgodasfError(f"{not_followed} for step '{step}' of workflow '{workflow}' after {wait:g} s")
+
+
+def _waiting_reason(pod) -> Optional[str]:
+    """Why the pod's container has no log to read yet, or None once it has one:
+    the API server answers 400 for a container that is waiting and never ran."""
+    status = pod.raw.get("status") or {}
+    containers = status.get("containerStatuses") or []
+    if not containers:
+        return status.get("phase") or "Pending"  # not on a node yet
+    state = containers[0].get("state") or {}
+    if "running" in state or "terminated" in state or "terminated" in (containers[0].get("lastState") or {}):
+        return None
+    return (state.get("waiting") or {}).get("reason") or "ContainerCreating"
 
 
 def failure_summary(log: str, lines: int = 6) -> str:

@@ -69,6 +69,49 @@ def test_follow_streams_the_runner_log_while_the_step_runs(fake_kubernetes):
         step_logs.read("wf-logs1", "attribute", component="scheduler")  # the operator removed the cluster
 
 
+def test_follow_waits_for_a_runner_that_is_still_creating(fake_kubernetes):
+    """A runner pod exists before its container starts; the API server answers a log
+    request for it with 400 until then, so following right after a submit waits."""
+    from kr8s.objects import new_class
+
+    fk = fake_kubernetes
+    step = promote.make_step("late", 'print("the step ran", flush=True)', cluster=parse_spec({"workers": 1}))
+    name = workflow.job_name("wf-late", step.name)
+    labels = {step_jobs.LABEL_WORKFLOW: "wf-late", step_jobs.LABEL_STEP: step.name}
+    job = workflow.dask_job_manifest(step, name, {}, labels=labels)
+    runner_pod = job["spec"]["job"]["spec"]
+    runner_pod.setdefault("volumes", []).append({"name": "settings", "configMap": {"name": "late-settings"}})
+    runner_pod["containers"][0].setdefault("volumeMounts", []).append({"name": "settings", "mountPath": "/settings"})
+    new_class("DaskJob", "kubernetes.dask.org/v1", asyncio=False)(job).create()
+
+    def runner_state():
+        pod = fk.get("pods", f"{name}-runner") or {}
+        return [status.get("state") for status in pod.get("status", {}).get("containerStatuses", [])]
+
+    fk.wait_for(
+        lambda: (
+            runner_state()
+            == [{"waiting": {"reason": "ContainerCreating", "message": 'configmap "late-settings" not found'}}]
+        ),
+        timeout=120,
+        message=lambda: f"runner {runner_state()}",
+    )
+    with pytest.raises(
+        ArgodasfError,
+        match=rf"^the runner pod {name}-runner is still waiting to start \(ContainerCreating\) for step 'late' of workflow 'wf-late' after 1 s$",
+    ):
+        step_logs.follow("wf-late", "late", print, wait=1, poll=0.2)
+    assert step_logs.read("wf-late", "late") == f"==> {name}-runner <==\n(waiting to start: ContainerCreating)"
+
+    seen = []
+    follower = threading.Thread(target=step_logs.follow, args=("wf-late", "late", seen.append))
+    follower.start()
+    fk.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late-settings"}, "data": {"a": "1"}})
+    follower.join(timeout=200)
+    assert not follower.is_alive(), "follow did not end with the runner pod"
+    assert "the step ran" in seen
+
+
 def test_failure_summary_keeps_the_end_of_the_last_traceback():
     log = "\n".join(
         [
