@@ -172,13 +172,26 @@ def test_run_all_reaches_the_end_without_an_error(lab, page, name):
     assert "heartbeat from unregistered worker" not in stderr
     if name.startswith("01-"):  # the quickstart leaves a live cluster and its card
         page.locator(".argodasf-card[data-status='running']").last.wait_for()
-        page.locator(".argodasf-card").last.scroll_into_view_if_needed()
+        scroll_to(page.locator(".argodasf-card").last)
         shoot(page, f"runall-{stem}-widget-light")
         set_theme(page, "JupyterLab Dark")
         shoot(page, f"runall-{stem}-widget-dark")
         problems = low_contrast(page)
         set_theme(page, "JupyterLab Light")
         assert not problems, f"below {MIN_CONTRAST}:1 in the dark theme: {problems[:8]}"
+
+
+def scroll_to(locator, tries=5):
+    """Scroll to what ``locator`` finds now: the widget renders its card anew while the
+    cluster's view refreshes, and a card replaced mid-scroll is found again."""
+    from playwright.sync_api import Error
+
+    for attempt in range(tries):
+        try:
+            return locator.scroll_into_view_if_needed()
+        except Error as error:
+            if "not attached to the DOM" not in str(error) or attempt == tries - 1:
+                raise
 
 
 FORM_CELLS = [
