@@ -22,6 +22,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FAULTS = ("hang", "close", "401", "403", "409", "500", "nonjson", "list", "wrongshape", "ndjson-bad", "slow")
 
+# The faults that a client meets as its own timeout: the cases give those a 1 s timeout, and
+# every other fault a timeout no loaded machine reaches, so a prompt answer (a 401) that takes
+# over a second on a busy machine is still read as the answer it is.
+TIMED_OUT_FAULTS = ("hang", "slow")
+ANSWER_TIMEOUT = 30
+
+
+def client_timeout(fault: str) -> int:
+    """The client timeout (seconds) a case against ``fault`` runs with."""
+    return 1 if fault in TIMED_OUT_FAULTS else ANSWER_TIMEOUT
+
+
+def hang_bound(fault: str, bound: float) -> float:
+    """The time within which a case against ``fault`` must end: ``bound`` where the client
+    times out, and past the client's own timeout where the server answers."""
+    return bound if fault in TIMED_OUT_FAULTS else bound + ANSWER_TIMEOUT
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"

@@ -14,8 +14,9 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from argodasf_jupyter import registry
+from argodasf_jupyter.server import handlers
 from hostile.conftest import Outcome, files_holding
-from hostile.faulty import FAULTS, TOKEN, FaultyServer
+from hostile.faulty import ANSWER_TIMEOUT, FAULTS, TOKEN, FaultyServer, client_timeout, hang_bound
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -158,12 +159,15 @@ async def test_a_name_that_is_not_a_kubernetes_name_matches_no_route(jp_fetch, n
 
 @pytest.mark.parametrize("route, fault", [case[1:] for case in ARGO_CASES], ids=[case[0] for case in ARGO_CASES])
 async def test_faulty_argo(jp_fetch, monkeypatch, route, fault, caplog):
-    with FaultyServer(fault, delay=5) as server:
+    # /state waits for the listing's own answer here: its short wait is the next test's case
+    monkeypatch.setattr(handlers, "STATE_ARGO_WAIT", ANSWER_TIMEOUT + 30)
+    timeout = {"argodasf.argo.timeout": client_timeout(fault)}
+    with FaultyServer(fault, delay=5) as server, dask.config.set(timeout):
         monkeypatch.setenv("ARGO_SERVER", server.address)
         monkeypatch.setenv("ARGO_SECURE", "false")
         monkeypatch.setenv("ARGO_NAMESPACE", "team")
         monkeypatch.setenv("ARGO_TOKEN", TOKEN)
-        outcome, status, body = await fetch(jp_fetch, route, bound=4.0)
+        outcome, status, body = await fetch(jp_fetch, route, bound=hang_bound(fault, 4.0))
         if route == "state":
             outcome.message = json.loads(body)["argo"].get("error", "")
             assert "clusters" in json.loads(body)
@@ -179,7 +183,8 @@ async def test_state_answers_the_clusters_without_waiting_for_a_hanging_argo(jp_
     with FaultyServer("hang") as server, dask.config.set({"argodasf.argo.timeout": 30}):
         monkeypatch.setenv("ARGO_SERVER", server.address)
         monkeypatch.setenv("ARGO_SECURE", "false")
-        outcome, status, body = await fetch(jp_fetch, "state", bound=4.0)
+        # well short of the Argo timeout: /state answered after its own short wait
+        outcome, status, body = await fetch(jp_fetch, "state", bound=handlers.STATE_ARGO_WAIT + 8)
         answer = json.loads(body)
         outcome.message = answer["argo"]["error"]
         outcome.check("the Argo Server has not answered yet; showing the last list")
