@@ -66,6 +66,9 @@ class FakeKubernetes:
     operator_scope: "all" (--all-namespaces) or "namespace" (--namespace=namespace).
     crds: install the four dask CRDs (False: as on a cluster without them).
     operator_verbose: run kopf with --verbose (see operator_log()).
+    cluster_dns_in_tests: let the test process resolve Service names too (False: only
+        pods resolve them, as on a real cluster, so clients outside reach a ClusterIP
+        Service only through pods/portforward).
     """
 
     def __init__(
@@ -77,6 +80,7 @@ class FakeKubernetes:
         crds=True,
         operator_namespace="dask-operator",
         operator_verbose=False,
+        cluster_dns_in_tests=True,
     ):
         self.root = Path(root)
         self.namespace = namespace
@@ -88,7 +92,13 @@ class FakeKubernetes:
         # cluster: forbidding things to the test user leaves it alone.
         self.operator_user = f"system:serviceaccount:{operator_namespace}:{OPERATOR_NAME}"
         self._operator_token = f"fake-operator-token-{secrets.token_hex(16)}"
-        self._options = {"operator": operator, "scope": operator_scope, "crds": crds, "verbose": operator_verbose}
+        self._options = {
+            "operator": operator,
+            "scope": operator_scope,
+            "crds": crds,
+            "verbose": operator_verbose,
+            "cluster_dns_in_tests": cluster_dns_in_tests,
+        }
         self._stack = ExitStack()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -126,7 +136,9 @@ class FakeKubernetes:
         self._stack.callback(egress.stop)
         self.kubelet = Kubelet(self.store, self.network, self.root, dns, POD_SITE_DIR, pip_proxy=egress.url)
         users = {self.token: self.user, self._operator_token: self.operator_user}
-        self.api = ApiServer(self.store, users, self.kubelet.log_path, host=self.network.control_plane_ip)
+        self.api = ApiServer(
+            self.store, users, self.kubelet.log_path, self.kubelet.dial, host=self.network.control_plane_ip
+        )
         self.api.start()
         self._stack.callback(self.api.stop)
         proxy = ServiceProxy(self.network.node_netns)
@@ -145,7 +157,8 @@ class FakeKubernetes:
         self._stack.enter_context(mock.patch.dict(os.environ, KUBECONFIG=str(self.kubeconfig)))
         _forget_kr8s_clients()
         self._stack.callback(_forget_kr8s_clients)
-        self._stack.callback(podsite.install(hosts, namespace=self.namespace))
+        if self._options["cluster_dns_in_tests"]:
+            self._stack.callback(podsite.install(hosts, namespace=self.namespace))
         if self._options["operator"]:
             self._start_operator()
 

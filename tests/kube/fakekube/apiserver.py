@@ -1,6 +1,6 @@
 """The HTTP face of the fake: routing, bearer-token authentication, forbidden verbs,
 discovery, CRUD/list/watch on the store, patches, /scale, Table output (tables.py),
-pod logs and access reviews."""
+pod logs, pod port-forwards (portforward.py) and access reviews."""
 
 import functools
 import json
@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import errors
 from .patches import json_patch, merge_patch
+from .portforward import PortForwardSession, ports_of
 from .resources import ACCESS_REVIEWS, PODS
 from .scale import scale_of, scaled
 from .selectors import matcher
@@ -26,13 +27,15 @@ MERGE_PATCH_TYPES = ("application/merge-patch+json", "application/strategic-merg
 
 
 class ApiServer:
-    def __init__(self, store, users, pod_log_path, host="127.0.0.1"):
+    def __init__(self, store, users, pod_log_path, pod_dial=None, host="127.0.0.1"):
         self.store = store
         self.users = users  # bearer token -> user name
         self.pod_log_path = pod_log_path  # (namespace, pod, container) -> Path
+        self.pod_dial = pod_dial  # (namespace, pod, port) -> socket connected inside the pod
         self.forbidden = set()  # {(user, verb, resource)}; verb "*" forbids all verbs
         self.requests = Counter()  # (user, verb, resource) -> count
         self.watching = Counter()  # ResourceType.qualified -> open watch streams
+        self.forwarding = Counter()  # (namespace, pod) -> open port-forward streams
         self._httpd = _HTTPServer((host, 0), _Handler)
         self._httpd.api = self
         self._thread = threading.Thread(
@@ -89,6 +92,8 @@ class ApiServer:
             return http.send_json(201, self._review(user, body))
         if subresource == "log":
             return self._log(http, namespace, name, query)
+        if subresource == "portforward":
+            return self._portforward(http, namespace, name, query)
         if subresource == "scale":
             return self._scale(http, rt, namespace, name, verb, body)
         as_table = wanted_table_version(http.headers.get("Accept", ""))
@@ -244,6 +249,24 @@ class ApiServer:
             pass  # the client went away
         finally:
             self.watching[rt.qualified] -= 1
+
+    def _portforward(self, http, namespace, name, query):
+        pod = self.store.get(PODS, namespace, name, copy_=False)
+        if http.headers.get("Upgrade", "").lower() != "websocket":
+            raise errors.bad_request("Upgrade request required")
+        ports = ports_of(query.get("ports"))
+        if pod["status"].get("phase") != "Running":
+            raise errors.bad_request(f"pod {name} is not running and cannot be port-forwarded")
+        http.close_connection = True  # the stream ends with the session
+
+        def dial(port):
+            return self.pod_dial(namespace, name, port)
+
+        self.forwarding[(namespace, name)] += 1
+        try:
+            PortForwardSession(http, name, pod["metadata"]["uid"], ports, dial).serve(http.raw_request())
+        finally:
+            self.forwarding[(namespace, name)] -= 1
 
     def _log(self, http, namespace, name, query):
         pod = self.store.get(PODS, namespace, name, copy_=False)
@@ -403,6 +426,11 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as error:  # a bug of the fake: say so instead of dropping the connection
             logging.getLogger("fakekube").exception("%s %s failed", method, self.path)
             self.send_json(500, errors.ApiError(500, "InternalError", repr(error)).status())
+
+    def raw_request(self):
+        """The request line and headers as the client sent them, for a WebSocket handshake."""
+        headers = "".join(f"{key}: {value}\r\n" for key, value in self.headers.items())
+        return self.raw_requestline + headers.encode("latin-1") + b"\r\n"
 
     def send_json(self, code, obj):
         self.send_bytes(code, json.dumps(obj).encode(), "application/json")

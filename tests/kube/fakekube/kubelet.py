@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .controllers import Controller
 from .images import ImagePullError, Images
-from .network import etc_hosts_path, write_etc_hosts
+from .network import dial_in_namespace, etc_hosts_path, write_etc_hosts
 from .probes import Probes
 from .resources import PODS
 from .store import now
@@ -309,6 +309,13 @@ class Kubelet(Controller):
         self.images = Images(pip_proxy=pip_proxy)
         self._terminations = []  # threads ending the processes of deleted pods
         self.spawned = set()  # every process group ever started, to check none is left
+
+    def dial(self, namespace, pod, port):
+        """Connect to a port of a running pod from inside its network namespace."""
+        runtime = self._pods.get((namespace, pod))
+        if runtime is None:
+            raise ConnectionRefusedError(111, f"pod {namespace}/{pod} has no sandbox on this node")
+        return dial_in_namespace(runtime.netns, port)
 
     def log_path(self, namespace, pod, container):
         return self.root / "logs" / namespace / pod / f"{container}.log"

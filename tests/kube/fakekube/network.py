@@ -21,6 +21,7 @@ import json
 import os
 import random
 import secrets
+import socket
 import subprocess
 import threading
 from contextlib import suppress
@@ -50,6 +51,30 @@ def enter_namespace(netns):
     with open(f"/run/netns/{netns}") as handle:
         if _libc.setns(handle.fileno(), CLONE_NEWNET) != 0:
             raise NetworkError(f"setns {netns}: {os.strerror(ctypes.get_errno())}")
+
+
+def dial_in_namespace(netns, port, timeout=10):
+    """A TCP connection to 127.0.0.1:port inside a pod's network namespace, as the
+    kubelet makes for a port-forward. A short-lived thread enters the namespace, so the
+    caller's thread stays where it is; the socket keeps the namespace it was made in."""
+    outcome = {}
+
+    def connect():
+        try:
+            enter_namespace(netns)
+            outcome["socket"] = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+            outcome["socket"].settimeout(None)
+        except NetworkError as error:  # the pod's namespace is gone: nothing listens there
+            outcome["error"] = ConnectionRefusedError(111, str(error))
+        except OSError as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=connect, name=f"dial-{netns}", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["socket"]
 
 
 def remove_stale_networks():

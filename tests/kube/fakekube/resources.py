@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from .schema import apply_structural_schema, drop_nulls
 
 STANDARD_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
-_SUBRESOURCE_VERBS = {"log": ["get"], "finalize": ["update"]}
+_SUBRESOURCE_VERBS = {"log": ["get"], "finalize": ["update"], "portforward": ["create", "get"]}
+_SUBRESOURCE_KINDS = {"portforward": "PodPortForwardOptions"}
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class ResourceType:
                 **(
                     {"group": "autoscaling", "version": "v1", "kind": "Scale"}
                     if sub == "scale"
-                    else {"kind": self.kind}
+                    else {"kind": _SUBRESOURCE_KINDS.get(sub, self.kind)}
                 ),
                 "verbs": _SUBRESOURCE_VERBS.get(sub, ["get", "patch", "update"]),
             }
@@ -73,7 +74,7 @@ class ResourceType:
 
 NAMESPACES = ResourceType("", "v1", "namespaces", "Namespace", False, ("ns",), ("status", "finalize"))
 NODES = ResourceType("", "v1", "nodes", "Node", False, ("no",), ("status",))
-PODS = ResourceType("", "v1", "pods", "Pod", True, ("po",), ("status", "log"))
+PODS = ResourceType("", "v1", "pods", "Pod", True, ("po",), ("status", "log", "portforward"))
 SERVICES = ResourceType("", "v1", "services", "Service", True, ("svc",), ("status",))
 EVENTS = ResourceType("", "v1", "events", "Event", True, ("ev",))
 DEPLOYMENTS = ResourceType(
