@@ -33,7 +33,9 @@ PERMISSIONS = (
     ("", "pods", ("get", "list", "watch"), "follow scheduler and worker pods"),
     ("", "pods/log", ("get",), "read cluster logs"),
     ("", "services", ("get", "list"), "find the scheduler"),
-    ("", "pods/portforward", ("create",), "reach a ClusterIP scheduler from outside the cluster"),
+    # kr8s (KubeCluster) opens a port-forward as a WebSocket GET, authorized as "get";
+    # kubectl port-forward POSTs, authorized as "create"
+    ("", "pods/portforward", ("get", "create"), "reach a ClusterIP scheduler from outside the cluster"),
 )
 
 

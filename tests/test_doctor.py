@@ -188,13 +188,14 @@ def test_forbidden_verb_is_named(tmp_path):
 
     with FakeKubernetes(tmp_path / "kube", operator=False) as fk:
         fk.forbid("delete", "daskclusters")
-        fk.forbid("create", "pods/portforward")
+        fk.forbid("get", "pods/portforward")  # what KubeCluster's port-forward needs
         found = by_name(doctor.run_checks())
     clusters = found["may use daskclusters.kubernetes.dask.org"]
     assert clusters.ok is False
     assert clusters.detail.startswith("missing delete in 'default'")
     assert "granting delete on daskclusters.kubernetes.dask.org" in clusters.fix
     assert found["may use pods/portforward"].ok is False
+    assert found["may use pods/portforward"].detail.startswith("missing get in 'default'")
     assert found["may use daskjobs.kubernetes.dask.org"].ok is True
 
 
