@@ -76,7 +76,8 @@ def submitted(shell, line: str) -> dict:
     """Run a `%dasf_workflow submit ...` line and wait for the workflow to end."""
     from argodasf_jupyter.session import current_session
 
-    assert shell.run_cell(line).success
+    result = shell.run_cell(line)
+    assert result.success, f"{line}: {result.error_in_exec or result.error_before_exec}"
 
     name = current_session().submitted[-1]["name"]
     return argo.watch(name, lambda _: None, interval=0.5, timeout=500)
