@@ -29,9 +29,18 @@ TIMED_OUT_FAULTS = ("hang", "slow")
 ANSWER_TIMEOUT = 30
 
 
-def client_timeout(fault: str) -> int:
-    """The client timeout (seconds) a case against ``fault`` runs with."""
-    return 1 if fault in TIMED_OUT_FAULTS else ANSWER_TIMEOUT
+def client_timeouts(fault: str) -> dict:
+    """The Argo and Kubernetes client timeouts (dask config) a case against ``fault`` runs with."""
+    seconds = 1 if fault in TIMED_OUT_FAULTS else ANSWER_TIMEOUT
+    return {"argodasf.argo.timeout": seconds, "argodasf.kubernetes.request-timeout": seconds}
+
+
+def client_timeouts_env(fault: str) -> dict:
+    """The same timeouts as environment variables, for a CLI run in a subprocess."""
+    return {
+        "DASK_" + key.upper().replace(".", "__").replace("-", "_"): str(value)
+        for key, value in client_timeouts(fault).items()
+    }
 
 
 def hang_bound(fault: str, bound: float) -> float:

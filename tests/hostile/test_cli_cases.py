@@ -13,7 +13,7 @@ import time
 import pytest
 
 from hostile.conftest import Outcome, files_holding, temporary_files
-from hostile.faulty import DOCTOR_REASONS, FAULTS, TOKEN, FaultyServer, client_timeout, hang_bound, kubeconfig
+from hostile.faulty import DOCTOR_REASONS, FAULTS, TOKEN, FaultyServer, client_timeouts_env, hang_bound, kubeconfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DRAFT_ERROR = "argodasf: error: the workflow draft {name} cannot be read ({problem}); fix or delete it"
@@ -420,7 +420,7 @@ def test_submit_to_a_faulty_argo(tmp_path, fault):
             "ARGO_SERVER": server.address,
             "ARGO_SECURE": "false",
             "ARGO_TOKEN": TOKEN,
-            "DASK_ARGODASF__ARGO__TIMEOUT": str(client_timeout(fault)),
+            **client_timeouts_env(fault),
         }
         done, _ = argodasf(tmp_path, "submit", "d.dasf-workflow.json", env=env, bound=hang_bound(fault, 20.0))
         outcome = outcome_of(tmp_path, done, server.seconds_since_first_request(), hang_bound(fault, 8.0))
@@ -442,7 +442,7 @@ def test_doctor_against_a_faulty_kubernetes(tmp_path, fault):
     with FaultyServer(fault, delay=5) as server:
         env = {
             "KUBECONFIG": kubeconfig(tmp_path / "kubeconfig", server.address),
-            "DASK_ARGODASF__KUBERNETES__REQUEST_TIMEOUT": str(client_timeout(fault)),
+            **client_timeouts_env(fault),
         }
         done, _ = argodasf(tmp_path, "doctor", env=env, bound=hang_bound(fault, 12.0))
         outcome = outcome_of(tmp_path, done, server.seconds_since_first_request(), hang_bound(fault, 12.0))

@@ -16,7 +16,7 @@ from IPython.utils.capture import capture_output
 from argodasf_jupyter import promote
 from argodasf_jupyter.draft import Draft
 from hostile.conftest import Outcome, files_holding, temporary_files
-from hostile.faulty import DOCTOR_REASONS, FAULTS, TOKEN, FaultyServer, client_timeout, hang_bound, kubeconfig
+from hostile.faulty import DOCTOR_REASONS, FAULTS, TOKEN, FaultyServer, client_timeouts, hang_bound, kubeconfig
 
 NAME_RULE = (
     "is not a valid Kubernetes name; use lowercase letters, digits and '-', starting and ending with a letter or digit"
@@ -368,8 +368,7 @@ def test_bad_input(world, cell, expected, process_snapshot):
     "cell, command, fault", [case[1:] for case in ARGO_CASES], ids=[case[0] for case in ARGO_CASES]
 )
 def test_faulty_argo(world, monkeypatch, cell, command, fault, caplog):
-    timeout = {"argodasf.argo.timeout": client_timeout(fault)}
-    with FaultyServer(fault, delay=5) as server, dask.config.set(timeout):
+    with FaultyServer(fault, delay=5) as server, dask.config.set(client_timeouts(fault)):
         monkeypatch.setenv("ARGO_SERVER", server.address)
         monkeypatch.setenv("ARGO_SECURE", "false")
         monkeypatch.setenv("ARGO_NAMESPACE", "team")
@@ -393,8 +392,7 @@ def test_a_hostile_workflow_name_never_reaches_the_server(world, monkeypatch):
 @pytest.mark.parametrize("fault", FAULTS)
 def test_faulty_kubernetes_cluster(world, monkeypatch, tmp_path, fault, process_snapshot, caplog):
     before = process_snapshot()
-    timeout = {"argodasf.kubernetes.request-timeout": client_timeout(fault)}
-    with FaultyServer(fault, delay=5) as server, dask.config.set(timeout):
+    with FaultyServer(fault, delay=5) as server, dask.config.set(client_timeouts(fault)):
         monkeypatch.setenv("KUBECONFIG", kubeconfig(tmp_path / "kubeconfig", server.address))
         cell = "%%dasf_cluster --backend kubernetes\nimage: example.org/dask:1"
         outcome = run(world, cell, bound=hang_bound(fault, 6))
@@ -405,8 +403,7 @@ def test_faulty_kubernetes_cluster(world, monkeypatch, tmp_path, fault, process_
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_faulty_kubernetes_doctor(world, monkeypatch, tmp_path, fault, caplog):
-    timeout = {"argodasf.kubernetes.request-timeout": client_timeout(fault)}
-    with FaultyServer(fault, delay=5) as server, dask.config.set(timeout):
+    with FaultyServer(fault, delay=5) as server, dask.config.set(client_timeouts(fault)):
         monkeypatch.setenv("KUBECONFIG", kubeconfig(tmp_path / "kubeconfig", server.address))
         outcome = run(world, "%dasf_doctor", bound=hang_bound(fault, 12))
         outcome.output += caplog.text

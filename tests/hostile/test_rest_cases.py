@@ -16,7 +16,7 @@ from tornado.httpclient import HTTPClientError
 from argodasf_jupyter import registry
 from argodasf_jupyter.server import handlers
 from hostile.conftest import Outcome, files_holding
-from hostile.faulty import ANSWER_TIMEOUT, FAULTS, TOKEN, FaultyServer, client_timeout, hang_bound
+from hostile.faulty import ANSWER_TIMEOUT, FAULTS, TOKEN, FaultyServer, client_timeouts, hang_bound
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -161,8 +161,7 @@ async def test_a_name_that_is_not_a_kubernetes_name_matches_no_route(jp_fetch, n
 async def test_faulty_argo(jp_fetch, monkeypatch, route, fault, caplog):
     # /state waits for the listing's own answer here: its short wait is the next test's case
     monkeypatch.setattr(handlers, "STATE_ARGO_WAIT", ANSWER_TIMEOUT + 30)
-    timeout = {"argodasf.argo.timeout": client_timeout(fault)}
-    with FaultyServer(fault, delay=5) as server, dask.config.set(timeout):
+    with FaultyServer(fault, delay=5) as server, dask.config.set(client_timeouts(fault)):
         monkeypatch.setenv("ARGO_SERVER", server.address)
         monkeypatch.setenv("ARGO_SECURE", "false")
         monkeypatch.setenv("ARGO_NAMESPACE", "team")

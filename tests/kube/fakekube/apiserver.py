@@ -258,10 +258,7 @@ class ApiServer:
         if pod["status"].get("phase") != "Running":
             raise errors.bad_request(f"pod {name} is not running and cannot be port-forwarded")
         http.close_connection = True  # the stream ends with the session
-
-        def dial(port):
-            return self.pod_dial(namespace, name, port)
-
+        dial = functools.partial(self.pod_dial, namespace, name)
         self.forwarding[(namespace, name)] += 1
         try:
             PortForwardSession(http, name, pod["metadata"]["uid"], ports, dial).serve(http.raw_request())

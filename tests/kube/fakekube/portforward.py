@@ -105,7 +105,7 @@ class PortForwardSession:
             _shut(target)
 
     def _client_to_pods(self):
-        partial = {}
+        partial = b""  # a fragmented message so far (fragments of messages never interleave)
         while not self.closed.is_set():
             try:
                 data = self.http.rfile.read1(CHUNK)
@@ -123,14 +123,11 @@ class PortForwardSession:
                     self._close()
                     return
                 elif isinstance(event, (BytesMessage, TextMessage)):
-                    payload = event.data if isinstance(event, BytesMessage) else event.data.encode()
-                    key = id(type(event))
-                    partial[key] = partial.get(key, b"") + payload
+                    partial += event.data if isinstance(event, BytesMessage) else event.data.encode()
                     if event.message_finished:
-                        self._deliver(partial.pop(key))
-        self.closed.set()
-        for target in self.targets.values():
-            _shut(target)
+                        self._deliver(partial)
+                        partial = b""
+        self._close()
 
     def _deliver(self, message):
         target = self.targets.get(message[0]) if message else None
