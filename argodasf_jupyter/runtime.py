@@ -176,6 +176,12 @@ PARAMETER_ENV_PREFIX = "ARGODASF_PARAM_"
 ENCODED_PARAMETER_PREFIX = "argodasf-base64:"
 MARKER_SUFFIX = ".argodasf-complete"
 REPORT_WRITTEN = "Dask performance report written to "
+# The operator creates the runner pod together with the DaskCluster, so the runner
+# often starts before its scheduler listens (a scheduler pod still pulling its
+# image, installing EXTRA_PIP_PACKAGES or waiting for a node). Dask's default 30 s
+# connect timeout is too short for that; the runner waits this long instead.
+SCHEDULER_WAIT_ENV = "ARGODASF_SCHEDULER_WAIT"
+SCHEDULER_WAIT_SECONDS = 600.0
 
 
 def encode_text(text: str) -> str:
@@ -325,6 +331,22 @@ def _performance_report(client, location: str | None, code: str):
                 _say(REPORT_WRITTEN + location)
 
 
+def _connect(address: str, environ) -> distributed.Client | None:
+    """A client of the step's scheduler, retried until it answers or the wait ends."""
+    wait = float(environ.get(SCHEDULER_WAIT_ENV) or SCHEDULER_WAIT_SECONDS)
+    try:
+        return distributed.Client(address, timeout=wait)
+    except OSError as error:
+        print(
+            f"argodasf: the Dask scheduler at {address} did not answer within {wait:.0f} s "
+            f"({type(error).__name__}); look at the DaskCluster's scheduler pod, or set "
+            f"{SCHEDULER_WAIT_ENV} to wait longer",
+            file=sys.stderr,
+            flush=True,
+        )
+        return None
+
+
 def main(step: dict, environ=None) -> int:
     """Run one promoted step; 0 on success, non-zero when the code raised or a
     DASF task failed."""
@@ -347,7 +369,9 @@ def main(step: dict, environ=None) -> int:
         )
         return 2
     started = time.perf_counter()
-    client = distributed.Client(address)
+    client = _connect(address, environ)
+    if client is None:
+        return 3
     executor = DaskExecutor(client, gpu=step.get("gpu", False))
     names = step.get("names", {})
     namespace = {
