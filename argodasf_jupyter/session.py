@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
-from . import backends, registry
+from . import backends, kernel_exit, registry
 from .errors import ArgodasfError
 from .config import settings
 from .spec import ClusterSpec, parse_spec
@@ -424,4 +424,5 @@ def current_session() -> Session:
     if _session is None:
         _session = Session()
         atexit.register(_session.shutdown)
+        kernel_exit.on_kernel_shutdown(_session.shutdown)
     return _session
