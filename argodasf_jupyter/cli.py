@@ -4,6 +4,7 @@
     argodasf render DRAFT.json|NOTEBOOK.ipynb [-o wf.yaml|wf.py]
     argodasf submit DRAFT.json|NOTEBOOK.ipynb [--param NAME=VALUE]
     argodasf logs WORKFLOW [STEP] [--follow] [--component runner|scheduler|worker]
+    argodasf dashboard WORKFLOW STEP
     argodasf stop|terminate|retry|resubmit WORKFLOW
     argodasf publish DRAFT.json|NOTEBOOK.ipynb --schedule CRON [--timezone TZ] | --template
     argodasf rbac --namespace NS [--service-account SA]
@@ -258,6 +259,25 @@ def cmd_logs(args) -> None:
         print(step_logs.read(name, args.step, component=args.component or "runner"))
 
 
+def cmd_dashboard(args) -> None:
+    import time
+
+    from . import argo, step_dashboard
+
+    name = argo.check_workflow_name(args.workflow)
+    step = argo.check_workflow_name(args.step, "step name")
+    dashboard = step_dashboard.open_dashboard(name, step)
+    print(
+        f"the dashboard of step '{step}': http://127.0.0.1:{dashboard.port}/status until the step ends (Ctrl-C stops)"
+    )
+    try:
+        while dashboard in step_dashboard.open_dashboards():
+            time.sleep(1)
+    except KeyboardInterrupt:
+        return
+    print(f"step '{step}' of workflow '{name}' ended; its dashboard is closed")
+
+
 def cmd_control(args) -> None:
     from . import argo, argo_control
 
@@ -316,6 +336,11 @@ def parser() -> argparse.ArgumentParser:
     logs.add_argument("--follow", action="store_true", help="stream the step's log until it ends")
     logs.add_argument("--component", choices=("runner", "scheduler", "worker"), help="default: runner")
     logs.set_defaults(run=cmd_logs)
+
+    dashboard = commands.add_parser("dashboard", help="forward a running DASF step's Dask dashboard to this machine")
+    dashboard.add_argument("workflow")
+    dashboard.add_argument("step")
+    dashboard.set_defaults(run=cmd_dashboard)
 
     for verb, text in (
         ("stop", "let running steps finish and start no new one"),

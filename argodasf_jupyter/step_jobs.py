@@ -25,16 +25,16 @@ async def labelled(api, kind: str, workflow: str, step: Optional[str], namespace
     return sorted(found, key=lambda item: item.metadata.get("creationTimestamp") or "")
 
 
-def call(doing: str, function, *args, bound: Optional[float] = None):
-    """``function(api, *args)`` through kube_api (every request bounded); failures as
-    one line that names what was being done."""
+def call(doing: str, function, *args, bound: Optional[float] = None, run=None):
+    """``function(api, *args)`` through ``run`` (default kube_api.run: every request
+    bounded); failures as one line that names what was being done."""
     import httpx
     import kr8s
 
     from . import kube_api
 
     try:
-        return kube_api.run(function, *args, bound=bound)
+        return (run or kube_api.run)(function, *args, bound=bound)
     except ValueError as error:
         if "valid credentials" not in str(error):
             raise
@@ -42,9 +42,9 @@ def call(doing: str, function, *args, bound: Optional[float] = None):
     except kr8s.ServerError as error:
         code = getattr(getattr(error, "response", None), "status_code", "?")
         raise ArgodasfError(
-            f"the Kubernetes API refused to {doing} ({code}); the kernel's credentials need "
-            "get/list on pods, pods/log and daskjobs, and delete on daskjobs and daskautoscalers "
-            "to retry"
+            f"the Kubernetes API refused to {doing} ({code}); the credentials need get/list on pods, "
+            "pods/log and daskjobs, get/create on pods/portforward for a dashboard, and delete on "
+            "daskjobs and daskautoscalers to retry (argodasf doctor checks them)"
         ) from None
     except httpx.TransportError:
         raise ArgodasfError(f"cannot reach the Kubernetes API server to {doing}; check KUBECONFIG") from None

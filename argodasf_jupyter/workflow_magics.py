@@ -29,6 +29,7 @@ COMMANDS = (
     "submit",
     "status",
     "logs",
+    "dashboard",
     "list",
     "check",
     "stop",
@@ -293,6 +294,20 @@ class WorkflowMagics(Magics):
             step_logs.follow(name, step, print, component=args.component or "runner")
         else:
             print(step_logs.read(name, step, component=args.component or "runner"))
+
+    def _dashboard(self, args):
+        from . import argo, step_dashboard
+
+        targets = self._arity(args, 2, 2, "dashboard NAME STEP")
+        name = argo.check_workflow_name(targets[0])
+        step = argo.check_workflow_name(targets[1], "step name")
+        dashboard = step_dashboard.open_dashboard(name, step)
+        base = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
+        print(
+            f"the dashboard of step '{step}' (cluster {dashboard.cluster}), while it runs: "
+            f"{dashboard.proxy_url(base)} on this Jupyter server, http://127.0.0.1:{dashboard.port}/status here"
+        )
+        return dashboard
 
     def _control(self, args, verb: str):
         from . import argo, argo_control

@@ -77,11 +77,21 @@ def _collapsible(title: str, text: str) -> w.Accordion:
     return accordion
 
 
-def _step_message(step: dict) -> str:
-    """A submitted step's message, and where its performance report is."""
+def _dashboard_hint(workflow: str, step: dict) -> str | None:
+    """How to open the live dashboard of a DASF step while it runs."""
+    if step.get("kind") == "dasf" and step.get("phase") == "Running":
+        return f"live dashboard: %dasf_workflow dashboard {workflow} {step['name']}"
+    return None
+
+
+def _step_message(workflow: str, step: dict) -> str:
+    """A submitted step's message, where its performance report is, and while it runs
+    how to open its live dashboard."""
     parts = [html.escape(step["message"])] if step.get("message") else []
     if step.get("report"):
         parts.append(f"Dask performance report: {html.escape(step_report.describe(step['report']))}")
+    if hint := _dashboard_hint(workflow, step):
+        parts.append(html.escape(hint))
     return "<br>".join(parts)
 
 
@@ -254,6 +264,8 @@ class StatusView(_WithTextFallback, w.VBox):
             )
             if step.get("report"):
                 lines.append(f"      Dask performance report: {step_report.describe(step['report'])}")
+            if hint := _dashboard_hint(str(summary.get("name")), step):
+                lines.append(f"      {hint}")
         if not self.steps():
             lines.append("  waiting for Argo to start the steps")
         if self.error:
@@ -280,7 +292,7 @@ class StatusView(_WithTextFallback, w.VBox):
                     html.escape(step["name"]),
                     _phase(step["phase"]),
                     _duration(step.get("started_at"), step.get("finished_at")),
-                    _step_message(step),
+                    _step_message(str(summary.get("name")), step),
                 )
                 for step in steps
             ]

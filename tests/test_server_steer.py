@@ -167,6 +167,10 @@ async def test_actions_need_a_token_and_a_known_verb(jp_fetch, fake_argo):
             "argodasf", "api", "workflows", "etl", "stop", method="POST", body=b"", headers={"Authorization": ""}
         )
     assert raised.value.code == 403
+    dashboard = ("argodasf", "api", "workflows", "etl", "steps", "load", "dashboard")
+    with pytest.raises(HTTPClientError) as raised:
+        await jp_fetch(*dashboard, method="POST", body=b"", headers={"Authorization": ""})
+    assert raised.value.code == 403
     with pytest.raises(HTTPClientError) as raised:
         await jp_fetch("argodasf", "api", "workflows", "etl", "delete", method="POST", body=b"")
     assert raised.value.code == 404

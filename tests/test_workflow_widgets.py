@@ -54,3 +54,18 @@ def test_the_message_column_appears_only_when_a_step_has_a_message():
     steps = [{"name": "stage", "phase": "Running", "started_at": None, "finished_at": None, "message": None}]
     page = StatusView({"name": "w", "phase": "Running", "steps": steps}).fallback_html()
     assert "<th>duration</th>" in page and "<th>message</th>" not in page
+
+
+def test_a_running_dasf_step_offers_its_live_dashboard_and_a_finished_one_does_not():
+    def step(name, kind, phase):
+        return {"name": name, "kind": kind, "phase": phase, "started_at": None, "finished_at": None, "message": None}
+
+    steps = [
+        step("envelope", "dasf", "Running"),
+        step("stage", "container", "Running"),
+        step("qc", "dasf", "Succeeded"),
+    ]
+    view = StatusView({"name": "w-1", "phase": "Running", "steps": steps})
+    hints = [line.strip() for line in view.fallback_text().splitlines() if "live dashboard" in line]
+    assert hints == ["live dashboard: %dasf_workflow dashboard w-1 envelope"]
+    assert view.fallback_html().count("live dashboard: %dasf_workflow dashboard") == 1

@@ -10,6 +10,9 @@ GET workflows/<name>/steps/<step>/logs
                              container step's pod through Argo
 GET workflows/<name>/steps/<step>/report
                              a DASF step's Dask performance report (reports.py)
+POST workflows/<name>/steps/<step>/dashboard
+                             forwards a running DASF step's Dask dashboard to this
+                             machine; answers its URL through jupyter-server-proxy
 POST workflows/<name>/<action>  stop | terminate | retry | resubmit; answers the new summary
 """
 
@@ -23,7 +26,7 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
-from .. import argo, argo_control, registry, step_logs
+from .. import argo, argo_control, registry, step_dashboard, step_logs
 from ..argo_settings import ArgoTarget, argo_target
 from ..errors import ArgodasfError
 from . import kernels
@@ -140,6 +143,23 @@ class StepLogsHandler(_Handler):
             raise tornado.web.HTTPError(404 if error.__context__ is None else 502, str(error)) from None
 
 
+class StepDashboardHandler(_Handler):
+    """The port-forward lives in this server, with its Kubernetes credentials."""
+
+    @tornado.web.authenticated
+    async def post(self, name: str, step: str):
+        target = _target()
+        namespace = target.namespace if target is not None else None
+        try:
+            dashboard = await asyncio.to_thread(step_dashboard.open_dashboard, name, step, namespace)
+        except ArgodasfError as error:
+            # not running / no job yet is raised outside any except; Kubernetes failures inside one
+            raise tornado.web.HTTPError(409 if error.__context__ is None else 502, str(error)) from None
+        self.answer(
+            {"name": name, "step": step, "cluster": dashboard.cluster, "url": dashboard.proxy_url(self.base_url)}
+        )
+
+
 class WorkflowActionHandler(_Handler):
     @tornado.web.authenticated
     async def post(self, name: str, action: str):
@@ -224,6 +244,10 @@ def route_table(base_url: str) -> list[tuple]:
         (
             url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", "steps", f"({argo.WORKFLOW_NAME})", "report"),
             StepReportHandler,
+        ),
+        (
+            url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", "steps", f"({argo.WORKFLOW_NAME})", "dashboard"),
+            StepDashboardHandler,
         ),
         (url_path_join(api, "workflows", f"({argo.WORKFLOW_NAME})", f"({'|'.join(ACTIONS)})"), WorkflowActionHandler),
         (url_path_join(api, "state"), StateHandler),

@@ -2,7 +2,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import { IChange } from './model';
-import { IState, IStepLogs, IWorkflow } from './types';
+import { IState, IStepDashboard, IStepLogs, IWorkflow } from './types';
 import { WorkflowAction } from './status';
 
 /** Call a route of the server extension (under /argodasf/api/); answers its JSON. */
@@ -33,6 +33,17 @@ export function waitForChange(since: string | null): Promise<IChange> {
 /** POST stop | terminate | retry | resubmit through the server's Argo client; answers the new summary. */
 export function actOnWorkflow(name: string, action: WorkflowAction): Promise<IWorkflow> {
   return requestAPI<IWorkflow>(URLExt.join('workflows', name, action), '', { method: 'POST' });
+}
+
+/** Forward a running DASF step's Dask dashboard through the Jupyter server. */
+export function openStepDashboard(name: string, step: string): Promise<IStepDashboard> {
+  return requestAPI<IStepDashboard>(
+    URLExt.join('workflows', name, 'steps', step, 'dashboard'),
+    '',
+    {
+      method: 'POST'
+    }
+  );
 }
 
 /** The last `tail` lines of one step's pods; `component` only for a DASF step. */

@@ -4,7 +4,7 @@ import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { ServerConnection } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
-import { actOnWorkflow, fetchState, fetchStepLogs, waitForChange } from './api';
+import { actOnWorkflow, fetchState, fetchStepLogs, openStepDashboard, waitForChange } from './api';
 import { PROMOTE_COMMAND, promoteActiveCell } from './command';
 import { argodasfIcon } from './icon';
 import { clusterCall, runInOwner } from './kernel';
@@ -44,15 +44,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
       model.requestRefresh();
     });
 
-    const openDashboard = async (cluster: ICluster) => {
+    const openDashboard = async (link: string) => {
       const { commands } = app;
       if (!commands.hasCommand(DASK_URL_COMMAND) || !commands.hasCommand(DASK_LAYOUT_COMMAND)) {
-        window.open(cluster.dashboard_link!, '_blank', 'noopener');
+        window.open(link, '_blank', 'noopener');
         return;
       }
       // Launching the layout before dask-labextension has checked the URL opens
       // nothing: wait until its layout command is enabled (the check passed).
-      await commands.execute(DASK_URL_COMMAND, { url: dashboardBase(cluster.dashboard_link!) });
+      await commands.execute(DASK_URL_COMMAND, { url: dashboardBase(link) });
       const deadline = Date.now() + DASHBOARD_WAIT_MS;
       while (!commands.isEnabled(DASK_LAYOUT_COMMAND) && Date.now() < deadline) {
         await new Promise(resolve => setTimeout(resolve, 100));
@@ -60,7 +60,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       if (commands.isEnabled(DASK_LAYOUT_COMMAND)) {
         await commands.execute(DASK_LAYOUT_COMMAND);
       } else {
-        window.open(cluster.dashboard_link!, '_blank', 'noopener');
+        window.open(link, '_blank', 'noopener');
       }
     };
     const services = app.serviceManager;
@@ -77,7 +77,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
       model.requestRefresh();
     };
     const sidebar = new Sidebar(model, {
-      openDashboard: cluster => void openDashboard(cluster),
+      openDashboard: cluster => void openDashboard(cluster.dashboard_link!),
+      openStepDashboard: async (workflow, step) => {
+        const forwarded = await openStepDashboard(workflow.name, step);
+        // an absolute URL: dask-labextension checks it from the server side
+        await openDashboard(new URL(forwarded.url, window.location.origin).href);
+      },
       argoUiUrl: () => setting<string>('argoUiUrl'),
       notebookOf,
       scaleCluster: (cluster, workers) =>

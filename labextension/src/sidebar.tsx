@@ -27,6 +27,8 @@ import { ICluster, IDraft, IState, IStepLogs, IWorkflow, IWorkflowStep } from '.
 
 export interface ISidebarActions {
   openDashboard: (cluster: ICluster) => void;
+  /** Forward a running DASF step's dashboard through the server and open it; rejects with a one-line reason. */
+  openStepDashboard: (workflow: IWorkflow, step: string) => Promise<void>;
   argoUiUrl: () => string;
   /** The notebook whose kernel holds a cluster, or null when no open session has that kernel. */
   notebookOf: (cluster: ICluster) => string | null;
@@ -63,6 +65,29 @@ function useAction(): [boolean, string | null, (action: () => Promise<void>) => 
     }
   };
   return [busy, problem, act];
+}
+
+/** A running DASF step's live Dask dashboard, forwarded by the server on first click. */
+function StepDashboardButton(props: {
+  workflow: IWorkflow;
+  step: string;
+  actions: ISidebarActions;
+}): JSX.Element {
+  const { workflow, step, actions } = props;
+  const [busy, problem, act] = useAction();
+  return (
+    <>
+      <button
+        className="argodasf-chip-dashboard"
+        disabled={busy}
+        title={problem ?? `Open the live Dask dashboard of ${step}`}
+        onClick={() => void act(() => actions.openStepDashboard(workflow, step))}
+      >
+        Dashboard
+      </button>
+      {problem && <span className="argodasf-error argodasf-chip-problem">{problem}</span>}
+    </>
+  );
 }
 
 const MAX_WORKERS = LIMITS.max_workers;
@@ -423,6 +448,9 @@ function WorkflowRow(props: { workflow: IWorkflow; actions: ISidebarActions }) {
             >
               Logs
             </button>
+            {step.kind === 'dasf' && step.phase === 'Running' && (
+              <StepDashboardButton workflow={workflow} step={step.name} actions={actions} />
+            )}
             {step.report && (
               <a
                 className="argodasf-chip-report"

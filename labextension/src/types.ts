@@ -52,6 +52,15 @@ export interface IStepReport {
   url?: string;
 }
 
+/** A running DASF step's Dask dashboard, forwarded by the server (POST .../dashboard). */
+export interface IStepDashboard {
+  name: string;
+  step: string;
+  cluster: string;
+  /** The dashboard's status page through the Jupyter server (jupyter-server-proxy). */
+  url: string;
+}
+
 export interface IWorkflow {
   name: string;
   namespace: string;
