@@ -87,16 +87,12 @@ class DashboardForwards:
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._lock = threading.Lock()
         self._open: dict[tuple[str, str], tuple[StepDashboard, object]] = {}
+        self._watchers: set[asyncio.Task] = set()  # asyncio keeps only weak references to tasks
 
     def open(self, workflow: str, step: str, namespace: Optional[str] = None) -> StepDashboard:
         """A forward to the dashboard of ``step`` while it runs (the one already open
         for its cluster, when there is one)."""
         return step_jobs.call("open the step's dashboard", self._open_forward, workflow, step, namespace, run=self._run)
-
-    def close_all(self) -> None:
-        if self._loop is not None:
-            for key in list(self._open):
-                asyncio.run_coroutine_threadsafe(self._close(key), self._loop).result(timeout=30)
 
     def _run(self, function, *args, bound: Optional[float] = None):
         """kube_api.run, on this object's loop instead of a fresh one."""
@@ -129,7 +125,9 @@ class DashboardForwards:
         port = await forward.start()
         dashboard = StepDashboard(workflow, step, cluster, port)
         self._open[key] = (dashboard, forward)
-        asyncio.get_running_loop().create_task(self._close_when_done(api, key))
+        watcher = asyncio.get_running_loop().create_task(self._close_when_done(api, key))
+        self._watchers.add(watcher)
+        watcher.add_done_callback(self._watchers.discard)
         return dashboard
 
     async def _close_when_done(self, api, key: tuple[str, str]) -> None:

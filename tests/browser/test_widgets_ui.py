@@ -38,12 +38,16 @@ PUSH_SECONDS = 2.0
 NOTEBOOK_WIDTH = 500
 INDICATOR = ".jp-NotebookPanel .jp-Notebook-ExecutionIndicator"
 # every status the indicator shows from now on, so a restart short enough to fall
-# between two polls is still seen
+# between two polls is still seen; the whole document is watched, because JupyterLab
+# may draw the indicator anew (a new node) when the kernel comes back
 RECORD_KERNEL_STATUSES = """(indicator) => {
   window.kernelStatuses = [];
-  const node = document.querySelector(indicator);
-  new MutationObserver(() => window.kernelStatuses.push(node.dataset.status))
-    .observe(node, {attributes: true, attributeFilter: ['data-status']});
+  const record = () => {
+    const status = document.querySelector(indicator)?.dataset.status;
+    if (status !== undefined && status !== window.kernelStatuses.at(-1)) window.kernelStatuses.push(status);
+  };
+  new MutationObserver(record)
+    .observe(document.body, {attributes: true, attributeFilter: ['data-status'], childList: true, subtree: true});
 }"""
 FIRST_CELL_SECONDS = 120  # a kernel restart that never comes back fails here, not after the whole wait
 
@@ -99,11 +103,19 @@ def restart_kernel(page) -> None:
     page.evaluate(RECORD_KERNEL_STATUSES, INDICATOR)
     menu(page, "Kernel", "Restart Kernel…")
     page.locator(".jp-Dialog .jp-mod-accept").click()
-    page.wait_for_function(
-        "(indicator) => window.kernelStatuses.some(status => status !== 'idle')"
-        " && document.querySelector(indicator).dataset.status === 'idle'",
-        arg=INDICATOR,
-    )
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            "(indicator) => window.kernelStatuses.some(status => status !== 'idle')"
+            " && document.querySelector(indicator)?.dataset.status === 'idle'",
+            arg=INDICATOR,
+        )
+    except PlaywrightTimeout:
+        seen = page.evaluate("window.kernelStatuses")
+        now = page.locator(INDICATOR).first.get_attribute("data-status")
+        dialogs = page.locator(".jp-Dialog").all_inner_texts()
+        pytest.fail(f"the kernel restart was not seen to end: statuses {seen}, now {now}, dialogs {dialogs}")
 
 
 def kernel_idle(lab: JupyterLab, name: str) -> bool:
