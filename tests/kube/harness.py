@@ -10,9 +10,11 @@ talk HTTP to a fake API server; a stand-in kubelet runs pods as local processes.
     # every process it started is gone here
 """
 
+import base64
 import importlib.util
 import os
 import secrets
+import ssl
 import time
 from collections import Counter
 from contextlib import ExitStack, suppress
@@ -69,6 +71,9 @@ class FakeKubernetes:
     cluster_dns_in_tests: let the test process resolve Service names too (False: only
         pods resolve them, as on a real cluster, so clients outside reach a ClusterIP
         Service only through pods/portforward).
+    tls: serve the API over HTTPS with a certificate from a CA of this fake, whose
+        certificate the kubeconfigs carry (certificate-authority-data), as a real
+        cluster's do.
     """
 
     def __init__(
@@ -81,6 +86,7 @@ class FakeKubernetes:
         operator_namespace="dask-operator",
         operator_verbose=False,
         cluster_dns_in_tests=True,
+        tls=False,
     ):
         self.root = Path(root)
         self.namespace = namespace
@@ -99,7 +105,12 @@ class FakeKubernetes:
             "verbose": operator_verbose,
             "cluster_dns_in_tests": cluster_dns_in_tests,
         }
+        self.ca = _ClusterCA() if tls else None
         self._stack = ExitStack()
+
+    def _kubeconfig(self, user, token, namespace):
+        ca_pem = self.ca.certificate_pem if self.ca else None
+        return _kubeconfig_text(self.api.url, user, token, namespace, ca_pem)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -136,9 +147,9 @@ class FakeKubernetes:
         self._stack.callback(egress.stop)
         self.kubelet = Kubelet(self.store, self.network, self.root, dns, POD_SITE_DIR, pip_proxy=egress.url)
         users = {self.token: self.user, self._operator_token: self.operator_user}
-        self.api = ApiServer(
-            self.store, users, self.kubelet.log_path, self.kubelet.dial, host=self.network.control_plane_ip
-        )
+        host = self.network.control_plane_ip
+        tls = self.ca.server_context(host) if self.ca else None
+        self.api = ApiServer(self.store, users, self.kubelet.log_path, self.kubelet.dial, host=host, tls=tls)
         self.api.start()
         self._stack.callback(self.api.stop)
         proxy = ServiceProxy(self.network.node_netns)
@@ -153,7 +164,7 @@ class FakeKubernetes:
             controller.start()
             self._stack.callback(controller.stop)
 
-        _write_kubeconfig(self.kubeconfig, self.api.url, self.user, self.token, self.namespace)
+        self.kubeconfig.write_text(self._kubeconfig(self.user, self.token, self.namespace))
         self._stack.enter_context(mock.patch.dict(os.environ, KUBECONFIG=str(self.kubeconfig)))
         _forget_kr8s_clients()
         self._stack.callback(_forget_kr8s_clients)
@@ -202,9 +213,7 @@ class FakeKubernetes:
             {
                 "metadata": {"name": f"{OPERATOR_NAME}-kubeconfig"},
                 "stringData": {
-                    "kubeconfig": _kubeconfig(
-                        self.api.url, self.operator_user, self._operator_token, self.operator_namespace
-                    )
+                    "kubeconfig": self._kubeconfig(self.operator_user, self._operator_token, self.operator_namespace)
                 },
             },
         )
@@ -370,16 +379,30 @@ class FakeKubernetes:
                 self.store.delete(CRDS, None, crd["metadata"]["name"])
 
 
-def _write_kubeconfig(path, server, user, token, namespace):
-    path.write_text(_kubeconfig(server, user, token, namespace))
+class _ClusterCA:
+    """The fake cluster's certificate authority (trustme), as kubeadm makes one."""
+
+    def __init__(self):
+        import trustme
+
+        self._ca = trustme.CA(organization_name="fake kubernetes")
+        self.certificate_pem = self._ca.cert_pem.bytes()
+
+    def server_context(self, host):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._ca.issue_cert(host, "127.0.0.1", "localhost", "kubernetes.default.svc").configure_cert(context)
+        return context
 
 
-def _kubeconfig(server, user, token, namespace):
+def _kubeconfig_text(server, user, token, namespace, ca_pem=None):
+    cluster = {"server": server}
+    if ca_pem is not None:
+        cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode("ascii")
     return yaml.safe_dump(
         {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "fake", "cluster": {"server": server}}],
+            "clusters": [{"name": "fake", "cluster": cluster}],
             "users": [{"name": user, "user": {"token": token}}],
             "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": user, "namespace": namespace}}],
             "current-context": "fake",

@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -27,7 +28,7 @@ MERGE_PATCH_TYPES = ("application/merge-patch+json", "application/strategic-merg
 
 
 class ApiServer:
-    def __init__(self, store, users, pod_log_path, pod_dial=None, host="127.0.0.1"):
+    def __init__(self, store, users, pod_log_path, pod_dial=None, host="127.0.0.1", tls=None):
         self.store = store
         self.users = users  # bearer token -> user name
         self.pod_log_path = pod_log_path  # (namespace, pod, container) -> Path
@@ -38,6 +39,9 @@ class ApiServer:
         self.forwarding = Counter()  # (namespace, pod) -> open port-forward streams
         self._httpd = _HTTPServer((host, 0), _Handler)
         self._httpd.api = self
+        self.scheme = "https" if tls is not None else "http"
+        if tls is not None:  # an ssl.SSLContext: the handshake happens in each handler thread
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True, do_handshake_on_connect=False)
         self._thread = threading.Thread(
             target=functools.partial(self._httpd.serve_forever, poll_interval=0.1), name="fake-apiserver", daemon=True
         )
@@ -45,7 +49,7 @@ class ApiServer:
     @property
     def url(self):
         host, port = self._httpd.server_address
-        return f"http://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
 
     def start(self):
         self._thread.start()
@@ -357,6 +361,16 @@ class _HTTPServer(ThreadingHTTPServer):
         normal traffic; anything else still prints, as the stdlib server does."""
         if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
             super().handle_error(request, client_address)
+
+    def finish_request(self, request, client_address):
+        """A TLS connection shakes hands in its own thread, so a client that never
+        does holds up no one else; one that fails is a closed connection."""
+        if isinstance(request, ssl.SSLSocket):
+            try:
+                request.do_handshake()
+            except (ssl.SSLError, OSError):
+                return
+        super().finish_request(request, client_address)
 
     def close_connections(self):
         """Cut keep-alive and watch connections so that no handler thread lingers."""
