@@ -40,7 +40,7 @@ CASES = [
         {},
         ["frobnicate"],
         2,
-        "argodasf: error: argument COMMAND: invalid choice: 'frobnicate' (choose from 'promote', 'render', 'submit', 'logs', 'stop', 'terminate', 'retry', 'resubmit', 'publish', 'rbac', 'doctor')",
+        "argodasf: error: argument COMMAND: invalid choice: 'frobnicate' (choose from 'promote', 'render', 'submit', 'logs', 'dashboard', 'stop', 'terminate', 'retry', 'resubmit', 'publish', 'rbac', 'doctor')",
     ),
     ("render-missing", {}, ["render", "nosuch.json"], 1, "argodasf: error: no such draft or notebook: nosuch.json"),
     (

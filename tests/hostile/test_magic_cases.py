@@ -180,7 +180,7 @@ INPUT_CASES = [
     (
         "command-unknown",
         "%dasf_workflow nosuch",
-        "argument command: invalid choice: 'nosuch' (choose from 'show', 'export', 'remove', 'clear', 'run', 'submit', 'status', 'logs', 'list', 'check', 'stop', 'terminate', 'retry', 'resubmit', 'publish')",
+        "argument command: invalid choice: 'nosuch' (choose from 'show', 'export', 'remove', 'clear', 'run', 'submit', 'status', 'logs', 'dashboard', 'list', 'check', 'stop', 'terminate', 'retry', 'resubmit', 'publish')",
     ),
     (
         "remove-unknown",

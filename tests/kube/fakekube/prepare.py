@@ -50,7 +50,9 @@ def main(image_python, *argv):
     if packages:
         print("EXTRA_PIP_PACKAGES environment variable found.  Installing.", flush=True)
         python = pod_layer(image_python)
-        installed = subprocess.run([python, "-m", "pip", "install", *packages])
+        # without byte-compiling (a pod imports a small part of scipy): on a loaded test
+        # machine every pod's compile of the same files starved the schedulers
+        installed = subprocess.run([python, "-m", "pip", "install", "--no-compile", *packages])
         if installed.returncode != 0:
             return installed.returncode
     if not argv:
