@@ -19,16 +19,16 @@ from multiprocessing import resource_tracker
 from typing import Callable
 
 
-def on_kernel_shutdown(shutdown: Callable[[], None]) -> bool:
-    """Call ``shutdown`` when the running IPython kernel is asked to shut down;
-    False when there is no kernel to watch (plain Python, a terminal IPython)."""
+def on_kernel_shutdown(shutdown: Callable[[], None]) -> None:
+    """Call ``shutdown`` when the running IPython kernel is asked to shut down; nothing
+    to watch in plain Python or a terminal IPython."""
     try:
         from IPython import get_ipython
     except ImportError:
-        return False
+        return
     shell = get_ipython()
     if shell is None or getattr(shell, "kernel", None) is None:
-        return False
+        return
 
     def exit_requested(change) -> None:
         if change["new"]:
@@ -36,7 +36,6 @@ def on_kernel_shutdown(shutdown: Callable[[], None]) -> bool:
             stop_idle_resource_tracker()
 
     shell.observe(exit_requested, names="exit_now")
-    return True
 
 
 def stop_idle_resource_tracker() -> None:

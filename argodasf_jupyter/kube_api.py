@@ -42,9 +42,15 @@ async def bounded_api():
     return await asyncio.wait_for(api, request_timeout())
 
 
-def run(call: Callable[..., Awaitable[T]], *args, bound: float | None = None) -> T:
+def run(
+    call: Callable[..., Awaitable[T]],
+    *args,
+    bound: float | None = None,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> T:
     """``await call(api, *args)`` on a fresh event loop of its own thread (a notebook's
-    loop is busy), the whole call bounded by ``bound`` seconds (default: 3 requests)."""
+    loop is busy), or on ``loop``, a long-lived loop running in another thread; the
+    whole call bounded by ``bound`` seconds (default: 3 requests)."""
 
     async def bounded():
         async def with_api():
@@ -53,8 +59,10 @@ def run(call: Callable[..., Awaitable[T]], *args, bound: float | None = None) ->
         return await asyncio.wait_for(with_api(), limit)
 
     limit = bound or 3 * request_timeout()
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        try:
+    try:
+        if loop is not None:
+            return asyncio.run_coroutine_threadsafe(bounded(), loop).result()
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
             return pool.submit(asyncio.run, bounded()).result()
-        except (TimeoutError, asyncio.TimeoutError):
-            raise ArgodasfError(UNANSWERED.format(timeout=request_timeout())) from None
+    except (TimeoutError, asyncio.TimeoutError):
+        raise ArgodasfError(UNANSWERED.format(timeout=request_timeout())) from None

@@ -13,7 +13,6 @@ ends once its DaskJob or DaskCluster is no longer running.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import threading
 from dataclasses import dataclass
 from typing import Optional
@@ -64,10 +63,7 @@ async def _running_cluster(api, workflow: str, step: str, namespace: Optional[st
 
 
 async def _still_running(api, cluster: str, namespace: str) -> bool:
-    from kr8s.asyncio.objects import new_class
-
-    kind = new_class("DaskCluster", "kubernetes.dask.org/v1", namespaced=True)
-    found = [item async for item in api.get(kind, cluster, namespace=namespace)]
+    found = [item async for item in api.get(CLUSTERS, cluster, namespace=namespace)]
     return bool(found) and (found[0].raw.get("status") or {}).get("phase") == "Running"
 
 
@@ -92,21 +88,8 @@ class DashboardForwards:
     def open(self, workflow: str, step: str, namespace: Optional[str] = None) -> StepDashboard:
         """A forward to the dashboard of ``step`` while it runs (the one already open
         for its cluster, when there is one)."""
-        return step_jobs.call("open the step's dashboard", self._open_forward, workflow, step, namespace, run=self._run)
-
-    def _run(self, function, *args, bound: Optional[float] = None):
-        """kube_api.run, on this object's loop instead of a fresh one."""
-        from . import kube_api
-
-        async def with_api():
-            return await function(await kube_api.bounded_api(), *args)
-
-        limit = bound or 3 * kube_api.request_timeout()
-        future = asyncio.run_coroutine_threadsafe(asyncio.wait_for(with_api(), limit), self._started_loop())
-        try:
-            return future.result()
-        except (TimeoutError, asyncio.TimeoutError, concurrent.futures.TimeoutError):
-            raise ArgodasfError(kube_api.UNANSWERED.format(timeout=kube_api.request_timeout())) from None
+        loop = self._started_loop()
+        return step_jobs.call("open the step's dashboard", self._open_forward, workflow, step, namespace, loop=loop)
 
     def _started_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:

@@ -25,16 +25,16 @@ async def labelled(api, kind: str, workflow: str, step: Optional[str], namespace
     return sorted(found, key=lambda item: item.metadata.get("creationTimestamp") or "")
 
 
-def call(doing: str, function, *args, bound: Optional[float] = None, run=None):
-    """``function(api, *args)`` through ``run`` (default kube_api.run: every request
-    bounded); failures as one line that names what was being done."""
+def call(doing: str, function, *args, bound: Optional[float] = None, loop=None):
+    """``function(api, *args)`` through kube_api (every request bounded; on ``loop``
+    when given); failures as one line that names what was being done."""
     import httpx
     import kr8s
 
     from . import kube_api
 
     try:
-        return (run or kube_api.run)(function, *args, bound=bound)
+        return kube_api.run(function, *args, bound=bound, loop=loop)
     except ValueError as error:
         if "valid credentials" not in str(error):
             raise
