@@ -44,9 +44,7 @@ def start_held_step(fk, workflow_name: str):
     """A DaskJob whose runner holds until ``release(fk)``; its name."""
     from kr8s.objects import new_class
 
-    claim = {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}}
-    fk.create({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "hold"}, "spec": claim})
-    (fk.volume_path("hold") / "hold").write_text("hold")
+    hold(fk)
     step = promote.make_step("attribute", HELD_STEP, cluster=parse_spec({"workers": 1, "volumes": [HOLD_VOLUME]}))
     name = workflow.job_name(workflow_name, step.name)
     labels = {step_jobs.LABEL_WORKFLOW: workflow_name, step_jobs.LABEL_STEP: step.name}
@@ -54,6 +52,13 @@ def start_held_step(fk, workflow_name: str):
         workflow.dask_job_manifest(step, name, {}, labels=labels)
     ).create()
     return name
+
+
+def hold(fk) -> None:
+    """The claim the held step's pods mount, with the file that holds it."""
+    claim = {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}}
+    fk.create({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "hold"}, "spec": claim})
+    (fk.volume_path("hold") / "hold").write_text("hold")
 
 
 def release(fk) -> None:
@@ -129,3 +134,27 @@ async def test_the_sidebar_route_opens_the_dashboard_through_the_jupyter_server(
     page = await jp_fetch("proxy", port, "status")  # through jupyter-server-proxy, with the server's token
     assert page.code == 200 and "Dask" in page.body.decode("utf-8", "replace")
     release(fk)
+
+
+def test_a_step_submitted_through_argo_has_its_dashboard_while_it_runs(argo_templates, tmp_path, monkeypatch):
+    """The user's road: the draft submitted to Argo, whose controller creates the step's
+    DaskJob on the fake API, where the real operator runs it."""
+    from argo.stack import argo_on_kubernetes
+    from argodasf_jupyter import argo
+    from argodasf_jupyter.draft import Draft
+
+    monkeypatch.setattr(dask.config, "PATH", str(tmp_path / "home" / ".config" / "dask"))
+    with argo_on_kubernetes(tmp_path / "kube", argo_templates) as (fk, _):
+        hold(fk)
+        draft = Draft("dash", str(tmp_path / "dash.dasf-workflow.json"))
+        cluster = parse_spec({"workers": 1, "volumes": [HOLD_VOLUME]})
+        draft.add(promote.make_step("attribute", HELD_STEP, cluster=cluster))
+        name = argo.submit(draft)["name"]
+        job = workflow.job_name(name, "attribute")
+        fk.wait_for(lambda: holding(fk, job), timeout=180, message=lambda: f"job status {job_status(fk, job)}")
+        dashboard = step_dashboard.open_dashboard(name, "attribute")
+        assert dashboard.cluster == job
+        code, page = status_page(dashboard.port)
+        assert code == 200 and "Dask" in page
+        release(fk)
+        fk.wait_for(lambda: dashboard not in step_dashboard.open_dashboards(), timeout=120, message="forward open")
