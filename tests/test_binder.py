@@ -29,19 +29,29 @@ def test_requirements_name_every_runtime_dependency():
 
 
 @pytest.mark.one_environment
-@pytest.mark.timeout(900)  # pip builds a fresh venv: over 300 s on a busy machine
+@pytest.mark.timeout(900)  # a fresh venv and postBuild's pip build of the package
 def test_postbuild_installs_the_extensions_in_a_fresh_venv(tmp_path):
     if not (ROOT / "argodasf_jupyter" / "labextension" / "package.json").exists():
         pytest.skip("the labextension is not built in this checkout (pip install -e . builds it)")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    # The test's HOME is empty, so pip's cache is kept under build/: later runs reuse
-    # the downloaded and built wheels (the venv itself is still made from nothing).
-    cache = {"PIP_CACHE_DIR": str(ROOT / "build" / "pip-cache")}
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-    subprocess.run(
-        pip + ["-r", str(ROOT / "binder" / "requirements.txt")], check=True, timeout=900, env={**os.environ, **cache}
-    )
+    # Binder installs requirements.txt before postBuild runs. uv does that here, pip took
+    # over 300 s on a busy machine; postBuild's own pip is what is under test. The test's
+    # HOME is empty, so the caches are kept under build/ (the venv is still made from nothing).
+    cache = {
+        "PIP_CACHE_DIR": str(ROOT / "build" / "pip-cache"),
+        "UV_CACHE_DIR": str(ROOT / "build" / "uv-cache"),
+        **os.environ,
+    }
+    uv = [
+        str(pathlib.Path(sys.executable).with_name("uv")),
+        "pip",
+        "install",
+        "-q",
+        "--python",
+        str(venv / "bin" / "python"),
+    ]
+    subprocess.run(uv + ["-r", str(ROOT / "binder" / "requirements.txt")], check=True, timeout=900, env=cache)
     home = tmp_path / "binder-home"
     home.mkdir()
     env = {

@@ -39,6 +39,7 @@ TEST_IMAGE_PREFIXES = ("example.org/", "ghcr.io/dask/dask-kubernetes-operator")
 SHELL_IMAGES = ("alpine", "busybox", "debian", "ubuntu")
 HUB_PREFIXES = ("docker.io/library/", "docker.io/", "library/")
 SYSTEM_PATH = os.pathsep.join(["/usr/local/bin", "/usr/bin", "/bin"])
+UV = str(Path(sys.executable).with_name("uv"))  # the test extra's installer
 
 
 class ImagePullError(Exception):
@@ -90,10 +91,11 @@ def dask_environment(release):
         print(f"fakekube: building image ghcr.io/dask/dask:{release}-py{PYTHON} in {target}", file=sys.stderr)
         pinned = set(_dask_recipe()["release"])
         packages = [f"{name}=={release}" if name in pinned else name for name in _dask_recipe()["recipe"]]
+        # uv, not pip, builds it (the image's own pip stays for prepare.py): several times faster
         subprocess.run(
-            [str(target / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", *packages],
+            [UV, "pip", "install", "-q", "--compile-bytecode", "--python", str(target / "bin" / "python"), *packages],
             check=True,
-            env={**os.environ, "PIP_CACHE_DIR": str(PIP_CACHE)},
+            env={"UV_CACHE_DIR": str(ROOT / "build" / "uv-cache"), **os.environ},
         )
 
     return _built(BUILD_DIR / f"dask-{release}-py{PYTHON}", install)
