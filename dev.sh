@@ -13,9 +13,10 @@ DASF_DASK=2025.7.0
 PARALLEL=(-n "${TEST_WORKERS:-4}" --dist loadfile)
 
 # Installs go through uv, which resolves and links from its cache in parallel: pip took
-# about 10 minutes per environment on a 2-core machine, uv takes about one.
-# one cache under build/ for every install, the tests' own included (their HOME is empty)
-export UV_CACHE_DIR=${UV_CACHE_DIR:-$PWD/build/uv-cache} UV_COMPILE_BYTECODE=1  # compiled once, not by each test process
+# about 10 minutes per environment on a 2-core machine, uv takes about one. One cache
+# under build/ serves every install, the tests' own included (their HOME is empty), and
+# bytecode is compiled once at install time, not by each test process.
+export UV_CACHE_DIR=${UV_CACHE_DIR:-$PWD/build/uv-cache} UV_COMPILE_BYTECODE=1
 venv() {  # venv DIR [extra requirements...]: create DIR and install the package into it
     local dir=$1; shift
     [ -x "$dir/bin/python" ] || "$PYTHON" -m venv "$dir"

@@ -8,6 +8,7 @@ import sys
 import tomllib
 
 import pytest
+from kube.fakekube.images import UV, UV_CACHE
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -38,20 +39,10 @@ def test_postbuild_installs_the_extensions_in_a_fresh_venv(tmp_path):
     # Binder installs requirements.txt before postBuild runs. uv does that here, pip took
     # over 300 s on a busy machine; postBuild's own pip is what is under test. The test's
     # HOME is empty, so the caches are kept under build/ (the venv is still made from nothing).
-    cache = {
-        "PIP_CACHE_DIR": str(ROOT / "build" / "pip-cache"),
-        "UV_CACHE_DIR": str(ROOT / "build" / "uv-cache"),
-        **os.environ,
-    }
-    uv = [
-        str(pathlib.Path(sys.executable).with_name("uv")),
-        "pip",
-        "install",
-        "-q",
-        "--python",
-        str(venv / "bin" / "python"),
-    ]
-    subprocess.run(uv + ["-r", str(ROOT / "binder" / "requirements.txt")], check=True, timeout=900, env=cache)
+    cache = {"PIP_CACHE_DIR": str(ROOT / "build" / "pip-cache"), "UV_CACHE_DIR": str(UV_CACHE), **os.environ}
+    requirements = str(ROOT / "binder" / "requirements.txt")
+    install = [UV, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "-r", requirements]
+    subprocess.run(install, check=True, timeout=900, env=cache)
     home = tmp_path / "binder-home"
     home.mkdir()
     env = {

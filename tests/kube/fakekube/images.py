@@ -40,6 +40,7 @@ SHELL_IMAGES = ("alpine", "busybox", "debian", "ubuntu")
 HUB_PREFIXES = ("docker.io/library/", "docker.io/", "library/")
 SYSTEM_PATH = os.pathsep.join(["/usr/local/bin", "/usr/bin", "/bin"])
 UV = str(Path(sys.executable).with_name("uv"))  # the test extra's installer
+UV_CACHE = ROOT / "build" / "uv-cache"  # dev.sh's own, unless UV_CACHE_DIR says otherwise
 
 
 class ImagePullError(Exception):
@@ -95,7 +96,7 @@ def dask_environment(release):
         subprocess.run(
             [UV, "pip", "install", "-q", "--compile-bytecode", "--python", str(target / "bin" / "python"), *packages],
             check=True,
-            env={"UV_CACHE_DIR": str(ROOT / "build" / "uv-cache"), **os.environ},
+            env={"UV_CACHE_DIR": str(UV_CACHE), **os.environ},
         )
 
     return _built(BUILD_DIR / f"dask-{release}-py{PYTHON}", install)
