@@ -1,12 +1,13 @@
 """The fake kubelet's images: what an image holds, ENTRYPOINT/command/args, EXTRA_PIP_PACKAGES."""
 
 import subprocess
+from importlib.metadata import version
 
 import dask
 import pytest
 import yaml
 
-from .fakekube.images import DASK_CONTENTS, Images, dask_environment
+from .fakekube.images import DASK_CONTENTS, Images, dask_environment, operator_environment
 from .harness import FakeKubernetes
 
 pytestmark = [pytest.mark.kube, pytest.mark.one_environment, pytest.mark.timeout(300)]
@@ -59,6 +60,23 @@ def test_the_dask_image_holds_its_recipe_and_nothing_else(tmp_path):
         check=True,
     )
     assert version.stdout.strip() == dask.__version__
+
+
+def test_the_operator_image_holds_dask_kubernetes_at_the_tests_versions_and_nothing_of_theirs(tmp_path):
+    python = operator_environment() / "bin" / "python"
+    probe = (
+        "import importlib.metadata as m, sys\n"
+        "for name in sys.argv[1:]:\n"
+        "    try: print(name, m.version(name))\n"
+        "    except m.PackageNotFoundError: print(name, '-')"
+    )
+    names = ["dask-kubernetes", "kopf", "kr8s", "distributed", "kubernetes-validate", "argodasf-jupyter", "pytest"]
+    found = subprocess.run(
+        [str(python), "-c", probe, *names], capture_output=True, text=True, check=True, cwd=tmp_path
+    ).stdout.split()
+    expected = {name: version(name) for name in names[:4]} | {name: "-" for name in names[4:]}
+    assert dict(zip(found[::2], found[1::2], strict=True)) == expected
+    assert Images().resolve("ghcr.io/dask/dask-kubernetes-operator:2026.3.0").python == str(python)
 
 
 def test_unknown_images_fail_to_pull_and_known_ones_resolve():

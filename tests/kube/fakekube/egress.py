@@ -1,11 +1,12 @@
-"""The cluster's way out to the internet, for pip only.
+"""The cluster's way out to the internet, for the package installer only.
 
 Pods on a real cluster usually reach a package index: the dask image's prepare.sh
 pip-installs EXTRA_PIP_PACKAGES from PyPI. The fake's pod namespaces route nothing
 outside the bridge, so the control plane's address also offers an HTTP CONNECT proxy
-that the dask images name in PIP_PROXY (pip alone uses it; the pods' own code still
-sees no world outside). CONNECT is how pip tunnels HTTPS through a proxy (RFC 9110
-section 9.3.6): the proxy opens a TCP connection and then relays bytes both ways."""
+that the dask images name in PIP_PROXY (their installer alone uses it, see prepare.py;
+the pods' own code still sees no world outside). CONNECT is how an HTTPS client tunnels
+through a proxy (RFC 9110 section 9.3.6): the proxy opens a TCP connection and then
+relays bytes both ways."""
 
 import asyncio
 import threading

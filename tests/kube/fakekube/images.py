@@ -6,7 +6,11 @@ holds what the image holds, with the image's ENTRYPOINT.
   at the tag's release, pip-installed once and cached under build/fakekube-images/. Its
   ENTRYPOINT stands in for `tini -g -- /usr/bin/prepare.sh`: prepare.py installs
   EXTRA_PIP_PACKAGES into the pod's own layer, then runs the container's arguments.
-- ghcr.io/dask/dask-kubernetes-operator: the test environment (the operator runs from it).
+  Pods share one package cache (UV_CACHE, mounted read-write in each), as a node's
+  pull-through cache would serve them; the install itself still runs in every pod.
+- ghcr.io/dask/dask-kubernetes-operator: a venv with what that image's Dockerfile installs
+  (dask-kubernetes and its dependencies), at the test environment's versions, so that the
+  operator is the one the tests' KubeCluster belongs to; nothing of the tests' own.
 - example.org/...: the tests' own images; they hold the test environment, no ENTRYPOINT.
 - python[:<version>]: a bare venv of this interpreter (pip, nothing else); CMD python3.
 - alpine, busybox, debian, ubuntu: this machine's shell and tools, no Python; CMD sh.
@@ -18,6 +22,8 @@ Kubernetes semantics: a container's `command` replaces the image's ENTRYPOINT an
 
 import fcntl
 import functools
+import hashlib
+import importlib.metadata
 import os
 import re
 import subprocess
@@ -31,16 +37,17 @@ from .prepare import programs
 
 ROOT = Path(__file__).resolve().parents[3]
 BUILD_DIR = Path(os.environ.get("FAKEKUBE_IMAGES_DIR", ROOT / "build" / "fakekube-images"))
-PIP_CACHE = BUILD_DIR / "pip-cache"  # the local wheel cache that EXTRA_PIP_PACKAGES installs from
 DASK_CONTENTS = ROOT / "argodasf_jupyter" / "image_contents" / "dask.yaml"
 PREPARE = Path(__file__).with_name("prepare.py")
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
-TEST_IMAGE_PREFIXES = ("example.org/", "ghcr.io/dask/dask-kubernetes-operator")
+TEST_IMAGE_PREFIX = "example.org/"
+OPERATOR_IMAGE = "ghcr.io/dask/dask-kubernetes-operator"
 SHELL_IMAGES = ("alpine", "busybox", "debian", "ubuntu")
 HUB_PREFIXES = ("docker.io/library/", "docker.io/", "library/")
 SYSTEM_PATH = os.pathsep.join(["/usr/local/bin", "/usr/bin", "/bin"])
 UV = str(Path(sys.executable).with_name("uv"))  # the test extra's installer
-UV_CACHE = ROOT / "build" / "uv-cache"  # dev.sh's own, unless UV_CACHE_DIR says otherwise
+# dev.sh's cache (unless UV_CACHE_DIR names another), which the pods' installs share
+UV_CACHE = Path(os.environ.get("UV_CACHE_DIR") or ROOT / "build" / "uv-cache")
 
 
 class ImagePullError(Exception):
@@ -96,15 +103,42 @@ def dask_environment(release):
         subprocess.run(
             [UV, "pip", "install", "-q", "--compile-bytecode", "--python", str(target / "bin" / "python"), *packages],
             check=True,
-            env={"UV_CACHE_DIR": str(UV_CACHE), **os.environ},
+            env={**os.environ, "UV_CACHE_DIR": str(UV_CACHE)},
         )
 
     return _built(BUILD_DIR / f"dask-{release}-py{PYTHON}", install)
 
 
+@functools.lru_cache(maxsize=1)
+def operator_environment():
+    """The venv standing in for ghcr.io/dask/dask-kubernetes-operator (its Dockerfile:
+    `pip install dask-kubernetes`), every distribution at this environment's version."""
+    installed = sorted({f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions()})
+    release = importlib.metadata.version("dask-kubernetes")
+    digest = hashlib.sha256("\n".join(installed).encode()).hexdigest()[:12]
+
+    def install(target):
+        print(f"fakekube: building image {OPERATOR_IMAGE}:{release} in {target}", file=sys.stderr)
+        constraints = target / "constraints.txt"
+        constraints.write_text("\n".join(installed) + "\n")
+        subprocess.run(
+            [UV, "pip", "install", "-q", "--compile-bytecode", "--python", str(target / "bin" / "python")]
+            + ["--constraints", str(constraints), f"dask-kubernetes=={release}"],
+            check=True,
+            env={**os.environ, "UV_CACHE_DIR": str(UV_CACHE)},
+        )
+
+    return _built(BUILD_DIR / f"dask-kubernetes-operator-{release}-{digest}-py{PYTHON}", install)
+
+
 def bare_python():
     """The venv standing in for the python image: pip and nothing else."""
     return _built(BUILD_DIR / f"python-{PYTHON}", lambda target: None)
+
+
+def _environment_image(reference, python):
+    """An image whose programs are those of the environment of ``python``; no ENTRYPOINT."""
+    return Image(reference, python, env={"PATH": os.path.dirname(python) + os.pathsep + SYSTEM_PATH})
 
 
 class Images:
@@ -117,14 +151,14 @@ class Images:
         self._pip_proxy = {"PIP_PROXY": pip_proxy} if pip_proxy else {}  # see egress.py
 
     def resolve(self, reference):
-        if reference.startswith(TEST_IMAGE_PREFIXES):
-            return Image(
-                reference, sys.executable, env={"PATH": os.path.dirname(sys.executable) + os.pathsep + SYSTEM_PATH}
-            )
+        if reference.startswith(TEST_IMAGE_PREFIX):
+            return _environment_image(reference, sys.executable)
         name = reference.split("@", 1)[0]
         repository, _, tag = name.rpartition(":")
         if not repository or "/" in tag:
             repository, tag = name, "latest"
+        if repository == OPERATOR_IMAGE:  # any tag: the test environment's release
+            return _environment_image(reference, str(operator_environment() / "bin" / "python"))
         if repository in _dask_recipe()["references"]:
             return self._dask(reference, tag)
         for prefix in HUB_PREFIXES:
@@ -161,12 +195,12 @@ class Images:
             entrypoint=(sys.executable, str(PREPARE), python_path),
             env={
                 "PATH": os.pathsep.join([os.path.dirname(python_path), SYSTEM_PATH]),
-                "PIP_CACHE_DIR": str(PIP_CACHE),
-                "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+                "UV_CACHE_DIR": str(UV_CACHE),
                 **self._pip_proxy,
             },
         )
 
 
-if __name__ == "__main__":  # build the default dask image ahead of the tests (CI)
+if __name__ == "__main__":  # build the default dask image and the operator's ahead of the tests (CI)
     print(dask_environment(Images().default_release))
+    print(operator_environment())

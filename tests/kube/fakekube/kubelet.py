@@ -21,7 +21,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from .controllers import Controller
-from .images import ImagePullError, Images
+from .images import UV_CACHE, ImagePullError, Images
 from .network import dial_in_namespace, etc_hosts_path, write_etc_hosts
 from .probes import Probes
 from .resources import PODS
@@ -303,8 +303,13 @@ class Kubelet(Controller):
             "PYTHONPATH": str(site_dir),
             "FAKEKUBE_HOSTS": str(Path(dns_dir) / "hosts.json"),
         }
-        # what every container sees of the fake itself: the cluster DNS table
-        self.infrastructure_mounts = [{"source": str(dns_dir), "target": str(dns_dir), "readOnly": True}]
+        # what every container sees of the fake itself: the cluster DNS table, and the
+        # package cache that the dask images' installs share (images.py)
+        UV_CACHE.mkdir(parents=True, exist_ok=True)
+        self.infrastructure_mounts = [
+            {"source": str(dns_dir), "target": str(dns_dir), "readOnly": True},
+            {"source": str(UV_CACHE), "target": str(UV_CACHE), "readOnly": False},
+        ]
         self._pods = {}  # (namespace, name) -> PodRuntime
         self.images = Images(pip_proxy=pip_proxy)
         self._terminations = []  # threads ending the processes of deleted pods
