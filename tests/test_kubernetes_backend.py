@@ -23,9 +23,7 @@ def spec_of(name: str, **values):
 
 
 def assert_all_gone(fk, name: str) -> None:
-    fk.wait_for(
-        lambda: not fk.cluster_objects(name), timeout=30, message=lambda: f"left behind: {fk.cluster_objects(name)}"
-    )
+    fk.wait_for_cluster_gone(name)
 
 
 def delete_cluster(fk, name: str) -> None:

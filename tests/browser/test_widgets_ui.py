@@ -36,20 +36,7 @@ SHIPPED = sorted(path.name for path in NOTEBOOKS.glob("*.ipynb"))
 TOKEN = "widgets-test-argo-token"
 PUSH_SECONDS = 2.0
 NOTEBOOK_WIDTH = 500
-INDICATOR = ".jp-NotebookPanel .jp-Notebook-ExecutionIndicator"
-# every status the indicator shows from now on, so a restart short enough to fall
-# between two polls is still seen; the whole document is watched, because JupyterLab
-# may draw the indicator anew (a new node) when the kernel comes back
-RECORD_KERNEL_STATUSES = """(indicator) => {
-  window.kernelStatuses = [];
-  const record = () => {
-    const status = document.querySelector(indicator)?.dataset.status;
-    if (status !== undefined && status !== window.kernelStatuses.at(-1)) window.kernelStatuses.push(status);
-  };
-  new MutationObserver(record)
-    .observe(document.body, {attributes: true, attributeFilter: ['data-status'], childList: true, subtree: true});
-}"""
-FIRST_CELL_SECONDS = 120  # a kernel restart that never comes back fails here, not after the whole wait
+FIRST_CELL_SECONDS = 120  # a kernel that never answers fails here, not after the whole wait
 
 
 @pytest.fixture(scope="module")
@@ -95,29 +82,6 @@ def open_notebook(page, lab: JupyterLab, name: str) -> None:
     page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
 
 
-def restart_kernel(page) -> None:
-    """Restart the notebook's kernel and wait until JupyterLab shows it idle again, as a
-    user does before Run All. JupyterLab's one-step "Restart Kernel and Run All" can
-    send the cells while its connection still takes the restart in: under load the
-    first cells then ran with their prompts cleared, as if they never had."""
-    page.evaluate(RECORD_KERNEL_STATUSES, INDICATOR)
-    menu(page, "Kernel", "Restart Kernel…")
-    page.locator(".jp-Dialog .jp-mod-accept").click()
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    try:
-        page.wait_for_function(
-            "(indicator) => window.kernelStatuses.some(status => status !== 'idle')"
-            " && document.querySelector(indicator)?.dataset.status === 'idle'",
-            arg=INDICATOR,
-        )
-    except PlaywrightTimeout:
-        seen = page.evaluate("window.kernelStatuses")
-        now = page.locator(INDICATOR).first.get_attribute("data-status")
-        dialogs = page.locator(".jp-Dialog").all_inner_texts()
-        pytest.fail(f"the kernel restart was not seen to end: statuses {seen}, now {now}, dialogs {dialogs}")
-
-
 def kernel_idle(lab: JupyterLab, name: str) -> bool:
     """The Jupyter server's view: the notebook's kernel reported idle last."""
     states = [session["kernel"]["execution_state"] for session in lab.get("api/sessions") if session["path"] == name]
@@ -140,10 +104,14 @@ def error_outputs(page) -> list[str]:
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("name", SHIPPED)
 def test_run_all_reaches_the_end_without_an_error(lab, page, name):
+    # Opening the notebook starts its kernel (the last test's were shut down), so Run All
+    # runs in a fresh one, without a restart first: when the restart came 0.2 s after the
+    # kernel's first connection, jupyter_server could not read the browser's messages on
+    # the websocket the restart reopened (struct.error in deserialize_binary_message, after
+    # "Replacing stale connection"), and the page never heard from the kernel again.
     open_notebook(page, lab, name)
     # Shipped outputs carry execution counts: clear them, so every [n] seen is this run's.
     menu(page, "Edit", "Clear Outputs of All Cells")
-    restart_kernel(page)
     menu(page, "Run", "Run All Cells")
     prompts = page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputArea-prompt")
     numbered = lambda text: re.fullmatch(r"\[\d+\]:", text.strip())  # noqa: E731
@@ -157,7 +125,7 @@ def test_run_all_reaches_the_end_without_an_error(lab, page, name):
             status = page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator").first.get_attribute(
                 "data-status"
             )
-            pytest.fail(f"{name}: no cell ran within {FIRST_CELL_SECONDS} s of the restart (kernel status {status})")
+            pytest.fail(f"{name}: no cell ran within {FIRST_CELL_SECONDS} s of Run All (kernel status {status})")
         # Run All stops at an error: nothing runs and the kernel stays idle. The server's
         # view of the kernel decides: JupyterLab (with ipykernel 7) can leave a finished
         # cell's prompt at [*] when its reply and idle status cross a widget message.

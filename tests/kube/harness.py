@@ -337,6 +337,16 @@ class FakeKubernetes:
                 raise TimeoutError(message() if callable(message) else message)
             time.sleep(0.1)
 
+    def wait_for_cluster_gone(self, name, timeout=90):
+        """Until no object of Dask cluster ``name`` is left. The bound is a hang guard: a
+        DaskAutoscaler keeps its finalizer while its timer is in a call to the deleted
+        scheduler, which distributed's 30 s connect timeout ends."""
+        self.wait_for(
+            lambda: not self.cluster_objects(name),
+            timeout=timeout,
+            message=lambda: f"left behind: {self.cluster_objects(name)}\n{self.operator_log()[-4000:]}",
+        )
+
     def live_process_groups(self):
         """Process groups started for pods that still have a live process. Zombies do
         not count: killed grandchildren wait there until init reaps them."""

@@ -45,10 +45,7 @@ def test_kubecluster_lifecycle_with_the_real_operator(tmp_path, isolated_home):
                 lambda: (fk.get("daskautoscalers", "lifecycle") or {}).get("metadata", {}).get("ownerReferences"),
                 message="the operator did not adopt the autoscaler",
             )
-        fk.wait_for(
-            lambda: not fk.cluster_objects("lifecycle"),
-            message=lambda: f"left behind: {fk.cluster_objects('lifecycle')}\n{fk.operator_log()[-4000:]}",
-        )
+        fk.wait_for_cluster_gone("lifecycle")
         print(
             f"create/compute/scale/adapt/close: {time.monotonic() - started:.1f}s, "
             f"{sum(fk.request_counts().values())} requests from KubeCluster, "

@@ -148,9 +148,7 @@ def test_kubecluster_outside_the_cluster_takes_the_port_forward(tmp_path, isolat
             assert cluster.scheduler_address.startswith("tcp://localhost:")
             assert client.submit(lambda x: x + 1, 41).result() == 42
             assert fk.request_counts()["get pods/portforward"] >= 1
-        fk.wait_for(
-            lambda: not fk.cluster_objects("outside"), message=lambda: f"left behind: {fk.cluster_objects('outside')}"
-        )
+        fk.wait_for_cluster_gone("outside")
         fk.wait_for(
             lambda: sum(fk.api.forwarding.values()) == 0,
             message=lambda: f"port-forward streams still open: {+fk.api.forwarding}",

@@ -43,7 +43,5 @@ def test_the_operator_and_kubecluster_work_over_tls(tmp_path, isolated_home):
         spec = make_cluster_spec(name="secure", n_workers=1)
         with KubeCluster(custom_cluster_spec=spec, quiet=True) as cluster, Client(cluster) as client:
             assert client.submit(lambda x: x + 1, 41).result() == 42
-        fk.wait_for(
-            lambda: not fk.cluster_objects("secure"), message=lambda: f"left behind: {fk.cluster_objects('secure')}"
-        )
+        fk.wait_for_cluster_gone("secure")
     assert fk.live_process_groups() == []
