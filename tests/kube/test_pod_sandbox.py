@@ -195,6 +195,20 @@ def test_a_pod_with_a_name_longer_than_a_hostname_runs_under_its_name_cut_to_63(
         assert fk.get("pods", name)["status"]["phase"] == "Succeeded"
 
 
+def test_a_pods_hostname_resolves_to_its_ip_before_any_service_exists(tmp_path):
+    """As the kubelet's /etc/hosts line gives: a dask worker that cannot resolve its
+    scheduler yet takes its hostname's address as its own, and must not get 127.0.0.1."""
+    with FakeKubernetes(tmp_path / "kube", operator=False) as fk:
+        script = (
+            "import socket; name = socket.gethostname()\n"
+            "print(socket.getaddrinfo(name, 0, socket.AF_INET, socket.SOCK_DGRAM)[0][4][0], socket.gethostbyname(name))"
+        )
+        fk.create(pod("resolver", script))
+        addresses = finished(fk, "resolver")["resolver"].split()
+        assert addresses == [fk.get("pods", "resolver")["status"]["podIP"]] * 2, addresses
+        assert not addresses[0].startswith("127.")
+
+
 def test_a_new_pod_of_an_old_name_starts_with_an_empty_log(tmp_path):
     # a kubelet keeps logs per pod UID: a retried runner pod must not show the last attempt's lines
     with FakeKubernetes(tmp_path / "kube", operator=False) as fk:

@@ -382,6 +382,7 @@ class Kubelet(Controller):
             **image_env,
             "HOSTNAME": pod_hostname(pod.name),
             "FAKEKUBE_POD_NAMESPACE": pod.namespace,
+            "FAKEKUBE_POD_IP": pod.ip,  # the kubelet's /etc/hosts line for the pod (podsite)
         }
         env.update(env_from_sources(self.store, pod.namespace, container))
         fields = {

@@ -3,6 +3,9 @@
 Cluster DNS: Service names (<svc>.<ns>, <svc>.<ns>.svc[.cluster.local], and a bare
 <svc> inside the pod's own namespace) resolve to the Service's cluster IP, read from
 the JSON file named by FAKEKUBE_HOSTS, which the fake rewrites as Services come and go.
+The pod's own hostname resolves to its IP (FAKEKUBE_POD_IP), as the line a kubelet
+writes into every pod's /etc/hosts gives: a dask worker that starts before its
+scheduler's Service has a name falls back to its hostname's address, not 127.0.0.1.
 
 Standard library only: it runs inside every pod before anything else."""
 
@@ -12,9 +15,10 @@ import socket
 
 
 class ClusterDNS:
-    def __init__(self, hosts_path, namespace=None):
+    def __init__(self, hosts_path, namespace=None, own=None):
         self._path = hosts_path
         self._namespace = namespace
+        self._own = own or {}  # the pod's hostname -> its IP
         self._stamp = None
         self._names = {}
 
@@ -25,6 +29,8 @@ class ClusterDNS:
             return None
         self._reload()
         name = host.rstrip(".").lower()
+        if name in self._own:
+            return self._own[name]
         if "." not in name and self._namespace:
             name = f"{name}.{self._namespace}"
         return self._names.get(name)
@@ -41,21 +47,25 @@ class ClusterDNS:
             self._stamp = stamp
 
 
-def install(hosts_path, namespace=None):
-    """Wrap socket.getaddrinfo; return an undo function."""
-    dns = ClusterDNS(hosts_path, namespace)
-    real_getaddrinfo = socket.getaddrinfo
+def install(hosts_path, namespace=None, own=None):
+    """Wrap socket.getaddrinfo and socket.gethostbyname; return an undo function."""
+    dns = ClusterDNS(hosts_path, namespace, own)
+    real_getaddrinfo, real_gethostbyname = socket.getaddrinfo, socket.gethostbyname
 
     def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
         return real_getaddrinfo(dns.lookup(host) or host, port, family, type, proto, flags)
 
-    socket.getaddrinfo = getaddrinfo
+    def gethostbyname(host):
+        return dns.lookup(host) or real_gethostbyname(host)
+
+    socket.getaddrinfo, socket.gethostbyname = getaddrinfo, gethostbyname
 
     def undo():
-        socket.getaddrinfo = real_getaddrinfo
+        socket.getaddrinfo, socket.gethostbyname = real_getaddrinfo, real_gethostbyname
 
     return undo
 
 
 if os.environ.get("FAKEKUBE_HOSTS"):
-    install(os.environ["FAKEKUBE_HOSTS"], namespace=os.environ.get("FAKEKUBE_POD_NAMESPACE"))
+    own = {socket.gethostname().lower(): os.environ["FAKEKUBE_POD_IP"]} if os.environ.get("FAKEKUBE_POD_IP") else {}
+    install(os.environ["FAKEKUBE_HOSTS"], namespace=os.environ.get("FAKEKUBE_POD_NAMESPACE"), own=own)
