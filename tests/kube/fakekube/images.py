@@ -3,7 +3,7 @@ holds what the image holds, with the image's ENTRYPOINT.
 
 - ghcr.io/dask/dask:<release>-py<python> (and daskdev/dask): a venv with what the image's
   build recipe installs (argodasf_jupyter/image_contents/dask.yaml), dask and distributed
-  at the tag's release, pip-installed once and cached under build/fakekube-images/. Its
+  at the tag's release, installed once (uv) and cached under build/fakekube-images/. Its
   ENTRYPOINT stands in for `tini -g -- /usr/bin/prepare.sh`: prepare.py installs
   EXTRA_PIP_PACKAGES into the pod's own layer, then runs the container's arguments.
   Pods share one package cache (UV_CACHE, mounted read-write in each), as a node's
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import yaml
 
-from .prepare import programs
+from .prepare import UV, programs
 
 ROOT = Path(__file__).resolve().parents[3]
 BUILD_DIR = Path(os.environ.get("FAKEKUBE_IMAGES_DIR", ROOT / "build" / "fakekube-images"))
@@ -45,7 +45,6 @@ OPERATOR_IMAGE = "ghcr.io/dask/dask-kubernetes-operator"
 SHELL_IMAGES = ("alpine", "busybox", "debian", "ubuntu")
 HUB_PREFIXES = ("docker.io/library/", "docker.io/", "library/")
 SYSTEM_PATH = os.pathsep.join(["/usr/local/bin", "/usr/bin", "/bin"])
-UV = str(Path(sys.executable).with_name("uv"))  # the test extra's installer
 # dev.sh's cache (unless UV_CACHE_DIR names another), which the pods' installs share
 UV_CACHE = Path(os.environ.get("UV_CACHE_DIR") or ROOT / "build" / "uv-cache")
 
@@ -92,6 +91,16 @@ def _built(target, build):
     return target
 
 
+def _install(target, *arguments):
+    """uv (several times faster than pip) installs ``arguments`` into the venv ``target``,
+    byte-compiled once here rather than by every pod's imports."""
+    subprocess.run(
+        [UV, "pip", "install", "-q", "--compile-bytecode", "--python", str(target / "bin" / "python"), *arguments],
+        check=True,
+        env={**os.environ, "UV_CACHE_DIR": str(UV_CACHE)},
+    )
+
+
 def dask_environment(release):
     """The venv standing in for ghcr.io/dask/dask:<release>-py<this python>."""
 
@@ -99,12 +108,7 @@ def dask_environment(release):
         print(f"fakekube: building image ghcr.io/dask/dask:{release}-py{PYTHON} in {target}", file=sys.stderr)
         pinned = set(_dask_recipe()["release"])
         packages = [f"{name}=={release}" if name in pinned else name for name in _dask_recipe()["recipe"]]
-        # uv, not pip, builds it (the image's own pip stays for prepare.py): several times faster
-        subprocess.run(
-            [UV, "pip", "install", "-q", "--compile-bytecode", "--python", str(target / "bin" / "python"), *packages],
-            check=True,
-            env={**os.environ, "UV_CACHE_DIR": str(UV_CACHE)},
-        )
+        _install(target, *packages)
 
     return _built(BUILD_DIR / f"dask-{release}-py{PYTHON}", install)
 
@@ -121,12 +125,7 @@ def operator_environment():
         print(f"fakekube: building image {OPERATOR_IMAGE}:{release} in {target}", file=sys.stderr)
         constraints = target / "constraints.txt"
         constraints.write_text("\n".join(installed) + "\n")
-        subprocess.run(
-            [UV, "pip", "install", "-q", "--compile-bytecode", "--python", str(target / "bin" / "python")]
-            + ["--constraints", str(constraints), f"dask-kubernetes=={release}"],
-            check=True,
-            env={**os.environ, "UV_CACHE_DIR": str(UV_CACHE)},
-        )
+        _install(target, "--constraints", str(constraints), f"dask-kubernetes=={release}")
 
     return _built(BUILD_DIR / f"dask-kubernetes-operator-{release}-{digest}-py{PYTHON}", install)
 

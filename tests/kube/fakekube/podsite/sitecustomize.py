@@ -27,10 +27,10 @@ class ClusterDNS:
             host = host.decode()
         if not isinstance(host, str):
             return None
-        self._reload()
         name = host.rstrip(".").lower()
         if name in self._own:
             return self._own[name]
+        self._reload()
         if "." not in name and self._namespace:
             name = f"{name}.{self._namespace}"
         return self._names.get(name)
